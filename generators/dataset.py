@@ -1,0 +1,208 @@
+"""Rows to Arrow tables with the explicit schema, atomic Parquet parts, manifest and card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.types import QAItem, Recording
+
+try:
+    GENERATOR_VERSION = version("harqa")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    GENERATOR_VERSION = "0+unknown"
+
+
+def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) -> pa.Table:
+    """Build the QA table of one recording's items, series included.
+
+    Args:
+        items: Rendered rows, all from ``rec``.
+        rec: The recording the windows were cut from.
+        trend_params: The trend method's parameters, stored as JSON provenance.
+
+    Returns:
+        A table with ``QA_SCHEMA``.
+    """
+    index = {c.name: i for i, c in enumerate(rec.channels)}
+    params = json.dumps(trend_params, sort_keys=True)
+    cols: dict[str, list] = {f.name: [] for f in QA_SCHEMA}
+    for it in items:
+        w = it.window
+        idx = [index[name] for name in it.channels]
+        chans = [rec.channels[i] for i in idx]
+        cols["row_id"].append(it.row_id)
+        cols["dataset"].append(rec.dataset)
+        cols["stage"].append(w.stage)
+        cols["split"].append(w.split)
+        cols["subject"].append(w.subject)
+        cols["recording_id"].append(w.recording_id)
+        cols["window_id"].append(w.window_id)
+        cols["window_start"].append(w.start)
+        cols["window_end"].append(w.end)
+        cols["sample_rate_hz"].append(rec.sample_rate_hz)
+        cols["activity"].append(w.activity)
+        cols["activity_id"].append(w.activity_id)
+        cols["next_activity"].append(w.next_activity)
+        cols["change_index"].append(w.change_index)
+        cols["channel_names"].append([c.name for c in chans])
+        cols["channel_units"].append([c.unit for c in chans])
+        cols["channel_locations"].append([c.location for c in chans])
+        cols["channel_modalities"].append([c.modality for c in chans])
+        cols["series"].append(np.ascontiguousarray(rec.values[w.start:w.end, idx].T))
+        cols["qa_type"].append(it.qa_type)
+        cols["question"].append(it.question)
+        cols["answer"].append(it.answer)
+        cols["facts"].append(json.dumps(it.facts, sort_keys=True))
+        cols["template_id"].append(it.template_id)
+        cols["template_version"].append(it.template_version)
+        cols["trend_method"].append(it.trend_method)
+        cols["trend_params"].append(params)
+        cols["seed"].append(it.seed)
+        cols["generator_version"].append(GENERATOR_VERSION)
+    cols["series"] = series_array(cols["series"])
+    return pa.Table.from_pydict(cols, schema=QA_SCHEMA)
+
+
+def series_array(series: Sequence[np.ndarray]) -> pa.Array:
+    """Build ``list<list<float32>>`` from channel-major 2-D arrays without Python floats."""
+    n_channels = np.array([a.shape[0] for a in series], dtype=np.int32)
+    lengths = np.concatenate([np.full(a.shape[0], a.shape[1], dtype=np.int32) for a in series]
+                             or [np.zeros(0, np.int32)])
+    outer = np.concatenate(([0], np.cumsum(n_channels))).astype(np.int32)
+    inner = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    flat = (np.concatenate([a.ravel() for a in series]) if series else np.zeros(0)).astype(
+        np.float32)
+    values = pa.ListArray.from_arrays(pa.array(inner), pa.array(flat, pa.float32()))
+    return pa.ListArray.from_arrays(pa.array(outer), values)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+    """Write ``table`` to ``path`` via a temporary name and a rename.
+
+    Readers never see a half-written file: the rename is atomic on one filesystem.
+
+    Args:
+        table: The table.
+        path: Final file path (parents are created).
+
+    Returns:
+        SHA-256 of the written file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    digest = file_sha256(tmp)
+    os.replace(tmp, path)
+    return digest
+
+
+def write_json_atomic(obj: object, path: Path) -> None:
+    """Write JSON through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def part_path(root: Path, stage: int, split: str, part: str) -> Path:
+    """Where one part of a stage/split lives: ``<root>/stage<k>/<split>/<part>.parquet``."""
+    return root / f"stage{stage}" / split / f"{part}.parquet"
+
+
+def rejected_path(root: Path, part: str) -> Path:
+    """Where the rejected rows of one part live."""
+    return root / "rejected" / f"{part}.parquet"
+
+
+def empty_rejected() -> pa.Table:
+    """A rejected table with no rows."""
+    return REJECTED_SCHEMA.empty_table()
+
+
+def read_stage(root: Path, stage: int, split: str | None = None,
+               columns: Iterable[str] | None = None) -> pa.Table:
+    """Read one stage (optionally one split) of a built dataset.
+
+    Args:
+        root: The dataset directory.
+        stage: 1 or 2.
+        split: ``train``/``test`` or ``None`` for both.
+        columns: Columns to read (default all).
+
+    Returns:
+        The concatenated table (empty with the schema when there are no parts).
+    """
+    splits = [split] if split else ["train", "test"]
+    files = sorted(f for s in splits for f in (root / f"stage{stage}" / s).glob("*.parquet"))
+    cols = list(columns) if columns is not None else None
+    if not files:
+        schema = QA_SCHEMA if cols is None else pa.schema([QA_SCHEMA.field(c) for c in cols])
+        return schema.empty_table()
+    return pa.concat_tables(pq.read_table(f, columns=cols, schema=QA_SCHEMA) for f in files)
+
+
+def write_card(root: Path, dataset: str, stages: Iterable[int], counts: dict,
+               description: str) -> None:
+    """Write the dataset card ``README.md`` whose YAML header configures ``load_dataset``.
+
+    Args:
+        root: The dataset directory.
+        dataset: Dataset name.
+        stages: Stages present; each becomes a config ``stage<k>`` with train/test splits.
+        counts: ``{"stage1": {"train": n, "test": n}, …}``.
+        description: Markdown body text.
+    """
+    lines = ["---", "configs:"]
+    for stage in stages:
+        lines += [f"- config_name: stage{stage}", "  data_files:"]
+        for split in ("train", "test"):
+            if counts.get(f"stage{stage}", {}).get(split):
+                lines += [f"  - split: {split}", f"    path: stage{stage}/{split}/*.parquet"]
+    lines += ["license: cc-by-4.0", "task_categories:", "- question-answering",
+              "tags:", "- sensor", "- human-activity-recognition", "---", "",
+              f"# {dataset} — harqa sensor–text QA", "", description, ""]
+    tmp = root / ".README.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, root / "README.md")
+
+
+def staging_dir(out_root: Path, dataset: str) -> Path:
+    """The hidden directory a build writes into before it is published."""
+    return out_root / f".{dataset}.staging"
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Replace ``final`` with ``staging`` by renames, so readers see old or new, never half.
+
+    Args:
+        staging: The complete new dataset directory.
+        final: Where the dataset lives.
+    """
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old.exists():
+        shutil.rmtree(old)

@@ -1,0 +1,113 @@
+"""Per-recording generation: windows, channel summaries and rendered QA items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from generators import features, qa, readers, windows
+from generators.config import BuildConfig
+from generators.errors import InputError
+from generators.text import TemplatePack
+from generators.types import QAItem, Recording, Window
+
+SAMPLE_DIR = Path(__file__).parent / "sample"
+
+
+def source_path(cfg: BuildConfig) -> Path:
+    """The input path of a build: the user's, or the embedded sample."""
+    if cfg.input is not None:
+        path = Path(cfg.input)
+        if not path.exists():
+            raise InputError(path, "input path does not exist")
+        return path
+    sample = SAMPLE_DIR / cfg.reader
+    if not sample.exists():
+        raise InputError(sample, f"no embedded sample for reader {cfg.reader!r}; pass --input")
+    return sample
+
+
+def select_channels(rec: Recording, names: tuple[str, ...] | None) -> Recording:
+    """Keep only the named channels, in the given order.
+
+    Raises:
+        InputError: A name that the recording does not have (the known names listed).
+    """
+    if names is None:
+        return rec
+    index = {c.name: i for i, c in enumerate(rec.channels)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise InputError(rec.source[0] if rec.source else rec.recording_id,
+                         f"channels {missing} not found; available: {sorted(index)}")
+    idx = [index[n] for n in names]
+    return Recording(rec.dataset, rec.recording_id, rec.subject, rec.sample_rate_hz,
+                     tuple(rec.channels[i] for i in idx), rec.values[:, idx], rec.labels,
+                     rec.label_names, rec.source)
+
+
+def recordings(cfg: BuildConfig) -> Iterator[Recording]:
+    """Stream the build's recordings, channels selected."""
+    for rec in readers.read(cfg.reader, source_path(cfg), **cfg.reader_options):
+        yield select_channels(rec, cfg.channels)
+
+
+def cut(rec: Recording, cfg: BuildConfig) -> list[Window]:
+    """All windows of the configured stages for one recording."""
+    split = cfg.split_of(rec.subject)
+    out: list[Window] = []
+    if 1 in cfg.stages:
+        repeats = cfg.stage1_repeats_test if split == "test" else cfg.stage1_repeats_train
+        out += windows.stage1_windows(rec, split, cfg.seed, cfg.stage1_window, repeats,
+                                      cfg.classes)
+    if 2 in cfg.stages:
+        out += windows.stage2_windows(rec, split, cfg.stage2_window, cfg.stage2_stride,
+                                      cfg.classes)
+        out += windows.transition_windows(rec, split, cfg.stage2_window, cfg.seed,
+                                          cfg.classes)
+    return out
+
+
+@dataclass(frozen=True)
+class RecordingItems:
+    """The rendered rows of one recording.
+
+    Attributes:
+        recording: The recording (its series fill the rows' ``series``).
+        items: Rendered rows of every stage and split.
+    """
+
+    recording: Recording
+    items: tuple[QAItem, ...]
+
+
+def describe(rec: Recording, cfg: BuildConfig,
+             packs: dict[str, TemplatePack]) -> RecordingItems:
+    """Window one recording, summarize each window's channels and render its QA rows.
+
+    Args:
+        rec: The recording.
+        cfg: Build settings.
+        packs: Template packs by QA type.
+
+    Returns:
+        The recording with its rows.
+    """
+    label_names = tuple(sorted({rec.label_names[c] for c in (cfg.classes or rec.label_names)
+                                if c in rec.label_names}))
+    items: list[QAItem] = []
+    for w in cut(rec, cfg):
+        values = np.ascontiguousarray(rec.values[w.start:w.end])
+        summaries = tuple(
+            features.summarize(values[:, i], rec.sample_rate_hz, ch, cfg.trend_method)
+            for i, ch in enumerate(rec.channels)
+        )
+        ctx = qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
+                           sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
+                           label_names=label_names, seed=cfg.seed)
+        items += qa.build_items(ctx, qa.builders_for_stage(w.stage), packs, cfg.trend_method,
+                                cfg.seed)
+    return RecordingItems(rec, tuple(items))

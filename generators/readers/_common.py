@@ -1,0 +1,360 @@
+"""Shared helpers of the readers: opening (maybe gzipped) text and loading numeric tables."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from generators.errors import InputError
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a text file, transparently gunzipping ``*.gz``."""
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _locate_bad_cell(path: Path, n_cols: int, sep: str | None, allow_nan: bool) -> InputError:
+    """Scan ``path`` line by line to name the first malformed line (slow path, errors only)."""
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            cells = line.split(sep) if sep is not None else line.split()
+            cells = [c for c in cells if c.strip() != ""] if sep is None else cells
+            if len(cells) != n_cols:
+                hint = " (truncated last line?)" if not line.endswith("\n") else ""
+                return InputError(path, f"expected {n_cols} columns, found {len(cells)}{hint}",
+                                  line=lineno)
+            for col, cell in enumerate(cells, start=1):
+                try:
+                    value = float(cell)
+                except ValueError:
+                    value = None
+                if value is None or (value != value and not allow_nan):
+                    return InputError(path, f"expected a number, found {cell.strip()!r}",
+                                      line=lineno, field=f"column {col}")
+    return InputError(path, "could not parse as a numeric table")
+
+
+def load_numeric_table(path: Path, n_cols: int, sep: str | None = None,
+                       allow_nan: bool = False) -> np.ndarray:
+    """Load a headerless numeric text table, failing with the file, line and column.
+
+    Args:
+        path: Text file (``.gz`` allowed).
+        n_cols: Expected number of columns on every line.
+        sep: Column separator; ``None`` means runs of whitespace.
+        allow_nan: Whether NaN cells are legal (PAMAP2's dropped packets). When they are
+            not, any NaN (which pandas also makes of a short line) is located and reported.
+
+    Returns:
+        float64 array of shape (rows, n_cols).
+
+    Raises:
+        InputError: Empty file, wrong column count, non-numeric cell, corrupt gzip.
+    """
+    try:
+        df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=None,
+                         dtype=np.float64, engine="c", compression="infer")
+    except pd.errors.EmptyDataError:
+        raise InputError(path, f"file is empty; expected rows of {n_cols} numbers") from None
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        raise InputError(path, f"corrupt gzip data ({exc})") from None
+    except (ValueError, pd.errors.ParserError):
+        raise _locate_bad_cell(path, n_cols, sep, allow_nan) from None
+    values = df.to_numpy()
+    if df.shape[1] != n_cols or (not allow_nan and np.isnan(values).any()):
+        raise _locate_bad_cell(path, n_cols, sep, allow_nan)
+    return values
+
+
+# --- streaming tables, file discovery, label and gap policies (used by several readers) ---
+
+import logging  # noqa: E402  (kept with the helpers that use it)
+import re  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Callable, Iterator, Mapping, Sequence  # noqa: E402
+
+from generators.types import UNLABELLED  # noqa: E402
+
+LOG = logging.getLogger("generators.readers")
+GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
+
+
+def natural_key(path: Path) -> list[object]:
+    """Sort key that orders ``subject2`` before ``subject10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def find_files(path: Path, patterns: str | Sequence[str], what: str) -> list[Path]:
+    """The files of ``path`` matching ``patterns`` (searched recursively), naturally sorted.
+
+    Args:
+        path: A file (returned as is) or a directory to search.
+        patterns: Glob pattern(s) of the file names (``mHealth_subject*.log``).
+        what: What the files are, for the error message.
+
+    Raises:
+        InputError: ``path`` does not exist or holds no matching file.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(path, f"no such file or directory; expected {what}")
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    found = sorted({p for pattern in patterns for p in path.rglob(pattern) if p.is_file()},
+                   key=natural_key)
+    if not found:
+        raise InputError(path, f"no files matching {' or '.join(map(repr, patterns))} "
+                         f"under this directory; expected {what}")
+    return found
+
+
+def line_text(path: Path, lineno: int) -> tuple[str, bool]:
+    """Line ``lineno`` (1-based) of a text file and whether it is the last, unterminated line.
+
+    Only used on the error path, to describe a bad line precisely.
+    """
+    with open_text(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            if number == lineno:
+                return line.rstrip("\r\n"), not line.endswith("\n")
+    return "", False
+
+
+def _field_count_error(path: Path, lineno: int, expected: int, sep: str | None) -> InputError:
+    text, unterminated = line_text(path, lineno)
+    found = len(text.split(sep)) if text.strip() else 0
+    hint = " (the last line is truncated)" if unterminated else ""
+    return InputError(path, f"expected {expected} fields, found {found}{hint}", line=lineno)
+
+
+def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bool,
+                      chunk_rows: int = 200_000, **read_csv: object
+                      ) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Stream a delimited text table (``.gz`` allowed) in chunks of rows.
+
+    Every line must hold exactly ``n_columns`` fields: longer and shorter lines (a
+    truncated last line included) raise. Blank lines are not skipped, so line numbers
+    in errors are the file's own.
+
+    Args:
+        path: The file.
+        n_columns: Fields per line.
+        sep: Separator; ``None`` means runs of whitespace.
+        header: Whether the first line is a header.
+        chunk_rows: Rows per chunk; bounds memory on day-long files.
+        **read_csv: Further ``pandas.read_csv`` arguments (``usecols``, ``dtype``…);
+            the last column must not be dropped by ``usecols``: it detects short lines.
+
+    Yields:
+        (file line number of the chunk's first row, DataFrame) pairs.
+
+    Raises:
+        InputError: Empty file, wrong field count, corrupt gzip.
+    """
+    last = n_columns - 1
+    names = read_csv.pop("names", list(range(n_columns)))
+    dtype = dict(read_csv.pop("dtype", {}) or {})
+    dtype[names[last]] = "str"  # a short line leaves this cell as "" (NaN only from na_values)
+    na_values = read_csv.pop("na_values", ["NaN", "nan", "NA"])
+    try:
+        reader = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=None,
+                             names=names, skiprows=1 if header else 0, dtype=dtype,
+                             keep_default_na=False, na_values=na_values,
+                             skip_blank_lines=False, chunksize=chunk_rows, engine="c",
+                             compression="infer", **read_csv)
+        first = 2 if header else 1
+        with reader:
+            for chunk in reader:
+                short = (chunk[names[last]] == "").to_numpy()
+                if short.any():
+                    raise _field_count_error(path, first + int(np.argmax(short)), n_columns, sep)
+                yield first, chunk
+                first += len(chunk)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, f"file is empty; expected lines of {n_columns} fields") from None
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        if match is None:
+            raise InputError(path, f"cannot parse as a table of {n_columns} fields ({exc})") from None
+        raise _field_count_error(path, int(match[1]), n_columns, sep) from None
+    except GZIP_ERRORS as exc:
+        raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
+    except OSError as exc:
+        if "gzip" in str(exc).lower():
+            raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
+        raise
+
+
+def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, first_line: int,
+                    *, allow_nan: bool = False, names: Sequence[str] | None = None) -> np.ndarray:
+    """The given columns of a chunk as float64, naming the first bad cell if any.
+
+    Args:
+        frame: A chunk from ``read_table_chunks`` (or any frame with one row per line).
+        columns: Column keys to convert.
+        path: The file, for errors.
+        first_line: File line number of the frame's first row.
+        allow_nan: Whether missing/NaN cells are legal.
+        names: Field names for errors (default: the column keys).
+
+    Raises:
+        InputError: A non-numeric cell, or a missing one when ``allow_nan`` is false.
+    """
+    names = [str(c) for c in columns] if names is None else list(names)
+    out = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        cells = frame[column]
+        values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isnan(values) & cells.notna().to_numpy()
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(path, f"expected a number, found {cells.iloc[row]!r}",
+                             line=first_line + row, field=names[j])
+        if not allow_nan and np.isnan(values).any():
+            row = int(np.argmax(np.isnan(values)))
+            raise InputError(path, "missing value; expected a number", line=first_line + row,
+                             field=names[j])
+        out[:, j] = values
+    return out
+
+
+def label_ids(raw: np.ndarray, known: Mapping[int, str] | Sequence[int], path: Path,
+              first_line: int, field: str, null: int | None = None) -> np.ndarray:
+    """Integer label ids checked against the label map, ``null`` mapped to ``UNLABELLED``.
+
+    Args:
+        raw: Label cells as float (from ``numeric_columns``).
+        known: Legal label ids (a mapping's keys or a sequence).
+        path: The file, for errors.
+        first_line: File line number of ``raw[0]``.
+        field: Field name, for errors.
+        null: The dataset's null-class id, mapped to −1.
+
+    Raises:
+        InputError: A non-integer id or one outside the label map.
+    """
+    legal = np.array(sorted(set(known) | ({null} if null is not None else set())))
+    ok = np.isin(raw, legal)
+    if not ok.all():
+        row = int(np.argmin(ok))
+        raise InputError(path, f"label {raw[row]:g} is not in the label map; expected one of "
+                         f"{', '.join(map(str, legal))}", line=first_line + row, field=field)
+    ids = raw.astype(np.int32)
+    if null is not None:
+        ids[ids == null] = UNLABELLED
+    return ids
+
+
+def check_increasing(times: np.ndarray, path: Path, first_line: int, field: str,
+                     previous: float | None = None) -> None:
+    """Raise unless ``times`` strictly increase (continuing from ``previous``)."""
+    steps = np.diff(times, prepend=times[:1] if previous is None else [previous])
+    if previous is None:
+        steps[0] = 1
+    bad = steps <= 0
+    if bad.any():
+        row = int(np.argmax(bad))
+        kind = "duplicated" if steps[row] == 0 else "goes backwards"
+        raise InputError(path, f"timestamp {kind}; expected strictly increasing times",
+                         line=first_line + row, field=field)
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """What the NaN-gap policy did to one recording.
+
+    Attributes:
+        recording_id: The recording before splitting.
+        interpolated_gaps: NaN runs (per channel) filled by linear interpolation.
+        interpolated_samples: Cells filled.
+        long_gaps: Stretches longer than the limit (or at an end) that were cut out.
+        dropped_samples: Samples (rows) cut out with them.
+        parts: Recordings yielded.
+    """
+
+    recording_id: str
+    interpolated_gaps: int
+    interpolated_samples: int
+    long_gaps: int
+    dropped_samples: int
+    parts: int
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs of a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def apply_gap_policy(values: np.ndarray, *, max_gap: int, channel_names: Sequence[str],
+                     path: Path, first_line: int, recording_id: str, on_long_gap: str,
+                     on_gap: Callable[[GapReport], None] | None = None
+                     ) -> tuple[np.ndarray, list[slice]]:
+    """Fill short NaN gaps and find the pieces between long ones.
+
+    Policy: per channel, a NaN run of at most ``max_gap`` samples with data on both
+    sides is filled by linear interpolation; a longer run, or one touching either end,
+    is cut out of the recording (all channels), which is split there. An all-NaN channel
+    is an error.
+
+    Args:
+        values: samples × channels, float; modified in place.
+        max_gap: Longest run (samples) that is interpolated.
+        channel_names: For errors.
+        path: The file, for errors.
+        first_line: File line of ``values[0]``.
+        recording_id: For the report.
+        on_long_gap: ``"split"`` (cut and split) or ``"error"`` (raise on the first).
+        on_gap: Called with the ``GapReport``; it is also logged at INFO.
+
+    Returns:
+        The filled values and the slices of the pieces to keep, in order.
+
+    Raises:
+        InputError: An all-NaN channel, or a long gap when ``on_long_gap="error"``.
+    """
+    if on_long_gap not in ("split", "error"):
+        raise InputError(path, f"on_long_gap must be 'split' or 'error', not {on_long_gap!r}",
+                         field="on_long_gap")
+    n = len(values)
+    cut = np.zeros(n, dtype=bool)
+    n_short = n_filled = 0
+    index = np.arange(n)
+    for j in np.flatnonzero(np.isnan(values).any(axis=0)):
+        column = values[:, j]
+        missing = np.isnan(column)
+        if missing.all():
+            raise InputError(path, "channel is NaN in every row; expected data (drop the "
+                             "channel or fix the file)", field=channel_names[j])
+        starts, ends = _runs(missing)
+        long = (ends - starts > max_gap) | (starts == 0) | (ends == n)
+        if long.any() and on_long_gap == "error":
+            k = int(np.argmax(long))
+            raise InputError(path, f"NaN gap of {ends[k] - starts[k]} samples exceeds the "
+                             f"limit of {max_gap} samples (max_gap_s)",
+                             line=first_line + int(starts[k]), field=channel_names[j])
+        for s, e in zip(starts[long], ends[long]):
+            cut[s:e] = True
+        short = missing & ~np.repeat(long, ends - starts).astype(bool)[np.cumsum(missing) - 1]
+        if short.any():
+            column[short] = np.interp(index[short], index[~missing], column[~missing])
+        n_short += int((~long).sum())
+        n_filled += int(short.sum())
+    starts, ends = _runs(~cut)
+    pieces = [slice(int(s), int(e)) for s, e in zip(starts, ends)]
+    report = GapReport(recording_id, n_short, n_filled, int(len(_runs(cut)[0])), int(cut.sum()),
+                       len(pieces))
+    LOG.info("%s: %s", path, report)
+    if on_gap is not None:
+        on_gap(report)
+    return values, pieces
