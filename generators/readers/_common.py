@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
+import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from generators.errors import InputError
+from generators.types import UNLABELLED, Channel
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -77,13 +82,6 @@ def load_numeric_table(path: Path, n_cols: int, sep: str | None = None,
 
 # --- streaming tables, file discovery, label and gap policies (used by several readers) ---
 
-import logging  # noqa: E402  (kept with the helpers that use it)
-import re  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Callable, Iterator, Mapping, Sequence  # noqa: E402
-
-from generators.types import UNLABELLED  # noqa: E402
-
 LOG = logging.getLogger("generators.readers")
 GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
 
@@ -121,8 +119,11 @@ def find_files(path: Path, patterns: str | Sequence[str], what: str) -> list[Pat
 def line_text(path: Path, lineno: int) -> tuple[str, bool]:
     """Line ``lineno`` (1-based) of a text file and whether it is the last, unterminated line.
 
-    Only used on the error path, to describe a bad line precisely.
+    Only used on the error path, to describe a bad line precisely; binary tables
+    (Parquet) have no lines and give ``("", False)``.
     """
+    if path.suffix in (".parquet", ".pq"):
+        return "", False
     with open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
             if number == lineno:
@@ -138,13 +139,15 @@ def _field_count_error(path: Path, lineno: int, expected: int, sep: str | None) 
 
 
 def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bool,
-                      chunk_rows: int = 200_000, **read_csv: object
-                      ) -> Iterator[tuple[int, pd.DataFrame]]:
+                      chunk_rows: int = 200_000, last_required: bool = True,
+                      **read_csv: object) -> Iterator[tuple[int, pd.DataFrame]]:
     """Stream a delimited text table (``.gz`` allowed) in chunks of rows.
 
-    Every line must hold exactly ``n_columns`` fields: longer and shorter lines (a
-    truncated last line included) raise. Blank lines are not skipped, so line numbers
-    in errors are the file's own.
+    Lines with more than ``n_columns`` fields raise; so do shorter ones (a truncated
+    last line included) unless ``last_required`` is false, in which case a missing last
+    field reads as ``""`` and missing earlier fields as NaN, for the caller to judge.
+    Only ``NaN``/``nan``/``NA`` cells are NaN (an empty cell stays ``""``). Blank lines
+    are not skipped, so line numbers in errors are the file's own.
 
     Args:
         path: The file.
@@ -164,7 +167,8 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
     last = n_columns - 1
     names = read_csv.pop("names", list(range(n_columns)))
     dtype = dict(read_csv.pop("dtype", {}) or {})
-    dtype[names[last]] = "str"  # a short line leaves this cell as "" (NaN only from na_values)
+    if last_required:
+        dtype[names[last]] = "str"  # a short line leaves this cell "" (NaN only from na_values)
     na_values = read_csv.pop("na_values", ["NaN", "nan", "NA"])
     try:
         reader = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=None,
@@ -175,8 +179,8 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
         first = 2 if header else 1
         with reader:
             for chunk in reader:
-                short = (chunk[names[last]] == "").to_numpy()
-                if short.any():
+                short = (chunk[names[last]] == "").to_numpy() if last_required else [False]
+                if np.any(short):
                     raise _field_count_error(path, first + int(np.argmax(short)), n_columns, sep)
                 yield first, chunk
                 first += len(chunk)
@@ -222,8 +226,9 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, 
                              line=first_line + row, field=names[j])
         if not allow_nan and np.isnan(values).any():
             row = int(np.argmax(np.isnan(values)))
-            raise InputError(path, "missing value; expected a number", line=first_line + row,
-                             field=names[j])
+            hint = " (the last line is truncated)" if line_text(path, first_line + row)[1] else ""
+            raise InputError(path, f"missing value; expected a number{hint}",
+                             line=first_line + row, field=names[j])
         out[:, j] = values
     return out
 
@@ -298,14 +303,14 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def apply_gap_policy(values: np.ndarray, *, max_gap: int, channel_names: Sequence[str],
                      path: Path, first_line: int, recording_id: str, on_long_gap: str,
-                     on_gap: Callable[[GapReport], None] | None = None
-                     ) -> tuple[np.ndarray, list[slice]]:
+                     on_gap: Callable[[GapReport], None] | None = None,
+                     breaks: Sequence[int] = ()) -> tuple[np.ndarray, list[slice]]:
     """Fill short NaN gaps and find the pieces between long ones.
 
     Policy: per channel, a NaN run of at most ``max_gap`` samples with data on both
     sides is filled by linear interpolation; a longer run, or one touching either end,
-    is cut out of the recording (all channels), which is split there. An all-NaN channel
-    is an error.
+    is cut out of the recording (all channels), which is split there. The recording is
+    also split before each row in ``breaks`` (time jumps). An all-NaN channel is an error.
 
     Args:
         values: samples × channels, float; modified in place.
@@ -316,6 +321,7 @@ def apply_gap_policy(values: np.ndarray, *, max_gap: int, channel_names: Sequenc
         recording_id: For the report.
         on_long_gap: ``"split"`` (cut and split) or ``"error"`` (raise on the first).
         on_gap: Called with the ``GapReport``; it is also logged at INFO.
+        breaks: Rows that start a new piece (counted as long gaps).
 
     Returns:
         The filled values and the slices of the pieces to keep, in order.
@@ -343,18 +349,37 @@ def apply_gap_policy(values: np.ndarray, *, max_gap: int, channel_names: Sequenc
             raise InputError(path, f"NaN gap of {ends[k] - starts[k]} samples exceeds the "
                              f"limit of {max_gap} samples (max_gap_s)",
                              line=first_line + int(starts[k]), field=channel_names[j])
+        in_long = np.zeros(n, dtype=bool)
         for s, e in zip(starts[long], ends[long]):
-            cut[s:e] = True
-        short = missing & ~np.repeat(long, ends - starts).astype(bool)[np.cumsum(missing) - 1]
+            in_long[s:e] = True
+        cut |= in_long
+        short = missing & ~in_long
         if short.any():
             column[short] = np.interp(index[short], index[~missing], column[~missing])
         n_short += int((~long).sum())
         n_filled += int(short.sum())
-    starts, ends = _runs(~cut)
-    pieces = [slice(int(s), int(e)) for s, e in zip(starts, ends)]
-    report = GapReport(recording_id, n_short, n_filled, int(len(_runs(cut)[0])), int(cut.sum()),
-                       len(pieces))
+    bounds = np.asarray(breaks, dtype=int)
+    pieces = []
+    for s, e in zip(*_runs(~cut)):
+        edges = np.r_[s, bounds[(bounds > s) & (bounds < e)], e]
+        pieces += [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    report = GapReport(recording_id, n_short, n_filled, int(len(_runs(cut)[0])) + len(breaks),
+                       int(cut.sum()), len(pieces))
     LOG.info("%s: %s", path, report)
     if on_gap is not None:
         on_gap(report)
     return values, pieces
+
+
+def channel_from_name(name: str, unit: str) -> Channel:
+    """A ``Channel`` parsed from ``<location>_<modality>_<axis>`` (or ``<location>_<modality>``).
+
+    The axis is the last part when it is one letter or digit (``x``, ``1``); the modality
+    is the part before it; everything earlier is the location (``right_lower_arm``).
+    """
+    parts = name.split("_")
+    if len(parts) >= 3 and len(parts[-1]) == 1:
+        return Channel(name, "_".join(parts[:-2]), parts[-2], parts[-1], unit)
+    if len(parts) >= 2:
+        return Channel(name, "_".join(parts[:-1]), parts[-1], "", unit)
+    return Channel(name, "", name, "", unit)

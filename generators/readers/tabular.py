@@ -1,0 +1,255 @@
+"""Reader for any CSV or Parquet table described by a small YAML spec (see the README)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import yaml
+
+from generators.errors import InputError
+from generators.readers._common import (
+    channel_from_name, find_files, label_ids, numeric_columns, read_table_chunks,
+)
+from generators.types import UNLABELLED, Channel, Recording
+
+SPEC_KEYS = {"files", "dataset", "delimiter", "sample_rate_hz", "timestamp", "channels", "label",
+             "subject"}
+TIME_UNITS = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "datetime": None}
+PARQUET = (".parquet", ".pq")
+
+
+def load_spec(spec: str | Path | Mapping[str, object]) -> tuple[dict, str]:
+    """The spec as a dict (from a mapping or a YAML file) and a name for errors."""
+    if isinstance(spec, Mapping):
+        return dict(spec), "<tabular spec>"
+    try:
+        data = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(spec, f"cannot read the spec as YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(spec, "expected a YAML mapping with files, channels, … keys")
+    return data, str(spec)
+
+
+def _sub(spec: dict, key: str, where: str, required: tuple[str, ...]) -> dict | None:
+    """An optional nested mapping of the spec, checked for its required keys."""
+    value = spec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not set(required) <= set(value):
+        raise InputError(where, f"expected a mapping with {', '.join(required)}", field=key)
+    return value
+
+
+def _channels(spec: dict, where: str) -> list[tuple[str, Channel]]:
+    """(source column, channel) per ``channels`` entry."""
+    entries = spec.get("channels")
+    if not isinstance(entries, list) or not entries:
+        raise InputError(where, "expected a list of {column, name, unit} entries", field="channels")
+    out = []
+    for k, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not {"column", "name", "unit"} <= set(entry):
+            raise InputError(where, f"channel {k} needs column, name and unit", field="channels")
+        parsed = channel_from_name(str(entry["name"]), str(entry["unit"]))
+        out.append((str(entry["column"]), Channel(
+            parsed.name, str(entry.get("location", parsed.location)),
+            str(entry.get("modality", parsed.modality)), str(entry.get("axis", parsed.axis)),
+            parsed.unit)))
+    return out
+
+
+def _label_names(label: dict, where: str) -> tuple[dict[int, str], dict[str, int] | None]:
+    """Label id → name, and name → id when the column holds names (``names`` is a list)."""
+    names = label["names"]
+    if isinstance(names, list):
+        ids = {str(n): i for i, n in enumerate(names, start=1)}
+        return {i: n for n, i in ids.items()}, ids
+    if isinstance(names, dict):
+        return {int(k): str(v) for k, v in names.items()}, None
+    raise InputError(where, "label.names must be a mapping id → name or a list of names",
+                     field="label")
+
+
+def _header(file: Path, sep: str) -> list[str]:
+    """Column names of a CSV or Parquet file."""
+    try:
+        if file.suffix in PARQUET:
+            return pq.ParquetFile(file).schema_arrow.names
+        return pd.read_csv(file, sep=sep, nrows=0, compression="infer").columns.tolist()
+    except pd.errors.EmptyDataError:
+        raise InputError(file, "file is empty; expected a header line and rows") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(file, f"cannot read the table header ({exc})") from None
+
+
+def _chunks(file: Path, header: list[str], sep: str, text_columns: list[str], chunk_rows: int
+            ) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(first line — or row, for Parquet — number, frame) chunks of the file."""
+    if file.suffix in PARQUET:
+        first = 1
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk_rows):
+            frame = batch.to_pandas()
+            yield first, frame
+            first += len(frame)
+        return
+    yield from read_table_chunks(file, n_columns=len(header), sep=sep, header=True, names=header,
+                                 last_required=False, chunk_rows=chunk_rows,
+                                 dtype={c: "str" for c in text_columns})
+
+
+def _labels(cells: pd.Series, names: dict[int, str], by_name: dict[str, int] | None,
+            file: Path, first: int, field: str) -> np.ndarray:
+    """Label ids of a chunk; empty cells are unlabelled."""
+    empty = (cells.isna() | (cells.astype("str").str.strip() == "")).to_numpy()
+    ids = np.full(len(cells), UNLABELLED, dtype=np.int32)
+    if by_name is not None:
+        mapped = cells.astype("str").str.strip().map(by_name)
+        bad = mapped.isna().to_numpy() & ~empty
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(file, f"label {cells.iloc[row]!r} is not in label.names; expected "
+                             f"one of {', '.join(by_name)}", line=first + row, field=field)
+        ids[~empty] = mapped[~empty].to_numpy(dtype=np.int32)
+        return ids
+    raw = pd.to_numeric(cells.where(~empty), errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    bad = np.isnan(raw) & ~empty
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InputError(file, f"expected a label id, found {cells.iloc[row]!r}",
+                         line=first + row, field=field)
+    raw[empty] = next(iter(names))  # any legal id passes the check; reset to unlabelled below
+    ids = label_ids(raw, names, file, first, field)
+    ids[empty] = UNLABELLED
+    return ids
+
+
+def _times(cells: pd.Series, ts: dict, file: Path, first: int) -> np.ndarray:
+    """Timestamps of a chunk in nanoseconds (float64)."""
+    unit = ts.get("unit", "s")
+    if unit not in TIME_UNITS:
+        raise InputError(file, f"timestamp unit {unit!r}; expected one of {', '.join(TIME_UNITS)}",
+                         field="timestamp.unit")
+    if unit == "datetime":
+        parsed = pd.to_datetime(cells, format=ts.get("format"), errors="coerce")
+        bad = parsed.isna().to_numpy()
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(file, f"expected a date-time, found {cells.iloc[row]!r}",
+                             line=first + row, field=ts["column"])
+        return parsed.to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
+    return numeric_columns(cells.to_frame(), [ts["column"]], file, first)[:, 0] * TIME_UNITS[unit]
+
+
+def _rate(times: np.ndarray, lines: np.ndarray, file: Path, field: str) -> float:
+    """Sample rate from strictly increasing, evenly spaced timestamps (ns)."""
+    steps = np.diff(times)
+    if (steps <= 0).any():
+        row = int(np.argmax(steps <= 0)) + 1
+        kind = "duplicated" if steps[row - 1] == 0 else "goes backwards"
+        raise InputError(file, f"timestamp {kind}; expected strictly increasing times",
+                         line=int(lines[row]), field=field)
+    if not len(steps):
+        raise InputError(file, "one row only; the rate cannot be inferred from timestamps",
+                         field=field)
+    period = float(np.median(steps))
+    uneven = (steps > 1.5 * period) | (steps < 0.5 * period)
+    if uneven.any():
+        row = int(np.argmax(uneven)) + 1
+        raise InputError(file, f"timestamp step of {steps[row - 1] / 1e9:g} s; expected even "
+                         f"steps of {period / 1e9:g} s (gaps are not allowed)",
+                         line=int(lines[row]), field=field)
+    return 1e9 / period
+
+
+def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 200_000
+         ) -> Iterator[Recording]:
+    """Stream recordings from CSV/Parquet tables laid out as ``spec`` describes.
+
+    One recording per file, or per file and subject when the subject comes from a
+    column. Channel cells must all be numbers; empty label cells are unlabelled.
+
+    Args:
+        path: A table file or a directory searched for ``spec['files']``.
+        spec: The spec (a YAML file or a mapping); keys in the README.
+        chunk_rows: Rows read at a time.
+
+    Yields:
+        Recordings ``<file stem>`` or ``<file stem>-<subject>``.
+
+    Raises:
+        InputError: Bad spec, spec columns missing from a file, malformed cells, label
+            values not in the spec, uneven or non-increasing timestamps, no matching files.
+    """
+    spec, where = load_spec(spec)
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise InputError(where, f"unknown keys {sorted(unknown)}; known: "
+                         f"{', '.join(sorted(SPEC_KEYS))}", field=sorted(unknown)[0])
+    if ("sample_rate_hz" in spec) == ("timestamp" in spec):
+        raise InputError(where, "give exactly one of sample_rate_hz or timestamp",
+                         field="sample_rate_hz")
+    pairs = _channels(spec, where)
+    columns, channels = [c for c, _ in pairs], tuple(ch for _, ch in pairs)
+    label = _sub(spec, "label", where, ("column", "names"))
+    ts = _sub(spec, "timestamp", where, ("column",))
+    subject = _sub(spec, "subject", where, ())
+    if subject is not None and ("column" in subject) == ("pattern" in subject):
+        raise InputError(where, "subject needs exactly one of column or pattern", field="subject")
+    names, by_name = _label_names(label, where) if label else ({}, None)
+    sep = str(spec.get("delimiter", ","))
+    subject_column = subject.get("column") if subject else None
+    text_columns = [c for c in (subject_column, label and label["column"],
+                                ts and ts.get("unit") == "datetime" and ts["column"]) if c]
+    pattern = str(spec.get("files", "*.csv"))
+    for file in find_files(path, pattern, f"tables matching {pattern!r} (spec {where})"):
+        header = _header(file, sep)
+        needed = columns + text_columns + ([ts["column"]] if ts else [])
+        for column in needed:
+            if column not in header:
+                raise InputError(file, f"column {column!r} named in the spec ({where}) is not in "
+                                 f"the file; found: {', '.join(map(str, header))}", field=column)
+        fixed = _subject_from_name(file, subject, where) if subject_column is None else None
+        groups: dict[str, dict[str, list[np.ndarray]]] = {}
+        for first, frame in _chunks(file, header, sep, text_columns, chunk_rows):
+            parts = {"values": numeric_columns(frame, columns, file, first).astype(np.float32),
+                     "labels": (_labels(frame[label["column"]], names, by_name, file, first,
+                                        label["column"]) if label
+                                else np.full(len(frame), UNLABELLED, dtype=np.int32)),
+                     "lines": first + np.arange(len(frame))}
+            if ts:
+                parts["times"] = _times(frame[ts["column"]], ts, file, first)
+            who = (frame[subject_column].astype("str").str.strip().to_numpy() if subject_column
+                   else np.full(len(frame), fixed, dtype=object))
+            for name in pd.unique(who):
+                rows = who == name
+                group = groups.setdefault(str(name), {k: [] for k in parts})
+                for key, value in parts.items():
+                    group[key].append(value[rows])
+        if not groups:
+            raise InputError(file, "no data rows after the header")
+        for name, group in groups.items():
+            data = {k: np.concatenate(v) for k, v in group.items()}
+            rate = (_rate(data["times"], data["lines"], file, ts["column"]) if ts
+                    else float(spec["sample_rate_hz"]))
+            yield Recording(
+                dataset=str(spec.get("dataset", "tabular")),
+                recording_id=file.stem if subject_column is None else f"{file.stem}-{name}",
+                subject=name, sample_rate_hz=rate, channels=channels, values=data["values"],
+                labels=data["labels"], label_names=names, source=(str(file),),
+            )
+
+
+def _subject_from_name(file: Path, subject: dict | None, where: str) -> str:
+    """Subject from the file name: group 1 of ``subject.pattern``, or the file stem."""
+    if subject is None:
+        return file.stem
+    match = re.search(str(subject["pattern"]), file.name)
+    if match is None:
+        raise InputError(file, f"file name does not match subject.pattern "
+                         f"{subject['pattern']!r} of the spec ({where})", field="subject")
+    return match[1] if match.groups() else match[0]
