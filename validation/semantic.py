@@ -1,0 +1,89 @@
+"""Row-level semantic validation: split a QA table into accepted and rejected rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from validation import checks
+from validation.checks import Failure, Row
+
+_LEFTOVER = re.compile(r"{{|}}|{%|%}")
+_META = [f.name for f in QA_SCHEMA if f.name not in ("series", "facts")]
+
+
+def _series(table: pa.Table) -> Iterator[np.ndarray | None]:
+    """Each row's channels × samples float32 array (``None`` when channels differ in length)."""
+    for chunk in table.column("series").chunks:
+        outer = chunk.offsets.to_numpy()
+        inner_arr = chunk.values
+        inner = inner_arr.offsets.to_numpy()
+        flat = inner_arr.values.to_numpy(zero_copy_only=False)
+        for i in range(len(chunk)):
+            a, b = outer[i], outer[i + 1]
+            lengths = np.diff(inner[a:b + 1])
+            if b == a or np.any(lengths != lengths[0]):
+                yield None
+                continue
+            yield flat[inner[a]:inner[b]].reshape(b - a, lengths[0])
+
+
+def _text_failures(row: Row) -> list[Failure]:
+    """Checks every QA type shares: non-empty text with no template syntax left over."""
+    out = []
+    for name in ("question", "answer"):
+        text = getattr(row, name)
+        if not text.strip():
+            out.append(Failure("text.empty", f"{name} is empty"))
+        elif _LEFTOVER.search(text):
+            out.append(Failure("text.leftover", f"{name} holds template syntax: "
+                                                f"{_LEFTOVER.search(text).group()!r}"))
+    return out
+
+
+def row_failures(row: Row) -> list[Failure]:
+    """Every failure of one row: shared text checks, then its QA type's check."""
+    out = _text_failures(row)
+    try:
+        out += checks.run(row)
+    except Exception as exc:  # a check that crashes on a row is that row's rejection
+        out.append(Failure(f"{row.qa_type}.error", f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def check_table(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Re-derive every row's answer from its series and split the table.
+
+    Args:
+        table: Rows with ``QA_SCHEMA``.
+
+    Returns:
+        ``(accepted, rejected)``: accepted rows with ``QA_SCHEMA``; rejected rows with
+        ``REJECTED_SCHEMA`` whose ``check`` names the first failing check and ``reason``
+        lists every failure. Every input row is in exactly one of them.
+    """
+    table = table.select(QA_SCHEMA.names).cast(QA_SCHEMA)
+    meta = table.select(_META).to_pylist()
+    accepted, rejected, names, reasons = [], [], [], []
+    for i, (rec, series) in enumerate(zip(meta, _series(table))):
+        if series is None:
+            fails = [Failure("series.shape", "series is empty or its channels differ in length")]
+        else:
+            fails = row_failures(Row.from_record(rec, series))
+        if fails:
+            rejected.append(i)
+            names.append(fails[0].check)
+            reasons.append("; ".join(f"{f.check}: {f.reason}" for f in fails))
+        else:
+            accepted.append(i)
+    ok = table.take(pa.array(accepted, pa.int64()))
+    bad = table.take(pa.array(rejected, pa.int64()))
+    bad = pa.Table.from_arrays(
+        [*bad.columns, pa.array(names, pa.string()), pa.array(reasons, pa.string())],
+        schema=REJECTED_SCHEMA)
+    assert ok.num_rows + bad.num_rows == table.num_rows, "rows lost in semantic validation"
+    return ok, bad
