@@ -29,7 +29,7 @@ BLOCK = {"acc": (1, "m/s²"), "acc6g": (4, "m/s²"), "gyro": (7, "rad/s"), "mag"
 HEART_RATE = Channel("chest_hr", "chest", "hr", "", "bpm")
 
 
-def _layout(acc6g: bool) -> tuple[list[int], list[Channel]]:
+def layout(acc6g: bool) -> tuple[list[int], list[Channel]]:
     """Columns and channels read: ±16 g acc, gyro, mag (and ±6 g acc) per IMU."""
     columns, channels = [], []
     for location, first in LOCATIONS.items():
@@ -102,7 +102,7 @@ def read(path: Path, folders: Sequence[str] = ("Protocol", "Optional"), heart_ra
     roots = [path / f for f in folders if (path / f).is_dir()] or [path]
     files = [f for root in roots
              for f in find_files(root, "subject*.dat", "PAMAP2 files subject10<N>.dat")]
-    columns, channels = _layout(acc6g)
+    columns, channels = layout(acc6g)
     names = [c.name for c in channels]
     max_gap = int(round(max_gap_s * SAMPLE_RATE_HZ))
     for file in files:

@@ -1,0 +1,168 @@
+"""Every reader on files in its documented layout: exact round trips and real-data invariants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generators.readers import READERS, read
+from generators.readers.capture24 import label_dictionary, scheme_labels
+from generators.types import Recording
+from tests import fixtures_formats as ff
+from tests.conftest import SAMPLE
+
+# Reader name → writer of fixture files returning what the reader must yield. uci_har
+# uses the embedded HAPT sample (its exact checks live in test_uci_har.py).
+WRITERS = {
+    "mhealth": ff.write_mhealth,
+    "pamap2": ff.write_pamap2_set,
+    "usc_had": ff.write_usc_had,
+    "capture24": ff.write_capture24_set,
+    "uci_har_windows": ff.write_uci_har_windows,
+    "uea": ff.write_uea,
+    "tabular": ff.write_tabular,
+}
+
+
+def test_every_registered_reader_has_a_fixture():
+    assert set(READERS.names()) == set(WRITERS) | {"uci_har"}
+
+
+def _check_invariants(rec: Recording) -> None:
+    assert rec.values.dtype == np.float32 and rec.labels.dtype == np.int32
+    assert np.isfinite(rec.values).all()
+    assert set(np.unique(rec.labels)) <= set(rec.label_names) | {-1}
+    assert len({c.name for c in rec.channels}) == len(rec.channels)
+    for ch in rec.channels:
+        assert ch.name == "_".join(p for p in (ch.location, ch.modality, ch.axis) if p)
+        assert ch.unit
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_round_trip_is_exact(name, tmp_path):
+    expected = WRITERS[name](tmp_path, np.random.default_rng(7))
+    options = expected[0].options
+    recs = list(read(name, tmp_path, **options))
+    assert [r.recording_id for r in recs] == [e.recording_id for e in expected]
+    for rec, exp in zip(recs, expected):
+        _check_invariants(rec)
+        assert rec.subject == exp.subject
+        assert rec.sample_rate_hz == pytest.approx(exp.sample_rate_hz)
+        assert [c.name for c in rec.channels] == exp.channels
+        assert [c.unit for c in rec.channels] == exp.units
+        np.testing.assert_array_equal(rec.values, exp.values)
+        np.testing.assert_array_equal(rec.labels, exp.labels)
+        assert rec.source and all(Path(s).is_file() for s in rec.source)
+
+
+@pytest.mark.parametrize("name", ["uci_har"])
+def test_sample_backed_readers_meet_the_invariants(name):
+    recs = list(read(name, SAMPLE))
+    assert recs
+    for rec in recs:
+        _check_invariants(rec)
+
+
+def test_pamap2_interpolates_short_gaps_and_splits_at_long_ones(tmp_path):
+    labels = np.full(200, 4, dtype=np.int32)
+    table = ff.pamap2_table(np.random.default_rng(1), labels)
+    columns, names, _ = ff.pamap2_columns()
+    hand_x, chest_y = columns[0], columns[10]
+    table[20:23, hand_x] = np.nan       # 3 samples: interpolated
+    table[100:130, chest_y] = np.nan    # 30 samples > 10: cut out, split
+    table[:2, columns[5]] = np.nan      # at the start: cut
+    clean = table.copy()
+    ff.write_pamap2(tmp_path, table)
+    reports = []
+    recs = list(read("pamap2", tmp_path, on_gap=reports.append))
+    assert [r.recording_id for r in recs] == ["protocol_subject101-part1",
+                                              "protocol_subject101-part2"]
+    assert [r.n_samples for r in recs] == [98, 70]
+    expected_fill = table[19, hand_x] + (table[23, hand_x] - table[19, hand_x]) * np.arange(1, 4) / 4
+    np.testing.assert_allclose(recs[0].values[18:21, 0], expected_fill.astype(np.float32))
+    np.testing.assert_array_equal(recs[1].values[:, 10], clean[130:, chest_y].astype(np.float32))
+    (report,) = reports
+    assert (report.interpolated_gaps, report.interpolated_samples) == (1, 3)
+    assert (report.long_gaps, report.dropped_samples, report.parts) == (2, 32, 2)
+
+
+def test_pamap2_splits_at_time_jumps_and_reads_heart_rate(tmp_path):
+    labels = np.full(60, 1, dtype=np.int32)
+    table = ff.pamap2_table(np.random.default_rng(2), labels)
+    table[30:, 0] += 5.0  # 5 s of missing rows
+    ff.write_pamap2(tmp_path, table)
+    recs = list(read("pamap2", tmp_path, heart_rate=True))
+    assert [r.n_samples for r in recs] == [30, 30]
+    assert recs[0].channels[-1].name == "chest_hr" and recs[0].channels[-1].unit == "bpm"
+    # Readings every 10th row (100, 101, …) interpolated linearly in between.
+    np.testing.assert_allclose(recs[0].values[:21, -1], 100 + np.arange(21) / 10, rtol=1e-6)
+
+
+def test_capture24_scheme_is_selectable(tmp_path):
+    ff.write_capture24(tmp_path / "P003.csv.gz", np.zeros((3, 3)), [ff.SLEEP, "", ff.OFFICE])
+    (rec,) = read("capture24", tmp_path, scheme="label:Walmsley2020")
+    assert rec.label_names == {1: "light", 2: "moderate-vigorous", 3: "sedentary", 4: "sleep"}
+    assert rec.labels.tolist() == [4, -1, 3]
+
+
+def test_capture24_streams_across_chunks(tmp_path):
+    expected = ff.write_capture24_set(tmp_path, np.random.default_rng(3))
+    recs = list(read("capture24", tmp_path, chunk_rows=7))
+    for rec, exp in zip(recs, expected):
+        np.testing.assert_array_equal(rec.values, exp.values)
+        np.testing.assert_array_equal(rec.labels, exp.labels)
+
+
+def test_embedded_label_dictionary_is_the_real_one(shared_data):
+    real = (shared_data / "capture24" / "annotation-label-dictionary.csv").read_text("utf-8")
+    embedded = Path(__import__("generators.readers", fromlist=["x"]).__file__).parent \
+        / "data" / "capture24_labels.csv"
+    assert embedded.read_text("utf-8") == real
+    schemes = label_dictionary()
+    assert {k: len(set(v.values())) for k, v in schemes.items()}["WillettsSpecific2018"] == 10
+    lookup, names = scheme_labels()
+    assert len(lookup) == real.count("\n") - 1
+    assert names[lookup[ff.SLEEP]] == "sleep"
+
+
+def test_basicmotions_real_files(shared_data):
+    recs = list(read("uea", shared_data / "basicmotions-uea"))
+    assert len(recs) == 80
+    assert {r.subject for r in recs} == {"BasicMotions_TRAIN", "BasicMotions_TEST"}
+    for rec in recs:
+        _check_invariants(rec)
+        assert rec.n_samples == 100 and rec.sample_rate_hz == 10.0
+        assert len(set(rec.labels.tolist())) == 1
+    assert [c.name for c in recs[0].channels] == [
+        f"wrist_{m}_{a}" for m in ("acc", "gyro") for a in "xyz"]
+    counts = np.bincount([r.labels[0] for r in recs])
+    assert counts.tolist() == [0, 20, 20, 20, 20]
+    # First value of the first TEST case, as written in BasicMotions_TEST.ts.
+    first = (shared_data / "basicmotions-uea" / "BasicMotions_TEST.ts").read_text().split(
+        "@data")[1].split()[0].split(",")[0]
+    test0 = next(r for r in recs if r.recording_id == "BasicMotions_TEST-0001")
+    assert test0.values[0, 0] == np.float32(float(first))
+
+
+def test_tabular_parquet_with_rate_and_subject_from_file_name(tmp_path):
+    import pandas as pd
+    frame = pd.DataFrame({"ax": [0.5, 0.25, -1.0], "lab": [3, 3, 0]})
+    frame.to_parquet(tmp_path / "user07.parquet")
+    spec = {"files": "*.parquet", "sample_rate_hz": 10,
+            "channels": [{"column": "ax", "name": "hip_acc_x", "unit": "g"}],
+            "label": {"column": "lab", "names": {0: "other", 3: "walking"}},
+            "subject": {"pattern": r"user(\d+)"}}
+    (rec,) = read("tabular", tmp_path, spec=spec)
+    assert (rec.recording_id, rec.subject, rec.sample_rate_hz) == ("user07", "07", 10.0)
+    assert rec.values[:, 0].tolist() == [0.5, 0.25, -1.0] and rec.labels.tolist() == [3, 3, 0]
+
+
+def test_tabular_spec_from_yaml_file(tmp_path):
+    import yaml
+    ff.write_tabular(tmp_path, np.random.default_rng(4))
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(ff.TABULAR_SPEC, allow_unicode=True), encoding="utf-8")
+    recs = list(read("tabular", tmp_path, spec=spec_file))
+    assert [r.recording_id for r in recs] == ["day1-u1", "day1-u2"]
