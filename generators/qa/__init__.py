@@ -6,12 +6,14 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
-from generators.registry import Registry
-from generators.types import Channel, ChannelSummary, Window
+from generators.features import summarize
+from generators.registry import Registry, UnknownNameError
+from generators.text import LintIssue, TemplatePack, lint_pack, render
+from generators.types import Channel, ChannelSummary, QAItem, Window
 
 QA_TYPES: Registry[ModuleType] = Registry("QA type")
 
@@ -81,6 +83,111 @@ def facts_for(qa_type: str, ctx: QAContext) -> Iterator[Facts]:
         One ``Facts`` per row the type makes for this window.
     """
     yield from QA_TYPES[qa_type].build(ctx)
+
+
+def example_context(n_samples: int = 40, sample_rate_hz: float = 50.0, seed: int = 0,
+                    activity: str = "WALKING") -> QAContext:
+    """A small synthetic 6-channel window (waist acc in g, gyro in rad/s) for lint and tests.
+
+    Each channel is a sine of its own frequency and phase plus seeded noise, so every
+    builder finds several trends, peaks and correlations in it.
+
+    Args:
+        n_samples: Window length.
+        sample_rate_hz: Sampling rate.
+        seed: Noise seed.
+        activity: Activity label of the window.
+
+    Returns:
+        A context over a window ``example/rec/<n_samples>`` of subject ``"0"``.
+    """
+    channels = tuple(Channel(f"waist_{m}_{a}", "waist", m, a, u)
+                     for m, u in (("acc", "g"), ("gyro", "rad/s")) for a in "xyz")
+    t = np.arange(n_samples) / sample_rate_hz
+    freq = np.array([1.0, 2.0, 1.0, 3.0, 1.5, 2.5])
+    phase = np.array([0.0, 1.0, 0.3, 2.0, 0.5, 1.5])
+    offset = np.array([1.0, -0.2, 0.1, 0.0, 0.0, 0.0])
+    rng = np.random.default_rng(seed)
+    values = (offset + 0.5 * np.sin(2 * np.pi * freq * t[:, None] + phase)
+              + 0.05 * rng.standard_normal((n_samples, len(channels)))).astype(np.float32)
+    window = Window(f"example/rec/{n_samples}", "rec", "0", 0, n_samples, activity, 1,
+                    "train", 1)
+    summaries = tuple(summarize(values[:, i], sample_rate_hz, ch) for i, ch in enumerate(channels))
+    return QAContext("example", window, values, channels, sample_rate_hz, summaries,
+                     ("WALKING", "SITTING", "STANDING", "LAYING"), seed)
+
+
+def row_id(window_id: str, qa_type: str, facts: Facts) -> str:
+    """Deterministic unique row id: ``<window>/<qa_type>/<channel or 'all'>[/<key>]``."""
+    who = facts.channels[0] if len(facts.channels) == 1 else "all"
+    return f"{window_id}/{qa_type}/{who}" + (f"/{facts.key}" if facts.key else "")
+
+
+def build_items(ctx: QAContext, qa_types: Iterable[str], packs: Mapping[str, TemplatePack],
+                trend_method: str, seed: int) -> list[QAItem]:
+    """Build and render every row of the given QA types for one window.
+
+    Args:
+        ctx: The window context.
+        qa_types: QA type names to build (each must have a builder and a pack).
+        packs: QA type → template pack (``generators.text.load_packs``).
+        trend_method: Trend method the summaries were made with (provenance).
+        seed: Build seed; with the row id it picks variant and synonyms.
+
+    Returns:
+        The rows, in the order of ``qa_types`` then builder order.
+
+    Raises:
+        UnknownNameError: A type has no builder or no template pack (lists the known).
+    """
+    items = []
+    for qa_type in qa_types:
+        if qa_type not in packs:
+            known = ", ".join(sorted(packs)) or "none"
+            raise UnknownNameError(f"no template pack for QA type {qa_type!r}; known: {known}")
+        pack = packs[qa_type]
+        for facts in facts_for(qa_type, ctx):
+            rid = row_id(ctx.window.window_id, qa_type, facts)
+            text = render(pack, facts.values, seed, rid)
+            items.append(QAItem(
+                row_id=rid, window=ctx.window, channels=facts.channels, qa_type=qa_type,
+                question=text.question, answer=text.answer, facts=facts.values,
+                template_id=text.template_id, template_version=text.template_version,
+                trend_method=trend_method, seed=seed))
+    return items
+
+
+LINT_WINDOW_LENGTHS = (40, 7, 2)
+"""Synthetic window lengths lint runs builders on (2 samples: single-segment branches)."""
+
+
+def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
+    """Lint every pack against its builder's facts on synthetic windows.
+
+    Args:
+        packs: QA type → pack (``generators.text.load_packs``).
+
+    Returns:
+        Issues naming file and variant; a pack without a builder, or a builder
+        without a pack, is an issue too.
+    """
+    issues = []
+    for qa_type in sorted(set(packs) | set(QA_TYPES)):
+        if qa_type not in packs:
+            issues.append(LintIssue(f"templates/{qa_type}.yaml", None,
+                                    f"QA type {qa_type!r} has a builder but no template file"))
+            continue
+        pack = packs[qa_type]
+        if qa_type not in QA_TYPES:
+            issues.append(LintIssue(pack.path or qa_type, None,
+                                    f"no builder generators/qa/{qa_type}.py for this pack; "
+                                    f"known QA types: {QA_TYPES.names()}"))
+            samples = []
+        else:
+            samples = [f.values for n in LINT_WINDOW_LENGTHS
+                       for f in facts_for(qa_type, example_context(n))]
+        issues += lint_pack(pack, samples)
+    return issues
 
 
 _discover()

@@ -1,0 +1,109 @@
+"""Fact helpers shared by the QA builders: channel names, rounded trend facts, words."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from generators.types import DIRECTIONS, Channel, ChannelSummary, TrendSegment
+
+TIME_ORDER = ("down", "up", "steady")
+"""Order of the per-direction cumulative times: the seed's (decrease, increase, steady)."""
+
+MODALITY_WORDS = {"acc": "accelerometer", "gyro": "gyroscope", "mag": "magnetometer",
+                  "ecg": "ECG", "hr": "heart-rate sensor", "temp": "thermometer"}
+
+CORRELATION_STRENGTHS = ((0.7, "strong"), (0.4, "moderate"), (0.2, "weak"), (0.0, "negligible"))
+"""|r| thresholds (on r rounded to two decimals) → strength word, strongest first."""
+
+STAT_DECIMALS = 3
+"""Decimals of the statistics stated in text (values in g or rad/s are small)."""
+
+
+def secs(t: float) -> float:
+    """A time as the text shows it: seconds to two decimals."""
+    return round(float(t), 2)
+
+
+def sensor_name(channel: Channel) -> str:
+    """Human description of a channel, like ``waist x-axis accelerometer``."""
+    words = [channel.location.replace("_", "-")] if channel.location else []
+    if channel.axis:
+        words.append(f"{channel.axis}-axis")
+    words.append(MODALITY_WORDS.get(channel.modality, channel.modality))
+    return " ".join(words)
+
+
+def humanize(name: str) -> str:
+    """An activity label as words: ``WALKING_UPSTAIRS`` → ``walking upstairs``."""
+    return " ".join(name.replace("_", " ").split()).lower()
+
+
+def segment_facts(segments: Sequence[TrendSegment]) -> list[dict[str, object]]:
+    """Each segment's start and end (seconds, two decimals) and direction."""
+    return [{"t0": secs(s.start_s), "t1": secs(s.end_s), "dir": s.direction} for s in segments]
+
+
+def time_per_direction(segs: Iterable[dict[str, object]]) -> list[dict[str, object]]:
+    """Cumulative seconds per present direction, in ``TIME_ORDER``.
+
+    Sums the durations between the rounded boundaries, then rounds, as the seed does.
+    """
+    total: dict[str, float] = {}
+    for s in segs:
+        total[s["dir"]] = total.get(s["dir"], 0.0) + (s["t1"] - s["t0"])
+    return [{"dir": d, "seconds": secs(total[d])} for d in TIME_ORDER if d in total]
+
+
+def count_per_direction(segments: Sequence[TrendSegment]) -> list[dict[str, object]]:
+    """Number of segments per present direction, most frequent first (ties: up, down, steady)."""
+    n = {d: sum(1 for s in segments if s.direction == d) for d in DIRECTIONS}
+    ordered = sorted((d for d in DIRECTIONS if n[d]), key=lambda d: -n[d])
+    return [{"dir": d, "n": n[d]} for d in ordered]
+
+
+def overall_direction(values: np.ndarray) -> str:
+    """Sign of the sum of sample-to-sample differences of the raw series, as a direction."""
+    total = float(np.sum(np.diff(np.asarray(values, dtype=np.float64))))
+    return "up" if total > 0 else "down" if total < 0 else "steady"
+
+
+def trend_overview(summary: ChannelSummary, values: np.ndarray) -> dict[str, object]:
+    """The seed's trend-summary facts of one channel.
+
+    Args:
+        summary: The channel's summary (segments).
+        values: The channel's raw window series.
+
+    Returns:
+        ``start_s``, ``end_s``, ``n_trends`` (distinct directions), ``n_changes`` (number
+        of segments, the seed's "changes"), ``times`` (cumulative seconds per direction)
+        and ``overall`` (direction of the whole window, ``None`` for a single segment,
+        where the seed states none).
+    """
+    segs = segment_facts(summary.segments)
+    times = time_per_direction(segs)
+    return {
+        "start_s": segs[0]["t0"],
+        "end_s": segs[-1]["t1"],
+        "n_trends": len(times),
+        "n_changes": len(segs),
+        "times": times,
+        "overall": overall_direction(values) if len(segs) > 1 else None,
+    }
+
+
+def correlation_words(r: float) -> tuple[str, str]:
+    """Strength and sign words of a correlation already rounded as the text shows it."""
+    strength = next(word for limit, word in CORRELATION_STRENGTHS if abs(r) >= limit)
+    sign = "positive" if r > 0 else "negative" if r < 0 else "zero"
+    return strength, sign
+
+
+def same_sensor_pairs(channels: Sequence[Channel]) -> list[tuple[int, int]]:
+    """Index pairs of different axes of the same sensor (same location and modality)."""
+    return [(i, j) for i in range(len(channels)) for j in range(i + 1, len(channels))
+            if channels[i].location == channels[j].location
+            and channels[i].modality == channels[j].modality
+            and channels[i].axis != channels[j].axis]

@@ -1,0 +1,561 @@
+"""Template packs (templates/*.yaml) and their sandboxed, deterministic Jinja rendering."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.resources
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
+
+import inflect
+import yaml
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from generators.errors import InputError
+
+PHRASES_FILE = "_phrases.yaml"
+"""Shared phrase lists (synonym sets, connectors); underscore files are not QA types."""
+
+DIRECTION_LISTS = ("up", "down", "steady")
+"""Phrase lists that form the per-row synonym set: ``up``/``down`` are paired by index."""
+
+_PACK_KEYS = {"qa_type", "version", "fields", "variants", "phrases", "answer", "description",
+              "answer_style"}
+ANSWER_STYLES = ("sentences", "lines", "label")
+"""How lint reads answers: prose sentences, ``label: value`` lines, or a bare label."""
+_VARIANT_KEYS = {"name", "question", "answer"}
+
+_INFLECT = inflect.engine()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One named question/answer pair of Jinja sources.
+
+    Attributes:
+        name: Unique within its pack; the row's ``template_id`` is ``<qa_type>/<name>``.
+        question: Jinja source of the question.
+        answer: Jinja source of the answer.
+    """
+
+    name: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class TemplatePack:
+    """One QA type's templates, loaded from ``templates/<qa_type>.yaml``.
+
+    Attributes:
+        qa_type: The QA type (equals the file stem).
+        version: Integer version as a string; raised whenever the output changes.
+        fields: Names of the facts the templates may use.
+        variants: Named question/answer variants.
+        phrases: Phrase lists by name (the pack's own over the shared ``_phrases.yaml``).
+        path: The file it came from (``None`` for packs built in memory).
+        answer_style: One of ``ANSWER_STYLES`` (lint's sentence rules for answers).
+    """
+
+    qa_type: str
+    version: str
+    fields: tuple[str, ...]
+    variants: tuple[Variant, ...]
+    phrases: Mapping[str, tuple[str, ...]]
+    path: str | None = None
+    answer_style: str = "sentences"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The text of one row and where it came from.
+
+    Attributes:
+        question: Rendered question.
+        answer: Rendered answer.
+        template_id: ``<qa_type>/<variant name>``.
+        template_version: The pack's version.
+    """
+
+    question: str
+    answer: str
+    template_id: str
+    template_version: str
+
+
+def stable_index(seed: int, row_key: str, purpose: str, n: int) -> int:
+    """A choice in ``range(n)`` that depends only on (seed, row key, purpose).
+
+    Uses blake2b rather than ``hash()`` (salted per process) so that every worker and
+    every run picks the same variant and synonyms for a row.
+
+    Args:
+        seed: Build seed.
+        row_key: Stable id of the row.
+        purpose: What is being chosen (``variant``, ``phrase:span``…), so choices differ.
+        n: Number of options (≥ 1).
+
+    Returns:
+        An index in ``range(n)``.
+    """
+    digest = hashlib.blake2b(f"{seed}\x1f{row_key}\x1f{purpose}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") % n
+
+
+# ---------------------------------------------------------------- filters
+
+def fmt_number(value: float | int, decimals: int | None = None) -> str:
+    """A number as the text shows it (Python already rounded it); never ``-0.0``.
+
+    Args:
+        value: The number.
+        decimals: Fixed number of decimals, or ``None`` for the shortest exact form.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"expected a number, got {value!r}")
+    if isinstance(value, int) and decimals is None:
+        return str(value)
+    value = float(value) + 0.0  # -0.0 + 0.0 == 0.0
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{value:.1f}"
+    return repr(value)
+
+
+def _seconds(value: float) -> str:
+    return f"{float(value):.2f}"
+
+
+def _words(value: int) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        raise TypeError(f"number words need an integer, got {value!r}")
+    return _INFLECT.number_to_words(int(value))
+
+
+def _plural(word: str, count: int) -> str:
+    return _INFLECT.plural(word, count)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+FILTERS: Mapping[str, Callable[..., str]] = MappingProxyType({
+    "words": _words,                                      # 3 → "three"
+    "a": lambda word: _INFLECT.a(str(word)),              # "accelerometer" → "an accelerometer"
+    "plural": _plural,                                    # "segment" | plural(2) → "segments"
+    "s": lambda t: _seconds(t) + "s",                     # 0.24 → "0.24s"
+    "seconds": lambda t: _seconds(t) + " seconds",        # 0.24 → "0.24 seconds"
+    "sec": _seconds,                                      # 0.24 → "0.24"
+    "num": fmt_number,                                    # 0.1 → "0.1"; num(2) → "0.10"
+    "unit": lambda v, u: f"{fmt_number(v)} {u}".rstrip(),  # 0.1, "g" → "0.1 g"
+    "cap": _cap,                                          # first letter upper, rest kept
+    "join_and": lambda items, conj="and": _INFLECT.join(list(items), conj=conj),
+})
+
+
+def _make_env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                               trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+ENV = _make_env()
+"""The one sandboxed environment all packs render in."""
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_template(source: str) -> Template:
+    """Compile (and cache) one Jinja source in the sandboxed environment."""
+    return ENV.from_string(source)
+
+
+# ---------------------------------------------------------------- loading
+
+def _as_str_list(path: Path, value: object, field: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list) or not value \
+            or not all(isinstance(v, str) for v in value):
+        raise InputError(path, "expected a non-empty list of strings", field=field)
+    return tuple(value)
+
+
+def _read_yaml(path: Path, text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(path, f"not valid YAML: {problem}", line=line) from None
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a mapping at the top level")
+    return data
+
+
+def _parse_phrases(path: Path, data: object, field: str = "phrases") -> dict[str, tuple[str, ...]]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a mapping of name → list of strings", field=field)
+    return {str(k): _as_str_list(path, v, f"{field}.{k}") for k, v in data.items()}
+
+
+def parse_pack(path: Path, text: str, shared: Mapping[str, tuple[str, ...]]) -> TemplatePack:
+    """Parse one pack file.
+
+    Args:
+        path: The file (for messages; its stem must equal ``qa_type``).
+        text: Its YAML text.
+        shared: Shared phrase lists, overridden by the pack's own.
+
+    Returns:
+        The pack.
+
+    Raises:
+        InputError: Naming the file and field when the layout is wrong.
+    """
+    data = _read_yaml(path, text)
+    unknown = set(data) - _PACK_KEYS
+    if unknown:
+        raise InputError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_PACK_KEYS)}")
+    qa_type = data.get("qa_type")
+    if qa_type != path.stem:
+        raise InputError(path, f"qa_type must equal the file name {path.stem!r}, got {qa_type!r}",
+                         field="qa_type")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InputError(path, f"version must be a positive integer, got {version!r}",
+                         field="version")
+    fields = _as_str_list(path, data.get("fields"), "fields")
+    answer_style = data.get("answer_style", "sentences")
+    if answer_style not in ANSWER_STYLES:
+        raise InputError(path, f"answer_style must be one of {list(ANSWER_STYLES)}, got "
+                         f"{answer_style!r}", field="answer_style")
+    default_answer = data.get("answer")
+    raw_variants = data.get("variants")
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise InputError(path, "expected a non-empty list of variants", field="variants")
+    variants = []
+    for i, raw in enumerate(raw_variants):
+        where = f"variants[{i}]"
+        if not isinstance(raw, dict):
+            raise InputError(path, "expected a mapping with name, question, answer", field=where)
+        if set(raw) - _VARIANT_KEYS:
+            raise InputError(path, f"unknown keys {sorted(set(raw) - _VARIANT_KEYS)}", field=where)
+        name, question = raw.get("name"), raw.get("question")
+        answer = raw.get("answer", default_answer)
+        for key, val in (("name", name), ("question", question), ("answer", answer)):
+            if not isinstance(val, str) or not val.strip():
+                raise InputError(path, f"{key} must be a non-empty string (a variant without "
+                                 f"answer uses the pack's `answer`)", field=f"{where}.{key}")
+        variants.append(Variant(name, question, answer))
+    phrases = dict(shared)
+    phrases.update(_parse_phrases(path, data.get("phrases")))
+    return TemplatePack(qa_type, str(version), fields, tuple(variants),
+                        MappingProxyType(phrases), str(path), answer_style)
+
+
+def _pack_files(root: Iterable) -> list:
+    return sorted((f for f in root if f.name.endswith(".yaml")), key=lambda f: f.name)
+
+
+def _builtin_files() -> list:
+    return _pack_files(importlib.resources.files("templates").iterdir())
+
+
+def load_packs(overlay_dir: Path | None = None) -> dict[str, TemplatePack]:
+    """Load the built-in template packs, then overlay a user directory.
+
+    The overlay's ``_phrases.yaml`` lists replace shared lists of the same name; an
+    overlay ``<qa_type>.yaml`` adds a new QA type's pack or replaces a built-in one,
+    which requires a higher ``version`` so the rows' provenance shows the change.
+
+    Args:
+        overlay_dir: Directory of user ``*.yaml`` files, or ``None``.
+
+    Returns:
+        QA type → pack.
+
+    Raises:
+        InputError: A file is malformed or an overlay does not raise the version.
+    """
+    shared: dict[str, tuple[str, ...]] = {}
+    overlays: list = []
+    if overlay_dir is not None:
+        overlay_dir = Path(overlay_dir)
+        if not overlay_dir.is_dir():
+            raise InputError(overlay_dir, "templates overlay must be a directory of *.yaml files")
+        overlays = _pack_files(overlay_dir.iterdir())
+    builtin_sources = _collect(_builtin_files(), shared)
+    overlay_sources = _collect(overlays, shared)
+    _check_directions(shared)
+    packs = {stem: parse_pack(path, text, shared) for stem, (path, text) in builtin_sources.items()}
+    for stem, (path, text) in overlay_sources.items():
+        pack = parse_pack(path, text, shared)
+        base = packs.get(stem)
+        if base is not None and int(pack.version) <= int(base.version):
+            raise InputError(path, f"an overlay of {stem!r} must raise version above the "
+                             f"built-in {base.version}, got {pack.version}", field="version")
+        packs[stem] = pack
+    return packs
+
+
+def _collect(files: list, shared: dict[str, tuple[str, ...]]) -> dict[str, tuple[Path, str]]:
+    """Pack sources by stem; ``_phrases.yaml`` lists are merged into ``shared`` in place."""
+    sources = {}
+    for f in files:
+        path, text = Path(str(f)), f.read_text(encoding="utf-8")
+        if f.name == PHRASES_FILE:
+            shared.update(_parse_phrases(path, _read_yaml(path, text).get("phrases")))
+        elif not f.name.startswith("_"):
+            sources[path.stem] = (path, text)
+    return sources
+
+
+def shared_phrases(overlay_dir: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """The shared phrase lists (built-in ``_phrases.yaml``, then the overlay's)."""
+    shared: dict[str, tuple[str, ...]] = {}
+    files = _builtin_files() + (_pack_files(Path(overlay_dir).iterdir()) if overlay_dir else [])
+    _collect([f for f in files if f.name == PHRASES_FILE], shared)
+    return shared
+
+
+def _check_directions(shared: Mapping[str, tuple[str, ...]]) -> None:
+    missing = [k for k in DIRECTION_LISTS if k not in shared]
+    if missing:
+        raise InputError(PHRASES_FILE, f"shared phrases must define {list(DIRECTION_LISTS)}; "
+                         f"missing {missing}")
+    if len(shared["up"]) != len(shared["down"]):
+        raise InputError(PHRASES_FILE, "phrases.up and phrases.down pair by position and must "
+                         f"have equal lengths ({len(shared['up'])} ≠ {len(shared['down'])})")
+
+
+# ---------------------------------------------------------------- rendering
+
+def synonym_set(phrases: Mapping[str, tuple[str, ...]], seed: int, row_key: str) -> dict[str, str]:
+    """The row's words for ``up``/``down``/``steady`` (one set for the whole row)."""
+    pair = stable_index(seed, row_key, "directions", len(phrases["up"]))
+    steady = phrases["steady"]
+    return {"up": phrases["up"][pair], "down": phrases["down"][pair],
+            "steady": steady[stable_index(seed, row_key, "steady", len(steady))]}
+
+
+def _tidy(text: str) -> str:
+    """Collapse runs of spaces, strip lines, drop blank lines (templates may wrap freely)."""
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
+                   seed: int, row_key: str, forced_phrase: int | None = None) -> Rendered:
+    """Render one given variant (used by lint and golden tests; ``render`` picks one).
+
+    Args:
+        pack: The pack.
+        variant: One of its variants.
+        facts: The row's facts (JSON-like values).
+        seed: Build seed.
+        row_key: Stable row id.
+        forced_phrase: Lint's override: take phrasing ``forced_phrase % len(list)`` of
+            every list instead of hashing, so that each phrasing can be exercised.
+
+    Returns:
+        The rendered question and answer.
+    """
+    base: dict[str, object] = dict(facts)
+    base["trend"] = synonym_set(pack.phrases, seed, row_key)
+
+    def bind(context: dict[str, object]) -> dict[str, object]:
+        def pick(name: str, *keys: object, **extra: object) -> str:
+            """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
+
+            ``extra`` names (loop items) join the context of this phrasing and of the
+            phrasings it picks in turn.
+            """
+            try:
+                options = pack.phrases[name]
+            except KeyError:
+                raise KeyError(f"no phrase list {name!r}; known: {sorted(pack.phrases)}") from None
+            purpose = "phrase:" + "/".join([name, *map(str, keys)])
+            k = stable_index(seed, row_key, purpose, len(options)) if forced_phrase is None \
+                else forced_phrase % len(options)
+            source = options[k]
+            inner = bind({**context, **extra}) if extra else context
+            return compile_template(source).render(inner)
+
+        context["pick"] = pick
+        return context
+
+    context = bind(base)
+    question = _tidy(compile_template(variant.question).render(context))
+    answer = _tidy(compile_template(variant.answer).render(context))
+    return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
+
+
+def render(pack: TemplatePack, facts: Mapping[str, object], seed: int, row_key: str) -> Rendered:
+    """Render one row: variant and synonyms are chosen from (seed, row key).
+
+    Args:
+        pack: The QA type's pack.
+        facts: The row's facts (``Facts.values``).
+        seed: Build seed.
+        row_key: Stable row id (the same on every worker).
+
+    Returns:
+        The rendered question and answer with the template id and version.
+    """
+    variant = pack.variants[stable_index(seed, row_key, "variant", len(pack.variants))]
+    return render_variant(pack, variant, facts, seed, row_key)
+
+
+# ---------------------------------------------------------------- lint
+
+BUILTIN_NAMES = frozenset({"trend", "pick"}) | frozenset(ENV.globals)
+"""Names every template may use besides its declared fields."""
+
+_LEFTOVER = ("{{", "}}", "{%", "%}", "{#", "#}")
+_LOWER_AFTER_STOP = re.compile(r"[.?!] +[a-z]")
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    """One problem found in a template pack.
+
+    Attributes:
+        path: The pack's file.
+        variant: The variant (or ``phrases.<list>[i]``) concerned, if any.
+        message: What is wrong.
+    """
+
+    path: str
+    variant: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path + (f" [{self.variant}]" if self.variant else "")
+        return f"{where}: {self.message}"
+
+
+def _sources(pack: TemplatePack) -> list[tuple[str, str]]:
+    """(where, Jinja source) of every variant text and phrasing of the pack."""
+    out = []
+    for v in pack.variants:
+        out += [(f"variant {v.name}", v.question), (f"variant {v.name}", v.answer)]
+    for name, options in pack.phrases.items():
+        out += [(f"phrases.{name}[{i}]", src) for i, src in enumerate(options)]
+    return out
+
+
+def _static_issues(pack: TemplatePack) -> list[LintIssue]:
+    """Syntax, unknown phrase lists and undeclared variables, found without rendering."""
+    path = pack.path or pack.qa_type
+    issues = []
+    parsed = []
+    for where, source in _sources(pack):
+        try:
+            parsed.append((where, ENV.parse(source)))
+        except TemplateSyntaxError as exc:
+            issues.append(LintIssue(path, where, f"Jinja syntax error: {exc.message} "
+                                    f"(line {exc.lineno} of the template)"))
+    extras: set[str] = set()  # names handed to phrasings as pick(..., name=value)
+    for where, ast in parsed:
+        for call in ast.find_all(nodes.Call):
+            if not (isinstance(call.node, nodes.Name) and call.node.name == "pick"):
+                continue
+            extras.update(kw.key for kw in call.kwargs)
+            first = call.args[0] if call.args else None
+            if isinstance(first, nodes.Const) and first.value not in pack.phrases:
+                issues.append(LintIssue(path, where, f"pick({first.value!r}): no such phrase "
+                                        f"list; known: {sorted(pack.phrases)}"))
+    allowed = set(pack.fields) | BUILTIN_NAMES | extras
+    for where, ast in parsed:
+        for name in sorted(meta.find_undeclared_variables(ast) - allowed):
+            issues.append(LintIssue(path, where, f"uses undeclared variable {name!r}; declared "
+                                    f"fields: {list(pack.fields)}"))
+    return issues
+
+
+def sentence_problems(text: str, style: str) -> list[str]:
+    """Capitalization and punctuation problems of rendered text.
+
+    Args:
+        text: Rendered question or answer.
+        style: ``question`` or an answer style from ``ANSWER_STYLES``.
+
+    Returns:
+        Messages, empty when the text is fine.
+    """
+    lines = text.splitlines()
+    if not lines:
+        return ["renders to empty text"]
+    if style == "label":
+        return [] if len(lines) == 1 else ["a label answer must be one line"]
+    problems = []
+    for line in lines:
+        if not (line[0].isupper() or line[0].isdigit() or line[0] in "[("):
+            problems.append(f"line does not start with a capital letter: {line!r}")
+        if _LOWER_AFTER_STOP.search(line):
+            problems.append(f"sentence inside the line starts lowercase: {line!r}")
+        ends_ok = line.endswith((".", "?"))
+        if style == "question":
+            ends_ok = ends_ok or (line.endswith(":") and line is not lines[-1])
+        elif style == "lines":
+            ends_ok = ends_ok or re.search(r"\S: \S", line) is not None
+        if not ends_ok:
+            problems.append(f"line does not end with a period or question mark: {line!r}")
+    return problems
+
+
+def lint_pack(pack: TemplatePack, samples: list[Mapping[str, object]],
+              seed: int = 0) -> list[LintIssue]:
+    """Check one pack: variables, fields, rendering and sentence form.
+
+    Args:
+        pack: The pack.
+        samples: Facts the pack's builder produced on synthetic windows (may be empty
+            when the QA type has no builder; rendering checks are then skipped).
+        seed: Seed for the synonym sets.
+
+    Returns:
+        Issues, each naming the file and the variant or phrasing.
+    """
+    path = pack.path or pack.qa_type
+    issues = []
+    names = [v.name for v in pack.variants]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        issues.append(LintIssue(path, f"variant {name}", "variant name is not unique"))
+    issues += _static_issues(pack)
+    if issues or not samples:
+        return issues
+    keys = set().union(*(s.keys() for s in samples))
+    for name in pack.fields:
+        if name not in keys:
+            issues.append(LintIssue(path, None, f"declared field {name!r} is not in the "
+                                    f"builder's facts; they have {sorted(keys)}"))
+    rounds = max(len(options) for options in pack.phrases.values())
+    for k in range(rounds):
+        for i, variant in enumerate(pack.variants):
+            facts = samples[(k + i) % len(samples)]
+            try:
+                out = render_variant(pack, variant, facts, seed, f"lint/{k}", forced_phrase=k)
+            except Exception as exc:  # report any template failure, with where it happened
+                issues.append(LintIssue(path, f"variant {variant.name}",
+                                        f"does not render: {type(exc).__name__}: {exc}"))
+                continue
+            for part, text, style in (("question", out.question, "question"),
+                                      ("answer", out.answer, pack.answer_style)):
+                if any(mark in text for mark in _LEFTOVER):
+                    issues.append(LintIssue(path, f"variant {variant.name}",
+                                            f"{part} has leftover template braces: {text!r}"))
+                issues += [LintIssue(path, f"variant {variant.name}", f"{part}: {p}")
+                           for p in sentence_problems(text, style)]
+    return list(dict.fromkeys(issues))

@@ -1,0 +1,94 @@
+"""Every template file and QA type: lint passes, variety, and lint catches common mistakes."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import pytest
+
+from generators.qa import QA_TYPES, facts_for, example_context, lint_packs
+from generators.text import (PHRASES_FILE, TemplatePack, Variant, lint_pack, load_packs,
+                             render_variant, sentence_problems, shared_phrases)
+
+PACKS = load_packs()
+TEMPLATE_FILES = sorted(f.name for f in importlib.resources.files("templates").iterdir()
+                        if f.name.endswith(".yaml") and f.name != PHRASES_FILE)
+MIN_QUESTION_VARIANTS = 20
+MIN_PHRASINGS = 10
+SYNONYM_LISTS = {"up", "down", "steady"}
+
+
+def test_builtin_packs_lint_clean():
+    assert [str(i) for i in lint_packs(PACKS)] == []
+
+
+@pytest.mark.parametrize("file_name", TEMPLATE_FILES)
+def test_template_file_is_a_pack_with_a_builder(file_name):
+    qa_type = file_name.removesuffix(".yaml")
+    assert qa_type in PACKS and qa_type in QA_TYPES
+
+
+@pytest.mark.parametrize("qa_type", QA_TYPES.names())
+def test_qa_type_has_variety(qa_type):
+    pack = PACKS[qa_type]
+    questions = {v.question for v in pack.variants}
+    assert len(questions) >= MIN_QUESTION_VARIANTS
+    for name, options in pack.phrases.items():
+        # A one-entry list is a shared block (layout), not a sentence slot.
+        assert len(options) == 1 or len(options) >= MIN_PHRASINGS or name in SYNONYM_LISTS, \
+            f"{qa_type}: phrase list {name!r} has only {len(options)} phrasings"
+
+
+@pytest.mark.parametrize("qa_type", QA_TYPES.names())
+def test_every_variant_renders_on_builder_facts(qa_type):
+    pack = PACKS[qa_type]
+    facts = next(iter(facts_for(qa_type, example_context()))).values
+    for variant in pack.variants:
+        out = render_variant(pack, variant, facts, 5, "golden/row")
+        assert out.template_id == f"{qa_type}/{variant.name}"
+        assert out.question and out.answer
+        assert sentence_problems(out.question, "question") == []
+        assert sentence_problems(out.answer, pack.answer_style) == []
+
+
+def _probe(question: str, answer: str = "Yes.", style: str = "sentences",
+           fields=("sensor",), names=("v1",)) -> TemplatePack:
+    shared = shared_phrases()
+    return TemplatePack("probe", "1", tuple(fields),
+                        tuple(Variant(n, question, answer) for n in names), shared,
+                        "templates/probe.yaml", style)
+
+
+SAMPLE = [{"sensor": "gyroscope"}]
+
+
+@pytest.mark.parametrize("pack, message", [
+    (_probe("What is {{ sensr }}?"), "undeclared variable 'sensr'"),
+    (_probe("What is {{ sensor }}?", "{{ pick('nope') }}."), "pick('nope'): no such phrase list"),
+    (_probe("What is {{ sensor }"), "Jinja syntax error"),
+    (_probe("what is {{ sensor }}?"), "does not start with a capital letter"),
+    (_probe("What is {{ sensor }}"), "does not end with a period or question mark"),
+    (_probe("Is it {{ sensor }}? yes it is?"), "starts lowercase"),
+    (_probe("Q {{ sensor }}?", "It is {{ '{{' }} {{ sensor }}."), "leftover template braces"),
+    (_probe("Q {{ sensor }}?", names=("same", "same")), "not unique"),
+    (_probe("Q {{ sensor }}?", fields=("sensor", "ghost")), "declared field 'ghost'"),
+    (_probe("Q {{ sensor | words }}?"), "does not render: ValueError"),
+    (_probe("Q {{ ''.__class__ }}?"), "SecurityError"),
+    (_probe("Q?", "line one.\nline two.", style="lines"), "capital letter"),
+])
+def test_lint_catches_mistakes_and_names_file_and_variant(pack, message):
+    issues = [str(i) for i in lint_pack(pack, SAMPLE)]
+    hits = [i for i in issues if message in i]
+    assert hits, issues
+    assert all(i.startswith("templates/probe.yaml") for i in issues)
+    if "declared field" not in message:  # a field is declared for the pack, not a variant
+        assert all("[variant " in i for i in hits)
+
+
+def test_lint_flags_pack_without_builder(tmp_path: Path):
+    (tmp_path / "orphan.yaml").write_text(
+        "qa_type: orphan\nversion: 1\nfields: [x]\nvariants:\n"
+        "  - name: a\n    question: 'Why?'\n    answer: 'Because.'\n", encoding="utf-8")
+    issues = [str(i) for i in lint_packs(load_packs(tmp_path))]
+    assert any("orphan.yaml" in i and "no builder" in i for i in issues)

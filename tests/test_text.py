@@ -1,0 +1,190 @@
+"""Rendering layer: filters, deterministic choices, sandbox, StrictUndefined, pack loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from generators.errors import InputError
+from generators.text import (FILTERS, TemplatePack, Variant, compile_template, fmt_number,
+                             load_packs, render, render_variant, stable_index, synonym_set)
+
+SHARED = load_packs()["trend_summary"].phrases
+
+
+def _pack(question: str, answer: str = "Yes.", **phrases: tuple[str, ...]) -> TemplatePack:
+    return TemplatePack("probe", "1", ("x",), (Variant("v", question, answer),),
+                        {**SHARED, **phrases})
+
+
+@pytest.mark.parametrize("name, args, expected", [
+    ("words", (3,), "three"),
+    ("words", (21,), "twenty-one"),
+    ("a", ("accelerometer",), "an accelerometer"),
+    ("a", ("upward trend",), "an upward trend"),
+    ("a", ("steady trend",), "a steady trend"),
+    ("plural", ("segment", 1), "segment"),
+    ("plural", ("segment", 2), "segments"),
+    ("plural", ("is", 3), "are"),
+    ("s", (0.24,), "0.24s"),
+    ("s", (1.5,), "1.50s"),
+    ("seconds", (0.1,), "0.10 seconds"),
+    ("sec", (2.0,), "2.00"),
+    ("num", (0.123,), "0.123"),
+    ("num", (-0.0,), "0.0"),
+    ("num", (0.1, 2), "0.10"),
+    ("num", (-0.001, 2), "0.00"),
+    ("num", (7,), "7"),
+    ("unit", (0.981, "g"), "0.981 g"),
+    ("unit", (-1.25, "rad/s"), "-1.25 rad/s"),
+    ("cap", ("waist x-axis accelerometer",), "Waist x-axis accelerometer"),
+    ("join_and", (["x", "y", "z"],), "x, y, and z"),
+])
+def test_filters(name, args, expected):
+    assert FILTERS[name](*args) == expected
+
+
+def test_fmt_number_refuses_bool():
+    with pytest.raises(TypeError):
+        fmt_number(True)
+
+
+def test_words_refuses_fraction():
+    with pytest.raises(TypeError):
+        FILTERS["words"](2.5)
+
+
+def test_stable_index_is_fixed_across_processes():
+    # Golden values: blake2b, not the per-process salted hash(), so workers agree.
+    assert stable_index(42, "w/1", "variant", 1000) == 700
+    assert stable_index(42, "w/1", "other", 1000) != stable_index(42, "w/1", "variant", 1000)
+
+
+def test_stable_index_spreads_over_options():
+    picks = {stable_index(0, f"row{i}", "variant", 20) for i in range(400)}
+    assert picks == set(range(20))
+
+
+def test_synonym_set_pairs_up_and_down():
+    for i in range(50):
+        words = synonym_set(SHARED, 3, f"row{i}")
+        k = SHARED["up"].index(words["up"])
+        assert words["down"] == SHARED["down"][k]
+        assert words["steady"] in SHARED["steady"]
+
+
+@pytest.mark.parametrize("source", [
+    "{{ ''.__class__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ x.__class__ }}",
+])
+def test_sandbox_refuses_python_internals(source):
+    with pytest.raises(SecurityError):
+        render_variant(_pack(source), _pack(source).variants[0], {"x": 1}, 0, "r")
+
+
+def test_undefined_variable_fails():
+    pack = _pack("What is {{ not_a_fact }}?")
+    with pytest.raises(UndefinedError, match="not_a_fact"):
+        render(pack, {"x": 1}, 0, "r")
+
+
+def test_unknown_phrase_list_names_known_lists():
+    pack = _pack("{{ pick('nope') }}?")
+    with pytest.raises(KeyError, match="connector"):
+        render(pack, {"x": 1}, 0, "r")
+
+
+def test_pick_passes_loop_items_to_nested_phrases():
+    pack = _pack("Q?", "{% for t in items %}{{ pick('outer', loop.index, t=t) }} {% endfor %}",
+                 outer=("[{{ pick('inner') }}]",), inner=("{{ t }}",))
+    assert render(pack, {"items": [1, 2]}, 0, "r").answer == "[1] [2]"
+
+
+def test_render_is_deterministic_and_varied():
+    pack = load_packs()["trend_summary"]
+    facts = {"sensor": "waist x-axis accelerometer", "unit": "g", "start_s": 0.0, "end_s": 0.4,
+             "n_trends": 2, "n_changes": 3,
+             "times": [{"dir": "down", "seconds": 0.1}, {"dir": "up", "seconds": 0.3}],
+             "overall": "up"}
+    first = [render(pack, facts, 7, f"w/{i}") for i in range(60)]
+    again = [render(pack, facts, 7, f"w/{i}") for i in range(60)]
+    assert first == again
+    assert len({r.question for r in first}) >= 15
+    assert len({r.answer for r in first}) >= 50
+    assert render(pack, facts, 8, "w/0") != render(pack, facts, 7, "w/0") or \
+        render(pack, facts, 8, "w/1") != render(pack, facts, 7, "w/1")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = """qa_type: {name}
+version: {version}
+fields: [sensor]
+variants:
+  - name: only
+    question: "What is this {{{{ sensor }}}}?"
+    answer: "It is {{{{ sensor }}}} ({{{{ trend.up }}}})."
+"""
+
+
+def test_overlay_adds_a_new_qa_type(tmp_path):
+    _write(tmp_path / "my_type.yaml", MINIMAL.format(name="my_type", version=1))
+    packs = load_packs(tmp_path)
+    assert "my_type" in packs and "trend_summary" in packs
+    out = render(packs["my_type"], {"sensor": "gyro"}, 0, "r")
+    assert out.question == "What is this gyro?"
+    assert out.template_id == "my_type/only" and out.template_version == "1"
+
+
+def test_overlay_with_higher_version_replaces_builtin(tmp_path):
+    _write(tmp_path / "trend_summary.yaml", MINIMAL.format(name="trend_summary", version=99))
+    pack = load_packs(tmp_path)["trend_summary"]
+    assert pack.version == "99"
+    assert render(pack, {"sensor": "gyro"}, 0, "r").answer.startswith("It is gyro")
+
+
+def test_overlay_without_higher_version_is_refused(tmp_path):
+    path = _write(tmp_path / "trend_summary.yaml", MINIMAL.format(name="trend_summary", version=1))
+    with pytest.raises(InputError, match="raise version") as err:
+        load_packs(tmp_path)
+    assert err.value.path == str(path)
+
+
+def test_overlay_phrases_change_the_words(tmp_path):
+    _write(tmp_path / "_phrases.yaml", "phrases:\n  up: [skyward]\n  down: [earthward]\n")
+    _write(tmp_path / "my_type.yaml", MINIMAL.format(name="my_type", version=1))
+    out = render(load_packs(tmp_path)["my_type"], {"sensor": "gyro"}, 0, "r")
+    assert out.answer == "It is gyro (skyward)."
+
+
+@pytest.mark.parametrize("text, message, line", [
+    ("qa_type: bad\nversion: 1\nfields: [a\n", "not valid YAML", 4),
+    ("qa_type: other\nversion: 1\nfields: [a]\nvariants: []\n", "must equal the file name", None),
+    ("qa_type: bad\nversion: one\nfields: [a]\n", "positive integer", None),
+    ("qa_type: bad\nversion: 1\nfields: [a]\nvariants:\n  - name: v\n    question: 'Q?'\n",
+     "answer must be a non-empty string", None),
+    ("qa_type: bad\nversion: 1\nfields: [a]\nanswer_style: poem\n", "answer_style", None),
+    ("qa_type: bad\nversion: 1\nfields: [a]\nextra: 1\n", "unknown keys", None),
+])
+def test_malformed_pack_names_file_and_place(tmp_path, text, message, line):
+    path = _write(tmp_path / "bad.yaml", text)
+    with pytest.raises(InputError, match=message) as err:
+        load_packs(tmp_path)
+    assert err.value.path == str(path)
+    assert err.value.line == line
+
+
+def test_overlay_dir_must_exist(tmp_path):
+    with pytest.raises(InputError, match="directory"):
+        load_packs(tmp_path / "missing")
+
+
+def test_compile_is_cached():
+    assert compile_template("{{ x }}") is compile_template("{{ x }}")
