@@ -1,0 +1,200 @@
+"""Great Expectations suites (as code, versioned) over the stage 1, stage 2 and rejected tables."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import great_expectations as gx
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from generators.dataset import read_stage, write_json_atomic
+from generators.qa import QA_TYPES
+from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+
+SUITE_VERSION = "1"
+"""Raised whenever an expectation is added, removed or changed."""
+
+LEFTOVER_REGEX = r"\{\{|\}\}|\{%|%\}"
+EXAMPLES = 5
+_E = gx.expectations
+
+
+def suite_name(table: str) -> str:
+    """Versioned suite name of one table (``harqa_stage1_v1``)."""
+    return f"harqa_{table}_v{SUITE_VERSION}"
+
+
+def _activity_names(dataset_dir: Path) -> list[str] | None:
+    """Activity names allowed by the build's manifest (``config.activities``), if it lists them."""
+    manifest = dataset_dir / "manifest.json"
+    if not manifest.exists():
+        return None
+    names = json.loads(manifest.read_text(encoding="utf-8")).get("config", {}).get("activities")
+    return list(names) if names else None
+
+
+def expectations(table: str, schema: pa.Schema, activities: list[str] | None) -> list:
+    """The expectations of one table.
+
+    Args:
+        table: ``stage1``, ``stage2`` or ``rejected``.
+        schema: The table's Arrow schema (columns that must exist; non-nullable ones non-null).
+        activities: Allowed activity names, or ``None`` to require only a well-formed name.
+
+    Returns:
+        Expectation objects in suite order.
+    """
+    # The series itself reaches GX as the helper columns of ``frame`` (lengths, channels).
+    fields = [f for f in schema if f.name != "series"]
+    out: list = [_E.ExpectColumnToExist(column=f.name) for f in fields]
+    out += [_E.ExpectColumnValuesToNotBeNull(column=f.name) for f in fields if not f.nullable]
+    out += [
+        _E.ExpectColumnValuesToBeUnique(column="row_id"),
+        _E.ExpectColumnValuesToBeInSet(column="qa_type", value_set=QA_TYPES.names()),
+        _E.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "test"]),
+        _E.ExpectColumnValuesToBeBetween(column="window_start", min_value=0),
+        _E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="window_end", column_B="window_start"),
+        _E.ExpectColumnPairValuesToBeEqual(column_A="window_length", column_B="series_length"),
+        _E.ExpectColumnPairValuesToBeEqual(column_A="n_channels", column_B="n_channel_names"),
+        _E.ExpectColumnValuesToBeInSet(column="channels_equal_length", value_set=[True]),
+        _E.ExpectColumnValuesToBeBetween(column="n_channels", min_value=1),
+        _E.ExpectColumnValuesToBeBetween(column="sample_rate_hz", min_value=0,
+                                         strict_min=True),
+    ]
+    for col in ("question", "answer"):
+        out += [_E.ExpectColumnValueLengthsToBeBetween(column=col, min_value=1),
+                _E.ExpectColumnValuesToNotMatchRegex(column=col, regex=LEFTOVER_REGEX),
+                _E.ExpectColumnValuesToMatchRegex(column=col, regex=r"\S")]
+    if activities is not None:
+        out.append(_E.ExpectColumnValuesToBeInSet(column="activity", value_set=activities))
+    else:
+        out.append(_E.ExpectColumnValuesToMatchRegex(column="activity", regex=r"^\w[\w \-/]*$"))
+    if table in ("stage1", "stage2"):
+        stage = int(table[-1])
+        out.append(_E.ExpectColumnValuesToBeInSet(column="stage", value_set=[stage]))
+        if stage == 1:
+            out.append(_E.ExpectColumnValuesToBeInSet(column="n_channels", value_set=[1]))
+    else:
+        out += [_E.ExpectColumnValueLengthsToBeBetween(column=c, min_value=1)
+                for c in ("check", "reason")]
+    return out
+
+
+def frame(table: pa.Table) -> pd.DataFrame:
+    """The table without the series, plus helper columns computed from the series.
+
+    Helper columns: ``series_length`` (samples of the first channel), ``window_length``
+    (``window_end - window_start``), ``n_channels``, ``n_channel_names`` and
+    ``channels_equal_length``.
+    """
+    series = table["series"]
+    n_channels = pc.list_value_length(series).to_numpy(zero_copy_only=False)
+    inner = pc.list_value_length(pc.list_flatten(series)).to_numpy(zero_copy_only=False)
+    row_of = pc.list_parent_indices(series).to_numpy(zero_copy_only=False)
+    first = pd.Series(inner).groupby(row_of).first().reindex(range(table.num_rows))
+    equal = pd.Series(inner).groupby(row_of).nunique().reindex(range(table.num_rows)) == 1
+    df = table.drop_columns(["series"]).to_pandas()
+    df["series_length"] = first.fillna(0).astype("int64").to_numpy()
+    df["window_length"] = (table["window_end"].to_numpy() - table["window_start"].to_numpy())
+    df["n_channels"] = n_channels
+    df["n_channel_names"] = pc.list_value_length(table["channel_names"]).to_numpy(
+        zero_copy_only=False)
+    df["channels_equal_length"] = equal.to_numpy()
+    return df
+
+
+def _rejected(dataset_dir: Path) -> pa.Table:
+    files = sorted((dataset_dir / "rejected").glob("*.parquet"))
+    if not files:
+        return REJECTED_SCHEMA.empty_table()
+    return pa.concat_tables(pq.read_table(f, schema=REJECTED_SCHEMA) for f in files)
+
+
+def _summarize(result) -> dict:  # noqa: ANN001 (a GX validation result)
+    items = []
+    for r in result.results:
+        cfg = r.expectation_config
+        res = r.result or {}
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k in ("column", "column_A", "column_B")}
+        items.append({
+            "expectation": cfg.type, **kwargs, "success": bool(r.success),
+            "evaluated": res.get("element_count"), "failed": res.get("unexpected_count", 0
+                                                                  if r.success else None),
+            "examples": json.loads(json.dumps(res.get("partial_unexpected_list", [])[:EXAMPLES],
+                                              default=str)),
+        })
+    by_check: dict[str, dict] = {}
+    for it in items:
+        agg = by_check.setdefault(it["expectation"], {"expectations": 0, "failed_expectations": 0,
+                                                       "evaluated": 0, "failed": 0})
+        agg["expectations"] += 1
+        agg["failed_expectations"] += 0 if it["success"] else 1
+        agg["evaluated"] += it["evaluated"] or 0
+        agg["failed"] += it["failed"] or 0
+    return {"success": bool(result.success), "expectations": items, "by_check": by_check}
+
+
+def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
+    """Validate the stage 1, stage 2 and rejected tables of a dataset with GX.
+
+    Writes Data Docs HTML under ``<dataset_dir>/validation/`` and the JSON summary to
+    ``<dataset_dir>/validation/summary.json``.
+
+    Args:
+        dataset_dir: The dataset directory.
+        activities: Allowed activity names; default: the manifest's ``config.activities``
+            when present, else any well-formed name.
+
+    Returns:
+        ``{"success": bool, "failed_suites": [...], "suites": {name: summary}}``; each
+        suite summary has ``success``, per-expectation ``expectations`` (evaluated, failed,
+        examples) and per-check ``by_check`` totals.
+    """
+    dataset_dir = Path(dataset_dir)
+    out_dir = dataset_dir / "validation"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.update_data_docs_site("local_site", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(out_dir.resolve())},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    allowed = activities if activities is not None else _activity_names(dataset_dir)
+    source = context.data_sources.add_pandas("harqa")
+    tables = {"stage1": (read_stage(dataset_dir, 1), QA_SCHEMA),
+              "stage2": (read_stage(dataset_dir, 2), QA_SCHEMA),
+              "rejected": (_rejected(dataset_dir), REJECTED_SCHEMA)}
+    definitions, frames = [], {}
+    for name, (table, schema) in tables.items():
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name(name)))
+        for e in expectations(name, schema, allowed):
+            suite.add_expectation(e)
+        definitions.append(context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name(name), data=batch, suite=suite)))
+        frames[name] = frame(table)
+    suites: dict[str, dict] = {}
+    for (name, df), vd in zip(frames.items(), definitions):
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=f"{suite_name(name)}_checkpoint", validation_definitions=[vd],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}))
+        result = checkpoint.run(batch_parameters={"dataframe": df})
+        (vr,) = result.run_results.values()
+        suites[suite_name(name)] = {"table": name, "rows": len(df), **_summarize(vr)}
+    summary = {"suite_version": SUITE_VERSION,
+               "success": all(s["success"] for s in suites.values()),
+               "failed_suites": [n for n, s in suites.items() if not s["success"]],
+               "data_docs": str((out_dir / "index.html").resolve()),
+               "suites": suites}
+    write_json_atomic(summary, out_dir / "summary.json")
+    return summary
