@@ -148,7 +148,7 @@ def test_basicmotions_real_files(shared_data):
 
 def test_tabular_parquet_with_rate_and_subject_from_file_name(tmp_path):
     import pandas as pd
-    frame = pd.DataFrame({"ax": [0.5, 0.25, -1.0], "lab": [3, 3, 0]})
+    frame = pd.DataFrame({"ax": [0.5, 0.25, -1.0], "lab": [3, None, 0]})
     frame.to_parquet(tmp_path / "user07.parquet")
     spec = {"files": "*.parquet", "sample_rate_hz": 10,
             "channels": [{"column": "ax", "name": "hip_acc_x", "unit": "g"}],
@@ -156,7 +156,7 @@ def test_tabular_parquet_with_rate_and_subject_from_file_name(tmp_path):
             "subject": {"pattern": r"user(\d+)"}}
     (rec,) = read("tabular", tmp_path, spec=spec)
     assert (rec.recording_id, rec.subject, rec.sample_rate_hz) == ("user07", "07", 10.0)
-    assert rec.values[:, 0].tolist() == [0.5, 0.25, -1.0] and rec.labels.tolist() == [3, 3, 0]
+    assert rec.values[:, 0].tolist() == [0.5, 0.25, -1.0] and rec.labels.tolist() == [3, -1, 0]
 
 
 def test_tabular_spec_from_yaml_file(tmp_path):

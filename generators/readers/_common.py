@@ -219,7 +219,10 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, 
     for j, column in enumerate(columns):
         cells = frame[column]
         values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isnan(values) & cells.notna().to_numpy()
+        present = cells.notna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(cells):
+            present = present & (cells.astype("str").str.strip() != "").to_numpy()  # "" is missing
+        bad = np.isnan(values) & present
         if bad.any():
             row = int(np.argmax(bad))
             raise InputError(path, f"expected a number, found {cells.iloc[row]!r}",

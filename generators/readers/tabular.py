@@ -116,7 +116,7 @@ def _labels(cells: pd.Series, names: dict[int, str], by_name: dict[str, int] | N
                              f"one of {', '.join(by_name)}", line=first + row, field=field)
         ids[~empty] = mapped[~empty].to_numpy(dtype=np.int32)
         return ids
-    raw = pd.to_numeric(cells.where(~empty), errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    raw = np.array(pd.to_numeric(cells.where(~empty), errors="coerce"), dtype=np.float64)
     bad = np.isnan(raw) & ~empty
     if bad.any():
         row = int(np.argmax(bad))
