@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Callable, Sequence
 
 import numpy as np
+from scipy import signal
 
 from generators.registry import Registry
 from generators.types import TrendSegment
@@ -53,7 +56,371 @@ def sensorllm(values: np.ndarray, sample_rate_hz: float) -> list[TrendSegment]:
     return _segments_from_runs(x, sample_rate_hz, run_starts, run_ends, directions)
 
 
-def detect(values: np.ndarray, sample_rate_hz: float, method: str = "sensorllm",
+@dataclass(frozen=True)
+class RobustParams:
+    """Parameters of the ``robust`` trend method (recorded in every row's provenance).
+
+    Attributes:
+        cutoff_hz: −3 dB cutoff of the Savitzky–Golay denoiser, in Hz, so it means the
+            same at any sample rate (see ``denoise``); human movement lives mostly below
+            it. No smoothing when it is at or above 0.45 × the sample rate.
+        polyorder: Polynomial order of the denoiser.
+        min_duration_s: Shortest segment; shorter windows give one segment.
+        split_k: Two neighbouring lines are joined into one while that raises the
+            squared error of the fit to the denoised signal by less than ``split_k`` ×
+            noise² × ln(samples) (a BIC-like penalty: noise alone rarely pays it, a real
+            corner does).
+        steady_k: A segment whose change (slope × duration) is below ``steady_k`` × the
+            estimated noise is steady…
+        steady_rel: …or below this fraction of the window's denoised range.
+        noise_floor_rel: The noise estimate is at least this fraction of the window's
+            range, so clean or quantised signals are not cut at every rounding error.
+    """
+
+    cutoff_hz: float = 4.0
+    polyorder: int = 2
+    min_duration_s: float = 0.2
+    split_k: float = 2.0
+    steady_k: float = 2.0
+    steady_rel: float = 0.1
+    noise_floor_rel: float = 0.005
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentTable:
+    """Segments of a batch of equal-length series, as flat arrays in (row, time) order.
+
+    Attributes:
+        row: Row of the batch each segment belongs to.
+        start: First sample index (shared with the previous segment's ``end``).
+        end: Last sample index.
+        start_value: Fitted value at ``start``.
+        end_value: Fitted value at ``end``.
+        sign: +1 up, −1 down, 0 steady.
+    """
+
+    row: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    start_value: np.ndarray
+    end_value: np.ndarray
+    sign: np.ndarray
+
+    def to_segments(self, n_rows: int, sample_rate_hz: float) -> list[list[TrendSegment]]:
+        """Convert to one list of ``TrendSegment`` per row."""
+        t0 = (self.start / sample_rate_hz).tolist()
+        t1 = (self.end / sample_rate_hz).tolist()
+        v0, v1 = self.start_value.tolist(), self.end_value.tolist()
+        slope = ((self.end_value - self.start_value)
+                 / np.maximum(self.end - self.start, 1) * sample_rate_hz).tolist()
+        names = [_DIRECTION_OF_SIGN[s] for s in self.sign.tolist()]
+        segs = list(map(TrendSegment, t0, t1, v0, v1, names, slope))
+        bounds = np.searchsorted(self.row, np.arange(n_rows + 1)).tolist()
+        return [segs[bounds[r]:bounds[r + 1]] for r in range(n_rows)]
+
+
+def estimate_noise(values: np.ndarray) -> np.ndarray:
+    """Robust white-noise level of each row: the MAD of second differences.
+
+    A second difference of white noise of std σ has std σ·√6 and a straight line has
+    none, so ``1.4826 · median|Δ²x| / √6`` estimates σ and ignores the few corners of a
+    piecewise-linear signal. Rows whose median is zero (quantised, mostly flat) fall back
+    to the root mean square of the second differences.
+
+    Args:
+        values: 1-D series or 2-D batch (rows × samples).
+
+    Returns:
+        One noise level per row (a 0-d array for a 1-D input), in the series' unit.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    d2 = np.diff(x, 2, axis=-1)
+    if d2.shape[-1] == 0:
+        return np.zeros(x.shape[:-1])
+    mad = 1.4826 * np.median(np.abs(d2), axis=-1) / np.sqrt(6.0)
+    rms = np.sqrt(np.mean(d2 * d2, axis=-1) / 6.0)
+    return np.where(mad > 0, mad, rms)
+
+
+@lru_cache(maxsize=64)
+def smoothing_window(sample_rate_hz: float, cutoff_hz: float, polyorder: int) -> int:
+    """Shortest odd Savitzky–Golay window whose gain at ``cutoff_hz`` is at most −3 dB.
+
+    Args:
+        sample_rate_hz: Sampling rate.
+        cutoff_hz: Wanted cutoff in Hz.
+        polyorder: Polynomial order of the filter.
+
+    Returns:
+        The window length in samples (1, i.e. no smoothing, when the cutoff is at or
+        above 0.45 × the sample rate).
+    """
+    if cutoff_hz >= 0.45 * sample_rate_hz:
+        return 1
+    # The -3 dB point of a Savitzky-Golay filter falls as the window grows (Schafer 2011).
+    length = polyorder + 2 + (polyorder + 1) % 2
+    while abs(signal.freqz(signal.savgol_coeffs(length, polyorder), worN=[cutoff_hz],
+                           fs=sample_rate_hz)[1][0]) > 2 ** -0.5:
+        length += 2
+    return length
+
+
+def denoise(values: np.ndarray, sample_rate_hz: float, cutoff_hz: float = 4.0,
+            polyorder: int = 2) -> np.ndarray:
+    """Savitzky–Golay smoothing along the last axis, its window set by a cutoff in Hz.
+
+    The filter is zero-phase (corners are not shifted) and leaves straight lines exactly
+    as they are, edges included (polynomial fit at the ends), so piecewise-linear
+    signals lose only noise and a little sharpness at their corners.
+
+    Args:
+        values: 1-D series or 2-D batch (rows × samples).
+        sample_rate_hz: Sampling rate.
+        cutoff_hz: Cutoff in Hz (−3 dB), so it means the same at any sample rate.
+        polyorder: Polynomial order.
+
+    Returns:
+        The smoothed float64 array, same shape. Series shorter than the window use the
+        longest odd window that fits; those too short for it are returned unchanged.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    length = min(smoothing_window(float(sample_rate_hz), float(cutoff_hz), int(polyorder)),
+                 x.shape[-1] - (x.shape[-1] + 1) % 2)
+    if length <= polyorder + 1:
+        return x.copy()
+    return signal.savgol_filter(x, length, polyorder, axis=-1, mode="interp")
+
+
+def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat ``arange(start, start + length)`` for every pair, and each item's group."""
+    group = np.repeat(np.arange(lengths.size), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(group.size) - offsets[group] + starts[group], group
+
+
+class _LineFits:
+    """Least-squares lines over inclusive sample ranges of a batch, via prefix sums."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        n = x.shape[1]
+        t = np.arange(n, dtype=np.float64)
+        z = np.zeros((x.shape[0], 1))
+        self.sx = np.hstack([z, np.cumsum(x, axis=1)])
+        self.stx = np.hstack([z, np.cumsum(x * t, axis=1)])
+        self.sxx = np.hstack([z, np.cumsum(x * x, axis=1)])
+        self.st = np.concatenate([[0.0], np.cumsum(t)])
+        self.stt = np.concatenate([[0.0], np.cumsum(t * t)])
+
+    def fit(self, row: np.ndarray, a: np.ndarray, b: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean time, mean value, slope (per sample) and SSE of the line over ``[a, b]``."""
+        m = (b - a + 1).astype(np.float64)
+        st = self.st[b + 1] - self.st[a]
+        stt = self.stt[b + 1] - self.stt[a]
+        sx = self.sx[row, b + 1] - self.sx[row, a]
+        stx = self.stx[row, b + 1] - self.stx[row, a]
+        sxx = self.sxx[row, b + 1] - self.sxx[row, a]
+        mt, mx = st / m, sx / m
+        vt = stt - st * mt
+        cov = stx - st * mx
+        slope = np.divide(cov, vt, out=np.zeros_like(cov), where=vt > 0)
+        sse = np.maximum(sxx - sx * mx - slope * cov, 0.0)
+        return mt, mx, slope, sse
+
+
+def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per range ``[a, b]``: the sample ``k`` minimising SSE(a..k) + SSE(k..b), and that SSE.
+
+    Both halves keep at least ``min_len`` sample steps; needs ``b - a >= 2 * min_len``.
+    """
+    k, grp = _ragged(a + min_len, b - a - 2 * min_len + 1)
+    cost = fits.fit(r[grp], a[grp], k)[3] + fits.fit(r[grp], k, b[grp])[3]
+    order = np.lexsort((cost, grp))  # by range, cheapest first
+    first = order[np.flatnonzero(np.r_[True, grp[order][1:] != grp[order][:-1]])]
+    return k[first], cost[first]
+
+
+def _bottom_up(fits: _LineFits, tol: np.ndarray, min_len: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bottom-up piecewise-linear segmentation of every row.
+
+    Rows start as pieces of two sample steps; neighbouring pieces are joined while
+    joining raises the squared error by less than the row's ``tol``, cheapest first, and
+    pieces shorter than ``min_len`` steps are joined regardless (before any other). Every
+    pair ranked before both neighbouring pairs is joined in the same vectorized step, so
+    all rows advance together.
+
+    Returns:
+        Rows, first and last sample indices of the segments, sorted by (row, start).
+    """
+    rows, n = fits.sx.shape[0], fits.sx.shape[1] - 1
+    edges = np.unique(np.r_[np.arange(0, max(n - 2, 1), 2), n - 1])
+    r = np.repeat(np.arange(rows), edges.size - 1)
+    a = np.tile(edges[:-1], rows)
+    b = np.tile(edges[1:], rows)
+    while True:
+        pair = np.flatnonzero(r[1:] == r[:-1])
+        if not pair.size:
+            break
+        nxt = pair + 1
+        cost = (fits.fit(r[pair], a[pair], b[nxt])[3] - fits.fit(r[pair], a[pair], b[pair])[3]
+                - fits.fit(r[pair], a[nxt], b[nxt])[3])
+        short = (b[pair] - a[pair] < min_len) | (b[nxt] - a[nxt] < min_len)
+        wanted = short | (cost < tol[r[pair]])
+        if not wanted.any():
+            break
+        rank = np.empty(pair.size)
+        rank[np.lexsort((cost, ~short))] = np.arange(pair.size)
+        left = np.full(pair.size, np.inf)
+        right = np.full(pair.size, np.inf)
+        chained = pair[1:] == pair[:-1] + 1  # consecutive pairs share a segment
+        left[1:][chained] = rank[:-1][chained]
+        right[:-1][chained] = rank[1:][chained]
+        join = pair[wanted & (rank < left) & (rank < right)]
+        b[join] = b[join + 1]
+        keep = np.ones(r.size, dtype=bool)
+        keep[join + 1] = False
+        r, a, b = r[keep], a[keep], b[keep]
+    return r, a, b
+
+
+def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int,
+            sweeps: int = 2) -> None:
+    """Move each inner boundary to its best place between its neighbours, in place.
+
+    Binary segmentation fixes a boundary before it knows the next ones, so a first split
+    can land between two true corners. Boundaries of even, then odd, segment index are
+    re-optimised together (they share no segment), ``sweeps`` times.
+    """
+    inner = np.flatnonzero(r[1:] == r[:-1])  # boundary between segment i and i + 1
+    for _ in range(sweeps):
+        for parity in (0, 1):
+            i = inner[inner % 2 == parity]
+            if i.size:
+                best, _ = _best_split(fits, r[i], a[i], b[i + 1], min_len)
+                b[i] = best
+                a[i + 1] = best
+
+
+def _merge(table: SegmentTable, threshold: np.ndarray) -> SegmentTable:
+    """Merge runs of equal direction; re-judge merged steady runs; repeat until stable."""
+    while True:
+        new = np.ones(table.row.size, dtype=bool)
+        new[1:] = (table.row[1:] != table.row[:-1]) | (table.sign[1:] != table.sign[:-1])
+        first = np.flatnonzero(new)
+        last = np.append(first[1:], table.row.size) - 1
+        v0, v1 = table.start_value[first], table.end_value[last]
+        sign = table.sign[first]
+        change = v1 - v0
+        rows = table.row[first]
+        resign = np.where(np.abs(change) >= threshold[rows], np.sign(change), 0).astype(np.int8)
+        resign = np.where(sign == 0, resign, sign)
+        table = SegmentTable(rows, table.start[first], table.end[last], v0, v1, resign)
+        if np.array_equal(resign, sign):
+            return table
+
+
+def robust_table(values: np.ndarray, sample_rate_hz: float,
+                 params: RobustParams = RobustParams()) -> SegmentTable:
+    """The ``robust`` segmentation of a batch of equal-length series, as flat arrays.
+
+    Steps: estimate each row's noise (``estimate_noise``); denoise with a zero-phase
+    low-pass (``denoise``); fit least-squares lines bottom-up, joining neighbours while
+    that costs less than ``split_k`` × noise² × ln(samples) of squared error (segments no
+    shorter than ``min_duration_s``), then move each boundary to its best place between
+    its neighbours; join neighbouring lines at their boundary sample by averaging
+    the two lines' values there, so the result is a continuous polyline; call a segment
+    steady when its change is below ``max(steady_k × noise, steady_rel × range)``; merge
+    neighbours of equal direction. Start and end values are those of the polyline, so
+    "rises by X over Y s" is true of the denoised signal, not of single noisy samples.
+
+    Args:
+        values: 2-D batch (rows × samples), at least two samples.
+        sample_rate_hz: Sampling rate.
+        params: Method parameters.
+
+    Returns:
+        The segments of all rows.
+    """
+    raw = np.asarray(values, dtype=np.float64)
+    if raw.ndim != 2 or raw.shape[1] < 2:
+        raise ValueError(f"need a 2-D batch of at least 2 samples per row, got shape {raw.shape}")
+    if not np.isfinite(raw).all():
+        raise ValueError("series contains NaN or infinite values")
+    noise = np.maximum(estimate_noise(raw), params.noise_floor_rel * np.ptp(raw, axis=1))
+    offset = raw.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
+    x = denoise(raw - offset, sample_rate_hz, params.cutoff_hz, params.polyorder)
+    min_len = max(1, int(round(params.min_duration_s * sample_rate_hz)))
+    fits = _LineFits(x)
+    row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
+    _refine(fits, row, a, b, min_len)
+    mt, mx, slope, _ = fits.fit(row, a, b)
+    v0 = mx + slope * (a - mt)
+    v1 = mx + slope * (b - mt)
+    joint = row[1:] == row[:-1]  # boundary shared with the next segment of the same row
+    mid = (v1[:-1] + v0[1:]) / 2
+    v1[:-1] = np.where(joint, mid, v1[:-1])
+    v0[1:] = np.where(joint, mid, v0[1:])
+    v0 += offset[row, 0]
+    v1 += offset[row, 0]
+    threshold = np.maximum(params.steady_k * noise, params.steady_rel * np.ptp(x, axis=1))
+    change = v1 - v0
+    sign = np.where(np.abs(change) >= threshold[row], np.sign(change), 0).astype(np.int8)
+    return _merge(SegmentTable(row, a, b, v0, v1, sign), threshold)
+
+
+@TREND_METHODS.register("robust")
+def robust(values: np.ndarray, sample_rate_hz: float, **params: object) -> list[TrendSegment]:
+    """Noise-robust trends: denoise, piecewise-linear fit, steadiness judged against noise.
+
+    See ``robust_table`` for the steps and ``RobustParams`` for the parameters.
+
+    Args:
+        values: 1-D series of at least two samples.
+        sample_rate_hz: Sampling rate.
+        **params: Fields of ``RobustParams``.
+
+    Returns:
+        The segments in time order; neighbours share their boundary time and value.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"need a 1-D series of at least 2 samples, got shape {x.shape}")
+    table = robust_table(x[None, :], sample_rate_hz, _robust_params(params))
+    return table.to_segments(1, sample_rate_hz)[0]
+
+
+def _robust_params(params: dict[str, object]) -> RobustParams:
+    known = {f.name for f in fields(RobustParams)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise TypeError(f"unknown robust parameter(s) {unknown}; known: {sorted(known)}")
+    return RobustParams(**params)  # type: ignore[arg-type]
+
+
+def trend_params(method: str, **params: object) -> dict[str, object]:
+    """The full parameter set of a method, defaults included, for provenance.
+
+    Args:
+        method: A name in ``TREND_METHODS``.
+        **params: Parameters overriding the defaults.
+
+    Returns:
+        A JSON-serialisable dict (``{}`` for methods without parameters).
+    """
+    TREND_METHODS[method]  # unknown names fail here, listing the known ones
+    if method == "robust":
+        return asdict(_robust_params(params))
+    if params:
+        raise TypeError(f"trend method {method!r} takes no parameters, got {sorted(params)}")
+    return {}
+
+
+DEFAULT_METHOD = "robust"
+
+
+def detect(values: np.ndarray, sample_rate_hz: float, method: str = DEFAULT_METHOD,
            **params: object) -> list[TrendSegment]:
     """Segment one series into trends.
 
@@ -67,3 +434,46 @@ def detect(values: np.ndarray, sample_rate_hz: float, method: str = "sensorllm",
         Segments in time order covering the whole series.
     """
     return TREND_METHODS[method](values, sample_rate_hz, **params)
+
+
+def detect_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
+                 method: str = DEFAULT_METHOD, **params: object) -> list[list[TrendSegment]]:
+    """Segment many series at once; the robust method runs vectorized per length.
+
+    Args:
+        windows: A 2-D array (rows × samples) or a sequence of 1-D series of any lengths.
+        sample_rate_hz: Sampling rate shared by all series.
+        method: A name in ``TREND_METHODS``.
+        **params: Method parameters.
+
+    Returns:
+        One segment list per series, in input order.
+    """
+    fn = TREND_METHODS[method]
+    series = [np.asarray(w, dtype=np.float64) for w in windows]
+    if method != "robust":
+        return [fn(w, sample_rate_hz, **params) for w in series]
+    p = _robust_params(params)
+    out: list[list[TrendSegment]] = [[] for _ in series]
+    for idx, batch in group_by_length(series):
+        segs = robust_table(batch, sample_rate_hz, p).to_segments(len(idx), sample_rate_hz)
+        for i, s in zip(idx, segs):
+            out[i] = s
+    return out
+
+
+def group_by_length(series: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
+    """Stack 1-D series of equal length into 2-D batches.
+
+    Args:
+        series: 1-D arrays.
+
+    Returns:
+        ``(input indices, rows × samples array)`` per distinct length.
+    """
+    by_len: dict[int, list[int]] = {}
+    for i, s in enumerate(series):
+        if s.ndim != 1:
+            raise ValueError(f"series {i} is not 1-D (shape {s.shape})")
+        by_len.setdefault(s.shape[0], []).append(i)
+    return [(idx, np.stack([series[i] for i in idx])) for idx in by_len.values()]
