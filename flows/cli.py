@@ -14,6 +14,8 @@ from rich.table import Table
 
 # Offline by default: without this Prefect's first flow does a telemetry DNS lookup.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The ephemeral API's default 20 s start-up budget is too short on a loaded 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn raw wearable HAR recordings into validated sensor–text QA datasets.")

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import numpy as np
 
-from generators import features, qa, readers, windows
+from generators import features, qa, readers, resample, windows
 from generators.config import BuildConfig
 from generators.errors import InputError
 from generators.text import TemplatePack
@@ -50,8 +50,10 @@ def select_channels(rec: Recording, names: tuple[str, ...] | None) -> Recording:
 
 
 def recordings(cfg: BuildConfig) -> Iterator[Recording]:
-    """Stream the build's recordings, channels selected."""
+    """Stream the build's recordings, resampled to the target rate, channels selected."""
     for rec in readers.read(cfg.reader, source_path(cfg), **cfg.reader_options):
+        if rec.sample_rate_hz != cfg.sample_rate_hz:
+            rec = resample.resample(rec, cfg.sample_rate_hz)
         yield select_channels(rec, cfg.channels)
 
 
