@@ -26,8 +26,8 @@ def inspect_source(preset_or_reader: str, path: str | Path, **options: Any) -> d
     """Read ``path`` and describe it, streaming (one recording in memory at a time).
 
     Args:
-        preset_or_reader: A preset name (its reader and reader options are used) or a
-            reader name.
+        preset_or_reader: A preset name or preset YAML file (its reader and reader
+            options are used) or a reader name.
         path: Source file or directory.
         **options: Reader options (override the preset's).
 
@@ -41,7 +41,7 @@ def inspect_source(preset_or_reader: str, path: str | Path, **options: Any) -> d
         UnknownNameError: Neither a preset nor a reader (the message lists both).
         InputError: Whatever the reader raises for bad input.
     """
-    if preset_or_reader in presets.PRESETS:
+    if preset_or_reader in presets.PRESETS or preset_or_reader.endswith((".yaml", ".yml")):
         preset = presets.load(preset_or_reader)
         reader, options = preset.reader, {**preset.reader_options, **options}
     elif preset_or_reader in readers.READERS:

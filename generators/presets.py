@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import yaml
@@ -173,7 +174,9 @@ def load(name: str, overrides: Mapping[str, Any] | None = None) -> Preset:
     override replaces the preset's value. Overrides are validated like the file.
 
     Args:
-        name: A preset name (see ``names()``).
+        name: A preset name (see ``names()``), or the path of a YAML file in the same
+            layout (your own data: e.g. ``reader: tabular`` with the spec inline under
+            ``reader_options: {spec: {...}}``); the file's stem is the preset's name.
         overrides: Settings to change, e.g. ``{"test_subjects": ["105"]}``.
 
     Returns:
@@ -183,8 +186,11 @@ def load(name: str, overrides: Mapping[str, Any] | None = None) -> Preset:
         UnknownNameError: Unknown preset (the message lists the known ones).
         InputError: A malformed preset file or override (naming the setting).
     """
-    where = f"presets/{name}.yaml"
-    text = PRESETS[name]
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        where, text = name, Path(name).read_text(encoding="utf-8")
+        name = Path(name).stem
+    else:
+        where, text = f"presets/{name}.yaml", PRESETS[name]
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -46,8 +46,9 @@ def resample(recording: Recording, target_hz: float) -> Recording:
     if np.isclose(recording.sample_rate_hz, target_hz):
         return recording
     up, down = ratio(recording.sample_rate_hz, target_hz)
-    values = resample_poly(recording.values, up, down, axis=0, padtype="line")
-    return dataclasses.replace(
-        recording, sample_rate_hz=float(target_hz), values=values.astype(np.float32, copy=False),
-        labels=resample_labels(recording.labels, up, down),
-    )
+    labels = resample_labels(recording.labels, up, down)
+    values = np.empty((len(labels), recording.values.shape[1]), dtype=np.float32)
+    for j in range(values.shape[1]):  # one channel at a time bounds the filter's temporaries
+        values[:, j] = resample_poly(recording.values[:, j], up, down, padtype="line")
+    return dataclasses.replace(recording, sample_rate_hz=float(target_hz), values=values,
+                               labels=labels)

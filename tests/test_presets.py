@@ -121,3 +121,17 @@ def test_resampled_labels_take_the_nearest_sample():
 def test_recording_at_the_target_rate_is_unchanged():
     rec = _recording(np.arange(10.0), np.ones(10), 50.0)
     assert resample(rec, 50.0) is rec
+
+
+def test_a_preset_file_of_ones_own_drives_the_tabular_reader(tmp_path):
+    import yaml
+    ff.write_tabular(tmp_path, np.random.default_rng(6))
+    preset_file = tmp_path / "my_study.yaml"
+    preset_file.write_text(yaml.safe_dump({
+        "reader": "tabular", "reader_options": {"spec": ff.TABULAR_SPEC}, "sample_rate_hz": 25,
+        "classes": [1, 2], "stage1_window": [5, 20], "stage2_window": 10, "stage2_stride": 5,
+        "test_subjects": ["u2"]}, allow_unicode=True), encoding="utf-8")
+    p = presets.load(str(preset_file))
+    assert (p.name, p.reader, p.test_subjects) == ("my_study", "tabular", ("u2",))
+    info = inspect_source(str(preset_file), tmp_path)
+    assert info["subjects"] == ["u1", "u2"] and info["sample_rates_hz"] == [25.0]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from generators.errors import InputError
 from generators.readers._common import (
-    check_increasing, find_files, line_text, numeric_columns, read_table_chunks,
+    GZIP_ERRORS, check_increasing, find_files, line_text, numeric_columns, read_table_chunks,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -68,8 +68,8 @@ def scheme_labels(scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
 def _check_header(file: Path) -> None:
     try:
         first, _ = line_text(file, 1)
-    except (EOFError, OSError) as exc:  # gzip errors surface here first
-        raise InputError(file, f"corrupt gzip data ({exc}); re-download the file") from None
+    except (*GZIP_ERRORS, OSError, UnicodeDecodeError) as exc:  # a broken .gz fails here first
+        raise InputError(file, f"not a readable gzip text file ({exc}); re-download it") from None
     if not first:
         raise InputError(file, f"file is empty; expected the header {','.join(HEADER)}")
     if [h.strip() for h in first.split(",")] != HEADER:
@@ -79,6 +79,7 @@ def _check_header(file: Path) -> None:
 def _labels(annotation: pd.Series, lookup: dict[str, int], file: Path, first: int) -> np.ndarray:
     """Label ids of a chunk's annotations, mapped once per distinct string."""
     codes, uniques = pd.factorize(annotation, use_na_sentinel=True)
+    # Ids start at 1, so 0 marks an annotation missing from the dictionary.
     known = np.array([lookup.get(u, 0) if u != "" else UNLABELLED for u in uniques] + [UNLABELLED],
                      dtype=np.int32)
     if (known == 0).any():
@@ -116,34 +117,40 @@ def read(path: Path, scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
             scheme, no matching files.
     """
     lookup, names = scheme_labels(scheme, dictionary)
-    period_ns = 1e9 / sample_rate_hz
     for file in find_files(path, ["P*.csv.gz", "P*.csv"], "Capture-24 files P<NNN>.csv.gz"):
-        _check_header(file)
-        values, labels = [], []
-        previous = None
-        for first, chunk in read_table_chunks(
-                file, n_columns=5, sep=",", header=True, names=HEADER, chunk_rows=chunk_rows,
-                last_required=False, dtype={"time": "str", "annotation": "str"}):
-            times = pd.to_datetime(chunk["time"], format=TIME_FORMAT, errors="coerce")
-            if times.isna().any():
-                row = int(np.argmax(times.isna().to_numpy()))
-                raise InputError(file, f"time {chunk['time'].iloc[row]!r} is not like "
-                                 "'2016-11-13 02:18:00.000000'", line=first + row, field="time")
-            ns = times.to_numpy("datetime64[ns]").view(np.int64)
-            check_increasing(ns, file, first, "time", previous)
-            steps = np.diff(ns, prepend=ns[0] if previous is None else previous)
-            if (steps > 1.5 * period_ns).any():
-                row = int(np.argmax(steps > 1.5 * period_ns))
-                raise InputError(file, f"time jumps by {steps[row] / 1e9:g} s; expected a sample "
-                                 f"every {1 / sample_rate_hz:g} s", line=first + row, field="time")
-            previous = ns[-1]
-            values.append(numeric_columns(chunk, ["x", "y", "z"], file, first).astype(np.float32))
-            labels.append(_labels(chunk["annotation"], lookup, file, first))
-        if not values:
-            raise InputError(file, "no data rows after the header")
-        participant = file.name.split(".")[0]
-        yield Recording(
-            dataset="capture24", recording_id=participant, subject=participant,
-            sample_rate_hz=sample_rate_hz, channels=CHANNELS, values=np.concatenate(values),
-            labels=np.concatenate(labels), label_names=names, source=(str(file),),
-        )
+        yield _read_file(file, lookup, names, sample_rate_hz, chunk_rows)
+
+
+def _read_file(file: Path, lookup: dict[str, int], names: dict[int, str], sample_rate_hz: float,
+               chunk_rows: int) -> Recording:
+    """One participant file as a recording (its chunk lists die with this frame)."""
+    _check_header(file)
+    period_ns = 1e9 / sample_rate_hz
+    values, labels = [], []
+    previous = None
+    for first, chunk in read_table_chunks(
+            file, n_columns=5, sep=",", header=True, names=HEADER, chunk_rows=chunk_rows,
+            last_required=False, dtype={"time": "str", "annotation": "str"}):
+        times = pd.to_datetime(chunk["time"], format=TIME_FORMAT, errors="coerce")
+        if times.isna().any():
+            row = int(np.argmax(times.isna().to_numpy()))
+            raise InputError(file, f"time {chunk['time'].iloc[row]!r} is not like "
+                             "'2016-11-13 02:18:00.000000'", line=first + row, field="time")
+        ns = times.to_numpy("datetime64[ns]").view(np.int64)
+        check_increasing(ns, file, first, "time", previous)
+        steps = np.diff(ns, prepend=ns[0] if previous is None else previous)
+        if (steps > 1.5 * period_ns).any():
+            row = int(np.argmax(steps > 1.5 * period_ns))
+            raise InputError(file, f"time jumps by {steps[row] / 1e9:g} s; expected a sample "
+                             f"every {1 / sample_rate_hz:g} s", line=first + row, field="time")
+        previous = ns[-1]
+        values.append(numeric_columns(chunk, ["x", "y", "z"], file, first).astype(np.float32))
+        labels.append(_labels(chunk["annotation"], lookup, file, first))
+    if not values:
+        raise InputError(file, "no data rows after the header")
+    participant = file.name.split(".")[0]
+    return Recording(
+        dataset="capture24", recording_id=participant, subject=participant,
+        sample_rate_hz=sample_rate_hz, channels=CHANNELS, values=np.concatenate(values),
+        labels=np.concatenate(labels), label_names=names, source=(str(file),),
+    )

@@ -107,7 +107,8 @@ def read(path: Path, folders: Sequence[str] = ("Protocol", "Optional"), heart_ra
     max_gap = int(round(max_gap_s * SAMPLE_RATE_HZ))
     for file in files:
         times, labels, values, heart = _load(file, columns, names)
-        subject = (re.search(r"subject(\d+)", file.name) or [None, file.stem])[1]
+        number = re.search(r"subject(\d+)", file.name)
+        subject = number[1] if number else file.stem
         folder = file.parent.name.lower()
         recording_id = (f"{folder}_subject{subject}" if folder in ("protocol", "optional")
                         else f"subject{subject}")

@@ -171,7 +171,23 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
     """Stream recordings from CSV/Parquet tables laid out as ``spec`` describes.
 
     One recording per file, or per file and subject when the subject comes from a
-    column. Channel cells must all be numbers; empty label cells are unlabelled.
+    column. Channel cells must all be numbers; empty label cells are unlabelled. Spec keys::
+
+        files: "*.csv"                  # glob under the input directory (.csv, .csv.gz, .parquet)
+        dataset: my_study               # dataset name (default "tabular")
+        delimiter: ","                  # CSV only
+        sample_rate_hz: 50              # either a fixed rate …
+        timestamp: {column: t, unit: ms}   # … or a time column: s, ms, us, ns or datetime
+                                           #   (datetime takes an optional strftime "format");
+                                           #   steps must be even, the rate is their median
+        channels:                       # name <location>_<modality>_<axis>, unit as text;
+          - {column: ax, name: wrist_acc_x, unit: g}   # location/modality/axis may be given
+        label:                          # optional
+          column: activity
+          names: {1: walking, 2: sitting}   # the column holds ids …
+          # names: [walking, sitting]       # … or names (ids 1, 2, … in list order)
+        subject: {column: user}         # or {pattern: "user(\\d+)"} on the file name;
+                                        #   default: the file stem
 
     Args:
         path: A table file or a directory searched for ``spec['files']``.
