@@ -188,7 +188,24 @@ def denoise(values: np.ndarray, sample_rate_hz: float, cutoff_hz: float = 4.0,
                  x.shape[-1] - (x.shape[-1] + 1) % 2)
     if length <= polyorder + 1:
         return x.copy()
-    return signal.savgol_filter(x, length, polyorder, axis=-1, mode="interp")
+    y = signal.savgol_filter(x, length, polyorder, axis=-1, mode="nearest")
+    # Edges: the polynomial fitted to the first/last window (scipy's mode="interp"),
+    # applied as one precomputed matrix to all rows at once.
+    head, tail = _edge_operators(length, polyorder)
+    half = length // 2
+    y[..., :half] = x[..., :length] @ head.T
+    y[..., -half:] = x[..., -length:] @ tail.T
+    return y
+
+
+@lru_cache(maxsize=64)
+def _edge_operators(length: int, polyorder: int) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices giving the first/last ``length // 2`` values of a polynomial least-squares fit."""
+    t = np.arange(length, dtype=np.float64)
+    vander = np.vander(t - t.mean(), polyorder + 1)
+    hat = vander @ np.linalg.pinv(vander)
+    half = length // 2
+    return hat[:half], hat[length - half:]
 
 
 def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,89 +216,106 @@ def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 class _LineFits:
-    """Least-squares lines over inclusive sample ranges of a batch, via prefix sums."""
+    """Least-squares lines over inclusive sample ranges ``[a, b]`` of a batch's rows.
+
+    Prefix sums of x, t·x and x² (t = sample index) make every fit O(1); the sums of t
+    and t² have closed forms.
+    """
 
     def __init__(self, x: np.ndarray) -> None:
-        n = x.shape[1]
+        rows, n = x.shape
         t = np.arange(n, dtype=np.float64)
-        z = np.zeros((x.shape[0], 1))
-        self.sx = np.hstack([z, np.cumsum(x, axis=1)])
-        self.stx = np.hstack([z, np.cumsum(x * t, axis=1)])
-        self.sxx = np.hstack([z, np.cumsum(x * x, axis=1)])
-        self.st = np.concatenate([[0.0], np.cumsum(t)])
-        self.stt = np.concatenate([[0.0], np.cumsum(t * t)])
+        self.rows, self.n = rows, n
+        self.sx, self.stx, self.sxx = (
+            np.hstack([np.zeros((rows, 1)), np.cumsum(v, axis=1)]).ravel()
+            for v in (x, x * t, x * x))
 
-    def fit(self, row: np.ndarray, a: np.ndarray, b: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Mean time, mean value, slope (per sample) and SSE of the line over ``[a, b]``."""
+    def _sums(self, r: np.ndarray, a: np.ndarray, b: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lo = r * (self.n + 1) + a
+        hi = lo + (b - a + 1)
         m = (b - a + 1).astype(np.float64)
-        st = self.st[b + 1] - self.st[a]
-        stt = self.stt[b + 1] - self.stt[a]
-        sx = self.sx[row, b + 1] - self.sx[row, a]
-        stx = self.stx[row, b + 1] - self.stx[row, a]
-        sxx = self.sxx[row, b + 1] - self.sxx[row, a]
-        mt, mx = st / m, sx / m
-        vt = stt - st * mt
-        cov = stx - st * mx
+        sx = self.sx[hi] - self.sx[lo]
+        cov = (self.stx[hi] - self.stx[lo]) - (a + b) * 0.5 * sx  # Σ(t − t̄)·x
+        vt = m * (m * m - 1) / 12.0  # Σ(t − t̄)²
+        return m, sx, cov, vt, self.sxx[hi] - self.sxx[lo]
+
+    def sse(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Squared error of the best line over each ``[a, b]``."""
+        m, sx, cov, vt, sxx = self._sums(r, a, b)
+        explained = np.divide(cov * cov, vt, out=np.zeros_like(cov), where=vt > 0)
+        return np.maximum(sxx - sx * sx / m - explained, 0.0)
+
+    def ends(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values of the best line over each ``[a, b]`` at ``a`` and at ``b``."""
+        m, sx, cov, vt, _ = self._sums(r, a, b)
         slope = np.divide(cov, vt, out=np.zeros_like(cov), where=vt > 0)
-        sse = np.maximum(sxx - sx * mx - slope * cov, 0.0)
-        return mt, mx, slope, sse
+        half = slope * (b - a) * 0.5
+        return sx / m - half, sx / m + half
 
 
 def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Per range ``[a, b]``: the sample ``k`` minimising SSE(a..k) + SSE(k..b), and that SSE.
+                ) -> np.ndarray:
+    """Per range ``[a, b]``: the sample ``k`` minimising SSE(a..k) + SSE(k..b).
 
     Both halves keep at least ``min_len`` sample steps; needs ``b - a >= 2 * min_len``.
     """
-    k, grp = _ragged(a + min_len, b - a - 2 * min_len + 1)
-    cost = fits.fit(r[grp], a[grp], k)[3] + fits.fit(r[grp], k, b[grp])[3]
-    order = np.lexsort((cost, grp))  # by range, cheapest first
-    first = order[np.flatnonzero(np.r_[True, grp[order][1:] != grp[order][:-1]])]
-    return k[first], cost[first]
+    lengths = b - a - 2 * min_len + 1
+    k, grp = _ragged(a + min_len, lengths)
+    cost = fits.sse(r[grp], a[grp], k) + fits.sse(r[grp], k, b[grp])
+    offsets = np.cumsum(lengths) - lengths
+    lowest = np.minimum.reduceat(cost, offsets)
+    # Each range's candidates are contiguous: its first minimum is the first hit at or
+    # after its offset.
+    hits = np.flatnonzero(cost <= lowest[grp])
+    return k[hits[np.searchsorted(hits, offsets)]]
 
 
 def _bottom_up(fits: _LineFits, tol: np.ndarray, min_len: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bottom-up piecewise-linear segmentation of every row.
 
-    Rows start as pieces of two sample steps; neighbouring pieces are joined while
+    Rows start as pieces of ``min_len // 2`` (at least 2) sample steps; neighbouring pieces are joined while
     joining raises the squared error by less than the row's ``tol``, cheapest first, and
     pieces shorter than ``min_len`` steps are joined regardless (before any other). Every
-    pair ranked before both neighbouring pairs is joined in the same vectorized step, so
-    all rows advance together.
+    pair that comes before both neighbouring pairs in that order is joined in the same
+    vectorized step, so all rows advance together.
 
     Returns:
         Rows, first and last sample indices of the segments, sorted by (row, start).
     """
-    rows, n = fits.sx.shape[0], fits.sx.shape[1] - 1
-    edges = np.unique(np.r_[np.arange(0, max(n - 2, 1), 2), n - 1])
+    rows, n = fits.rows, fits.n
+    piece = max(2, min_len // 2)
+    edges = np.unique(np.r_[np.arange(0, max(n - piece, 1), piece), n - 1])
     r = np.repeat(np.arange(rows), edges.size - 1)
     a = np.tile(edges[:-1], rows)
     b = np.tile(edges[1:], rows)
+    sse = fits.sse(r, a, b)
     while True:
         pair = np.flatnonzero(r[1:] == r[:-1])
         if not pair.size:
             break
         nxt = pair + 1
-        cost = (fits.fit(r[pair], a[pair], b[nxt])[3] - fits.fit(r[pair], a[pair], b[pair])[3]
-                - fits.fit(r[pair], a[nxt], b[nxt])[3])
+        joined = fits.sse(r[pair], a[pair], b[nxt])
+        cost = joined - sse[pair] - sse[nxt]
         short = (b[pair] - a[pair] < min_len) | (b[nxt] - a[nxt] < min_len)
         wanted = short | (cost < tol[r[pair]])
         if not wanted.any():
             break
-        rank = np.empty(pair.size)
-        rank[np.lexsort((cost, ~short))] = np.arange(pair.size)
-        left = np.full(pair.size, np.inf)
-        right = np.full(pair.size, np.inf)
         chained = pair[1:] == pair[:-1] + 1  # consecutive pairs share a segment
-        left[1:][chained] = rank[:-1][chained]
-        right[:-1][chained] = rank[1:][chained]
-        join = pair[wanted & (rank < left) & (rank < right)]
+        # Pair p comes first when it is short and its neighbour not, or both alike and
+        # p is cheaper (ties go to the left pair, so some pair of every chain joins).
+        same = short[1:] == short[:-1]
+        left_wins = (short[:-1] & ~short[1:]) | (same & (cost[:-1] <= cost[1:]))
+        first = wanted.copy()
+        first[1:] &= ~chained | ~left_wins
+        first[:-1] &= ~chained | left_wins
+        join = pair[first]
         b[join] = b[join + 1]
+        sse[join] = joined[first]
         keep = np.ones(r.size, dtype=bool)
         keep[join + 1] = False
-        r, a, b = r[keep], a[keep], b[keep]
+        r, a, b, sse = r[keep], a[keep], b[keep], sse[keep]
     return r, a, b
 
 
@@ -289,8 +323,8 @@ def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_le
             sweeps: int = 2) -> None:
     """Move each inner boundary to its best place between its neighbours, in place.
 
-    Binary segmentation fixes a boundary before it knows the next ones, so a first split
-    can land between two true corners. Boundaries of even, then odd, segment index are
+    Greedy joining fixes a boundary before it knows the next ones, and the first pieces
+    sit on a grid of ``min_len // 2`` samples, so a boundary can land beside the true corner. Boundaries of even, then odd, segment index are
     re-optimised together (they share no segment), ``sweeps`` times.
     """
     inner = np.flatnonzero(r[1:] == r[:-1])  # boundary between segment i and i + 1
@@ -298,7 +332,7 @@ def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_le
         for parity in (0, 1):
             i = inner[inner % 2 == parity]
             if i.size:
-                best, _ = _best_split(fits, r[i], a[i], b[i + 1], min_len)
+                best = _best_split(fits, r[i], a[i], b[i + 1], min_len)
                 b[i] = best
                 a[i + 1] = best
 
@@ -355,9 +389,7 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     fits = _LineFits(x)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
     _refine(fits, row, a, b, min_len)
-    mt, mx, slope, _ = fits.fit(row, a, b)
-    v0 = mx + slope * (a - mt)
-    v1 = mx + slope * (b - mt)
+    v0, v1 = fits.ends(row, a, b)
     joint = row[1:] == row[:-1]  # boundary shared with the next segment of the same row
     mid = (v1[:-1] + v0[1:]) / 2
     v1[:-1] = np.where(joint, mid, v1[:-1])
