@@ -1,11 +1,260 @@
-"""Per-channel statistics and features of a window, computed with numpy."""
+"""Per-channel statistics and registered features of windows, vectorized over batches."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Mapping, Sequence
+
 import numpy as np
+from scipy import signal
 
 from generators import trends
+from generators.registry import Registry
 from generators.types import Channel, ChannelSummary
+
+G0 = 9.80665  # standard gravity, m/s²
+_ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
+#: Placements where one gait cycle of the signal is one step (the trunk moves every
+#: step); on limbs one cycle is a stride, i.e. two steps.
+TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", "pelvis"})
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesBatch:
+    """Equal-length windows of one channel, with shared intermediate results.
+
+    Attributes:
+        values: float64 array, windows × samples.
+        sample_rate_hz: Sampling rate.
+        channel: The channel (unit, modality, location).
+    """
+
+    values: np.ndarray
+    sample_rate_hz: float
+    channel: Channel
+
+    @property
+    def n(self) -> int:
+        """Samples per window."""
+        return int(self.values.shape[1])
+
+    @cached_property
+    def noise(self) -> np.ndarray:
+        """Robust noise level per window (``trends.estimate_noise``)."""
+        return trends.estimate_noise(self.values)
+
+    @cached_property
+    def centered(self) -> np.ndarray:
+        """Values minus each window's mean."""
+        return self.values - self.values.mean(axis=1, keepdims=True)
+
+    @cached_property
+    def periodicity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Best period (s, NaN if none) and its strength (0–1) per window.
+
+        The strength at lag L is the Pearson correlation of the window with itself
+        shifted by L samples (1.0 for an exactly periodic signal). Lags run from
+        1/8 s to half the window (two periods must fit); the period is the first local
+        maximum reaching 90 % of the highest one (so a multiple of the period is not
+        taken for it), refined by a parabola through its neighbours.
+        """
+        x, n, fs = self.centered, self.n, self.sample_rate_hz
+        lo, hi = max(1, int(np.ceil(fs / 8.0))), n // 2
+        rows = x.shape[0]
+        if hi - lo < 2:
+            return np.full(rows, np.nan), np.zeros(rows)
+        spec = np.fft.rfft(x, 2 * n, axis=1)
+        cross = np.fft.irfft(spec * spec.conj(), 2 * n, axis=1)[:, lo - 1:hi + 2]
+        lags = np.arange(lo - 1, hi + 2)
+        m = n - lags
+        p = np.hstack([np.zeros((rows, 1)), np.cumsum(x, axis=1)])
+        q = np.hstack([np.zeros((rows, 1)), np.cumsum(x * x, axis=1)])
+        s1, s2 = p[:, n - lags], p[:, [n]] - p[:, lags]
+        q1, q2 = q[:, n - lags], q[:, [n]] - q[:, lags]
+        denom = np.sqrt(np.maximum(q1 - s1 * s1 / m, 0) * np.maximum(q2 - s2 * s2 / m, 0))
+        r = np.divide(cross - s1 * s2 / m, denom, out=np.zeros_like(cross), where=denom > 1e-12)
+        mid = r[:, 1:-1]
+        local = (mid > r[:, :-2]) & (mid >= r[:, 2:])
+        best = np.where(local, mid, -np.inf).max(axis=1, keepdims=True)
+        chosen = local & (mid >= 0.9 * best) & (best > 0)
+        found = chosen.any(axis=1)
+        i = np.argmax(chosen, axis=1)
+        rr = np.arange(rows)
+        y0, y1, y2 = r[rr, i], r[rr, i + 1], r[rr, i + 2]
+        curve = y0 - 2 * y1 + y2
+        shift = np.divide(0.5 * (y0 - y2), curve, out=np.zeros(rows), where=curve < 0)
+        period = np.where(found, (lags[i + 1] + shift) / fs, np.nan)
+        strength = np.where(found, np.clip(y1, 0.0, 1.0), 0.0)
+        return period, strength
+
+
+Columns = dict[str, object]
+FeatureFn = Callable[[SeriesBatch], Columns]
+#: Per-channel features: each takes a ``SeriesBatch`` and returns columns (name → one
+#: value per window, or one string for all), or ``{}`` where it does not apply to the
+#: channel. Times end in ``_s``, frequencies in ``_hz``; a ``unit`` column names the
+#: unit of the amounts that are in the channel's own unit.
+FEATURES: Registry[FeatureFn] = Registry("feature")
+
+
+@FEATURES.register("stats")
+def stats(batch: SeriesBatch) -> Columns:
+    """Mean, population std, min, max, median and range (channel unit)."""
+    return {**_stat_columns(batch.values), "unit": batch.channel.unit}
+
+
+def _stat_columns(x: np.ndarray) -> dict[str, np.ndarray]:
+    lo, hi = x.min(axis=1), x.max(axis=1)
+    return {"mean": x.mean(axis=1), "std": x.std(axis=1), "min": lo, "max": hi,
+            "median": np.median(x, axis=1), "range": hi - lo}
+
+
+def _largest_rise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Largest x[j] − x[i] over i ≤ j per row, with i (latest lowest point) and j (first)."""
+    low = np.minimum.accumulate(x, axis=1)
+    idx = np.arange(x.shape[1])
+    low_at = np.maximum.accumulate(np.where(x == low, idx, 0), axis=1)
+    gain = x - low
+    j = np.argmax(gain, axis=1)
+    rows = np.arange(x.shape[0])
+    return gain[rows, j], low_at[rows, j], j
+
+
+def _move(batch: SeriesBatch, sign: float) -> Columns:
+    amount, i, j = _largest_rise(sign * batch.values)
+    fs = batch.sample_rate_hz
+    return {"amount": amount, "start_s": i / fs, "end_s": j / fs, "duration_s": (j - i) / fs,
+            "unit": batch.channel.unit}
+
+
+@FEATURES.register("largest_rise")
+def largest_rise(batch: SeriesBatch) -> Columns:
+    """The largest increase from an earlier to a later sample: amount, when, how long.
+
+    Measured on the samples themselves (so exactly checkable); amount 0 and duration 0
+    when the window never rises.
+    """
+    return _move(batch, 1.0)
+
+
+@FEATURES.register("largest_fall")
+def largest_fall(batch: SeriesBatch) -> Columns:
+    """The largest decrease from an earlier to a later sample (amount is positive)."""
+    return _move(batch, -1.0)
+
+
+#: Peaks must stand out by this many noise levels…
+PEAK_NOISE_K = 3.0
+#: …and by this fraction of the window's range.
+PEAK_RANGE_REL = 0.2
+
+
+@FEATURES.register("peaks")
+def peaks(batch: SeriesBatch) -> Columns:
+    """Peaks with prominence ≥ max(3 × noise, 0.2 × range): count, highest, when.
+
+    ``highest`` and ``highest_at_s`` are NaN (``None`` in JSON) without peaks.
+    """
+    x, fs = batch.values, batch.sample_rate_hz
+    need = np.maximum(PEAK_NOISE_K * batch.noise, PEAK_RANGE_REL * np.ptp(x, axis=1))
+    rows = x.shape[0]
+    count = np.zeros(rows, dtype=np.int64)
+    top, top_at = np.full(rows, np.nan), np.full(rows, np.nan)
+    for k in range(rows):  # find_peaks is compiled; one call per window
+        found, _ = signal.find_peaks(x[k], prominence=max(need[k], 1e-12))
+        if found.size:
+            count[k] = found.size
+            best = found[np.argmax(x[k, found])]
+            top[k], top_at[k] = x[k, best], best / fs
+    return {"count": count, "highest": top, "highest_at_s": top_at, "unit": batch.channel.unit}
+
+
+@FEATURES.register("frequency")
+def frequency(batch: SeriesBatch) -> Columns:
+    """Dominant frequency (largest non-constant FFT bin) and periodicity.
+
+    ``dominant_hz`` is NaN for a constant window; ``period_s`` is NaN and ``periodicity``
+    0 when no repeating pattern fits twice in the window (see ``SeriesBatch.periodicity``).
+    """
+    power = np.abs(np.fft.rfft(batch.centered, axis=1)[:, 1:]) ** 2
+    k = np.argmax(power, axis=1) + 1
+    has = power.max(axis=1, initial=0.0) > 1e-20 * np.maximum((batch.values ** 2).sum(axis=1), 1e-300)
+    period, strength = batch.periodicity
+    return {"dominant_hz": np.where(has, k * batch.sample_rate_hz / batch.n, np.nan),
+            "period_s": period, "periodicity": strength}
+
+
+#: Gait: periodicity at least this…
+GAIT_MIN_PERIODICITY = 0.5
+#: …at a cadence in this range (steps per minute).
+GAIT_CADENCE_RANGE = (60.0, 220.0)
+
+
+@FEATURES.register("cadence")
+def cadence(batch: SeriesBatch) -> Columns:
+    """Steps per minute for accelerometers during gait, from the signal's period.
+
+    Trunk placements (``TRUNK_LOCATIONS``) move once per step, limbs once per stride.
+    NaN (``None`` in JSON) when the window is not periodic enough or the cadence is
+    outside ``GAIT_CADENCE_RANGE``; not computed for other modalities.
+    """
+    if batch.channel.modality != "acc":
+        return {}
+    steps_per_cycle = 1.0 if batch.channel.location in TRUNK_LOCATIONS else 2.0
+    period, strength = batch.periodicity
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spm = 60.0 * steps_per_cycle / period
+    lo, hi = GAIT_CADENCE_RANGE
+    gait = (strength >= GAIT_MIN_PERIODICITY) & (spm >= lo) & (spm <= hi)
+    return {"steps_per_min": np.where(gait, spm, np.nan)}
+
+
+@FEATURES.register("energy")
+def energy(batch: SeriesBatch) -> Columns:
+    """Signal magnitude (mean absolute value, RMS, channel unit) and energy (mean square)."""
+    x = batch.values
+    sq = (x * x).mean(axis=1)
+    unit = batch.channel.unit
+    return {"mean_abs": np.abs(x).mean(axis=1), "rms": np.sqrt(sq), "energy": sq,
+            "unit": unit, "energy_unit": f"({unit})²"}
+
+
+def _json_rows(columns: Columns, rows: int) -> list[dict[str, object]]:
+    """Turn columns into one JSON-ready dict per window (NaN → None, numpy → Python)."""
+    out: list[dict[str, object]] = [{} for _ in range(rows)]
+    for name, col in columns.items():
+        if isinstance(col, np.ndarray):
+            vals = col.tolist()
+            if col.dtype.kind == "f":
+                vals = [None if v != v else v for v in vals]  # NaN is the only v != v
+        else:
+            vals = [col] * rows
+        for d, v in zip(out, vals):
+            d[name] = v
+    return out
+
+
+def compute_features(batch: SeriesBatch, names: Sequence[str] | None = None
+                     ) -> list[dict[str, dict[str, object]]]:
+    """Registered features of every window of a batch.
+
+    Args:
+        batch: Equal-length windows of one channel.
+        names: Feature names (default: all registered).
+
+    Returns:
+        Per window, feature name → its JSON-serialisable fields; features that do not
+        apply to the channel are left out.
+    """
+    rows = batch.values.shape[0]
+    per_window: list[dict[str, dict[str, object]]] = [{} for _ in range(rows)]
+    for name in names or FEATURES.names():
+        cols = FEATURES[name](batch)
+        if cols:
+            for d, fields in zip(per_window, _json_rows(cols, rows)):
+                d[name] = fields
+    return per_window
 
 
 def basic_stats(values: np.ndarray) -> dict[str, float]:
@@ -17,28 +266,145 @@ def basic_stats(values: np.ndarray) -> dict[str, float]:
     Returns:
         Statistic name → value (in the series' unit).
     """
-    x = np.asarray(values, dtype=np.float64)
-    lo, hi = float(x.min()), float(x.max())
-    return {
-        "mean": float(x.mean()),
-        "std": float(x.std()),
-        "min": lo,
-        "max": hi,
-        "median": float(np.median(x)),
-        "range": hi - lo,
-    }
+    x = np.asarray(values, dtype=np.float64)[None, :]
+    return {k: float(v[0]) for k, v in _stat_columns(x).items()}
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two series; 0.0 when either is constant."""
-    a = np.asarray(a, dtype=np.float64) - np.mean(a)
-    b = np.asarray(b, dtype=np.float64) - np.mean(b)
-    denom = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denom) if denom > 0 else 0.0
+    return float(correlation_matrix(np.column_stack([a, b]))[0, 1])
+
+
+def correlation_matrix(values: np.ndarray) -> np.ndarray:
+    """Pearson correlation between the columns of a samples × channels array.
+
+    Constant channels correlate 0 with the others (and 1 with themselves).
+
+    Args:
+        values: 2-D array, samples × channels.
+
+    Returns:
+        channels × channels matrix.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    norm = np.sqrt((x * x).sum(axis=0))
+    ok = norm > 0
+    z = np.divide(x, norm, out=np.zeros_like(x), where=ok)
+    corr = np.clip(z.T @ z, -1.0, 1.0)
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+#: Tilt from the vertical axis below which a trunk sensor's wearer is upright, and
+#: above which lying (in between: leaning).
+UPRIGHT_MAX_DEG = 30.0
+LYING_MIN_DEG = 60.0
+
+
+def gravity(values_xyz: np.ndarray, unit: str, vertical_axis: str | None = None
+            ) -> dict[str, object]:
+    """Where gravity points in one accelerometer's frame, and the posture it implies.
+
+    The mean acceleration of a window is mostly gravity. Reported: the axis carrying
+    most of it with its sign (``"+x"``), the tilt (degrees) between the mean vector and
+    the reference axis (``vertical_axis`` if given, else that dominant axis), the mean
+    vector's length and the signal magnitude (mean vector norm, SMA) in g. A posture
+    word (upright/leaning/lying) is given only when the sensor's upright axis is known
+    (``vertical_axis``) and the mean is gravity-sized (0.5–1.5 g); otherwise ``None``.
+
+    Args:
+        values_xyz: samples × 3 array of x, y, z acceleration.
+        unit: ``g`` or ``m/s²``.
+        vertical_axis: Device axis (``x``/``y``/``z``) pointing up the body when the
+            wearer stands, if the placement defines one.
+
+    Returns:
+        JSON-serialisable fields.
+    """
+    if unit not in _ACC_UNITS:
+        raise ValueError(f"unknown acceleration unit {unit!r}; known: {sorted(_ACC_UNITS)}")
+    xyz = np.asarray(values_xyz, dtype=np.float64) / _ACC_UNITS[unit]
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise ValueError(f"need samples × 3 (x, y, z) values, got shape {xyz.shape}")
+    mean = xyz.mean(axis=0)
+    length = float(np.linalg.norm(mean))
+    dominant = int(np.argmax(np.abs(mean)))
+    ref = "xyz".index(vertical_axis) if vertical_axis else dominant
+    tilt = float(np.degrees(np.arccos(min(1.0, abs(mean[ref]) / length)))) if length > 0 else None
+    posture = None
+    if vertical_axis and tilt is not None and 0.5 <= length <= 1.5:
+        posture = ("upright" if tilt < UPRIGHT_MAX_DEG
+                   else "leaning" if tilt < LYING_MIN_DEG else "lying")
+    return {
+        "axis": ("+" if mean[dominant] >= 0 else "-") + "xyz"[dominant],
+        "reference_axis": "xyz"[ref],
+        "tilt_deg": tilt,
+        "gravity_g": length,
+        "mean_norm_g": float(np.linalg.norm(xyz, axis=1).mean()),
+        "sma_g": float(np.abs(xyz).sum(axis=1).mean()),
+        "posture": posture,
+    }
+
+
+def window_features(values: np.ndarray, channels: Sequence[Channel],
+                    vertical_axes: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Cross-channel features of one window.
+
+    Args:
+        values: samples × channels array.
+        channels: Channel metadata, one per column.
+        vertical_axes: Location → device axis pointing up the standing body, where the
+            dataset's placement defines one (enables the posture word).
+
+    Returns:
+        ``{"gravity": {location: gravity(...)}, "correlation": {"channels": [...],
+        "matrix": [[...]]}}``; ``gravity`` covers each location with acc x, y and z.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    axes = vertical_axes or {}
+    acc: dict[str, dict[str, int]] = {}
+    for i, ch in enumerate(channels):
+        if ch.modality == "acc" and ch.axis in ("x", "y", "z"):
+            acc.setdefault(ch.location, {})[ch.axis] = i
+    grav = {
+        loc: gravity(x[:, [cols["x"], cols["y"], cols["z"]]], channels[cols["x"]].unit,
+                     axes.get(loc))
+        for loc, cols in acc.items() if len(cols) == 3
+    }
+    return {"gravity": grav,
+            "correlation": {"channels": [c.name for c in channels],
+                            "matrix": correlation_matrix(x).tolist()}}
+
+
+def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
+                    channel: Channel, trend_method: str = trends.DEFAULT_METHOD,
+                    **trend_params: object) -> list[ChannelSummary]:
+    """All facts for many windows of one channel, computed batch-wise per length.
+
+    Args:
+        windows: A 2-D array (windows × samples) or 1-D series of any lengths.
+        sample_rate_hz: Sampling rate.
+        channel: The channel's metadata.
+        trend_method: Name in ``trends.TREND_METHODS``.
+        **trend_params: Parameters of the trend method.
+
+    Returns:
+        One summary per window, in input order.
+    """
+    series = [np.asarray(w, dtype=np.float64) for w in windows]
+    out: list[ChannelSummary | None] = [None] * len(series)
+    for idx, batch in trends.group_by_length(series):
+        segs = trends.detect_batch(batch, sample_rate_hz, trend_method, **trend_params)
+        feats = compute_features(SeriesBatch(batch, float(sample_rate_hz), channel))
+        for i, s, f in zip(idx, segs, feats):
+            st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
+            out[i] = ChannelSummary(channel=channel, segments=tuple(s), stats=st, features=f)
+    return out  # type: ignore[return-value]
 
 
 def summarize(values: np.ndarray, sample_rate_hz: float, channel: Channel,
-              trend_method: str = "sensorllm") -> ChannelSummary:
+              trend_method: str = trends.DEFAULT_METHOD, **trend_params: object) -> ChannelSummary:
     """All facts for one channel of one window.
 
     Args:
@@ -46,9 +412,9 @@ def summarize(values: np.ndarray, sample_rate_hz: float, channel: Channel,
         sample_rate_hz: Sampling rate.
         channel: The channel's metadata.
         trend_method: Name in ``trends.TREND_METHODS``.
+        **trend_params: Parameters of the trend method.
 
     Returns:
-        The channel summary.
+        The channel summary (``stats``: the ``stats`` feature; ``features``: the others).
     """
-    segs = trends.detect(values, sample_rate_hz, method=trend_method)
-    return ChannelSummary(channel=channel, segments=tuple(segs), stats=basic_stats(values))
+    return summarize_batch([values], sample_rate_hz, channel, trend_method, **trend_params)[0]

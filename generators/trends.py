@@ -246,13 +246,6 @@ class _LineFits:
         explained = np.divide(cov * cov, vt, out=np.zeros_like(cov), where=vt > 0)
         return np.maximum(sxx - sx * sx / m - explained, 0.0)
 
-    def ends(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Values of the best line over each ``[a, b]`` at ``a`` and at ``b``."""
-        m, sx, cov, vt, _ = self._sums(r, a, b)
-        slope = np.divide(cov, vt, out=np.zeros_like(cov), where=vt > 0)
-        half = slope * (b - a) * 0.5
-        return sx / m - half, sx / m + half
-
 
 def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int
                 ) -> np.ndarray:
@@ -363,11 +356,12 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     low-pass (``denoise``); fit least-squares lines bottom-up, joining neighbours while
     that costs less than ``split_k`` × noise² × ln(samples) of squared error (segments no
     shorter than ``min_duration_s``), then move each boundary to its best place between
-    its neighbours; join neighbouring lines at their boundary sample by averaging
-    the two lines' values there, so the result is a continuous polyline; call a segment
-    steady when its change is below ``max(steady_k × noise, steady_rel × range)``; merge
-    neighbours of equal direction. Start and end values are those of the polyline, so
-    "rises by X over Y s" is true of the denoised signal, not of single noisy samples.
+    its neighbours; call a segment steady when its change is below
+    ``max(steady_k × noise, steady_rel × range)``; merge neighbours of equal direction.
+
+    Start and end values are those of the denoised signal at the boundary samples, so
+    "rises by X over Y s" is true of the smoothed signal (not of single noisy samples,
+    and not overshooting like the ends of a line fitted to a curve).
 
     Args:
         values: 2-D batch (rows × samples), at least two samples.
@@ -389,13 +383,8 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     fits = _LineFits(x)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
     _refine(fits, row, a, b, min_len)
-    v0, v1 = fits.ends(row, a, b)
-    joint = row[1:] == row[:-1]  # boundary shared with the next segment of the same row
-    mid = (v1[:-1] + v0[1:]) / 2
-    v1[:-1] = np.where(joint, mid, v1[:-1])
-    v0[1:] = np.where(joint, mid, v0[1:])
-    v0 += offset[row, 0]
-    v1 += offset[row, 0]
+    v0 = x[row, a] + offset[row, 0]
+    v1 = x[row, b] + offset[row, 0]
     threshold = np.maximum(params.steady_k * noise, params.steady_rel * np.ptp(x, axis=1))
     change = v1 - v0
     sign = np.where(np.abs(change) >= threshold[row], np.sign(change), 0).astype(np.int8)
