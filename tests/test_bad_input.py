@@ -224,3 +224,13 @@ def test_unknown_reader_lists_the_known_ones():
     with pytest.raises(UnknownNameError) as info:
         READERS["csv"]
     assert str(info.value) == f"unknown reader 'csv'; known: {', '.join(READERS.names())}"
+
+
+def test_uea_missing_value_is_named(tmp_path):
+    path = tmp_path / "Toy_TEST.ts"
+    path.write_text(ff.ts_text([np.zeros((3, 2))], ["rest"], ["rest"]).replace(
+        "0.000000:0.000000,0.000000", "0.000000:?,0.000000"))
+    with pytest.raises(InputError) as info:
+        list(read("uea", path, sample_rate_hz=1.0))
+    assert (info.value.line, info.value.field) == (11, "dimension 2")
+    assert "missing value '?'" in str(info.value) and str(path) in str(info.value)

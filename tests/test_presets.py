@@ -135,3 +135,13 @@ def test_a_preset_file_of_ones_own_drives_the_tabular_reader(tmp_path):
     assert (p.name, p.reader, p.test_subjects) == ("my_study", "tabular", ("u2",))
     info = inspect_source(str(preset_file), tmp_path)
     assert info["subjects"] == ["u1", "u2"] and info["sample_rates_hz"] == [25.0]
+
+
+def test_inspect_the_real_hapt_copy(shared_data):
+    info = inspect_source("uci_har", shared_data / "uci-hapt")
+    assert info["n_recordings"] == 16
+    assert info["subjects"] == [str(u) for u in range(1, 9)]
+    assert info["sample_rates_hz"] == [50.0] and info["nan_cells"] == 0
+    assert sum(info["samples_per_label"].values()) == sum(
+        r["n_samples"] for r in info["recordings"])
+    assert [c["unit"] for c in info["channels"]] == ["g"] * 3 + ["rad/s"] * 3

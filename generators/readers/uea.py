@@ -48,19 +48,21 @@ def _case(file: Path, lineno: int, text: str, n_dims: int | None, classes: dict[
     series = []
     for k, dim in enumerate(dims, start=1):
         try:
-            series.append(np.array(dim.split(","), dtype=np.float64))
+            values = np.array(dim.split(","), dtype=np.float64)
         except ValueError:
             bad = next(c for c in dim.split(",") if not _is_float(c))
-            raise InputError(file, f"expected a number, found {bad!r}", line=lineno,
+            what = "missing value '?'" if bad.strip() == "?" else f"found {bad!r}"
+            raise InputError(file, f"{what}; expected a number (complete series)", line=lineno,
                              field=f"dimension {k}") from None
+        if np.isnan(values).any():
+            raise InputError(file, "NaN value; expected complete series", line=lineno,
+                             field=f"dimension {k}")
+        series.append(values)
     lengths = {len(s) for s in series}
     if len(lengths) != 1:
         raise InputError(file, f"dimensions have lengths {sorted(lengths)}; expected equal "
                          "lengths within a case", line=lineno)
     values = np.stack(series, axis=1)
-    if np.isnan(values).any():
-        raise InputError(file, "missing value ('?' or NaN); expected complete series",
-                         line=lineno, field=f"dimension {int(np.argwhere(np.isnan(values))[0, 1]) + 1}")
     if label.strip() not in classes:
         raise InputError(file, f"class {label.strip()!r} is not in @classLabel; expected one of "
                          f"{', '.join(classes)}", line=lineno, field="class")
