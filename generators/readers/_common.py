@@ -179,9 +179,11 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
         first = 2 if header else 1
         with reader:
             for chunk in reader:
-                short = (chunk[names[last]] == "").to_numpy() if last_required else [False]
-                if np.any(short):
-                    raise _field_count_error(path, first + int(np.argmax(short)), n_columns, sep)
+                if last_required:
+                    short = (chunk[names[last]] == "").to_numpy()
+                    if short.any():
+                        raise _field_count_error(path, first + int(np.argmax(short)), n_columns,
+                                                 sep)
                 yield first, chunk
                 first += len(chunk)
     except pd.errors.EmptyDataError:
