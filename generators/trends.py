@@ -193,8 +193,10 @@ def denoise(values: np.ndarray, sample_rate_hz: float, cutoff_hz: float = 4.0,
     # applied as one precomputed matrix to all rows at once.
     head, tail = _edge_operators(length, polyorder)
     half = length // 2
-    y[..., :half] = x[..., :length] @ head.T
-    y[..., -half:] = x[..., -length:] @ tail.T
+    # Multiply-and-sum, not matmul: BLAS may round differently for different batch
+    # sizes, and a row's result must not depend on the batch it came in.
+    y[..., :half] = (x[..., None, :length] * head).sum(axis=-1)
+    y[..., -half:] = (x[..., None, -length:] * tail).sum(axis=-1)
     return y
 
 
@@ -357,7 +359,9 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     that costs less than ``split_k`` × noise² × ln(samples) of squared error (segments no
     shorter than ``min_duration_s``), then move each boundary to its best place between
     its neighbours; call a segment steady when its change is below
-    ``max(steady_k × noise, steady_rel × range)``; merge neighbours of equal direction.
+    ``max(steady_k × noise, steady_rel × range)``; merge neighbours of equal direction;
+    turn a short steady piece between a rise and a fall into one turning point
+    (``_sharpen_turns``).
 
     Start and end values are those of the denoised signal at the boundary samples, so
     "rises by X over Y s" is true of the smoothed signal (not of single noisy samples,
@@ -383,12 +387,43 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     fits = _LineFits(x)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
     _refine(fits, row, a, b, min_len)
-    v0 = x[row, a] + offset[row, 0]
-    v1 = x[row, b] + offset[row, 0]
+    smooth = x + offset
+    v0, v1 = smooth[row, a], smooth[row, b]
     threshold = np.maximum(params.steady_k * noise, params.steady_rel * np.ptp(x, axis=1))
     change = v1 - v0
     sign = np.where(np.abs(change) >= threshold[row], np.sign(change), 0).astype(np.int8)
-    return _merge(SegmentTable(row, a, b, v0, v1, sign), threshold)
+    table = _merge(SegmentTable(row, a, b, v0, v1, sign), threshold)
+    return _sharpen_turns(table, smooth, 2 * min_len)
+
+
+def _sharpen_turns(table: SegmentTable, smooth: np.ndarray, max_len: int) -> SegmentTable:
+    """Replace a short steady segment between a rise and a fall by one turning point.
+
+    Smoothing rounds a sharp peak or trough, and the lines then give the rounded top a
+    short flat piece of its own. Where that piece is at most ``max_len`` sample steps
+    long, its neighbours meet instead at the piece's highest (after a rise) or lowest
+    (after a fall) smoothed sample.
+    """
+    r, s = table.row, table.sign
+    i = np.flatnonzero((s[1:-1] == 0) & (s[:-2] * s[2:] == -1) & (r[:-2] == r[2:])
+                       & (table.end[1:-1] - table.start[1:-1] <= max_len)) + 1
+    if not i.size:
+        return table
+    lengths = table.end[i] - table.start[i] + 1
+    pos, grp = _ragged(table.start[i], lengths)
+    score = smooth[r[i][grp], pos] * s[i - 1][grp]  # the top after a rise, the bottom after a fall
+    offsets = np.cumsum(lengths) - lengths
+    hits = np.flatnonzero(score >= np.maximum.reduceat(score, offsets)[grp])
+    turn = pos[hits[np.searchsorted(hits, offsets)]]
+    value = smooth[r[i], turn]
+    end, start = table.end.copy(), table.start.copy()
+    end_value, start_value = table.end_value.copy(), table.start_value.copy()
+    end[i - 1], start[i + 1] = turn, turn
+    end_value[i - 1], start_value[i + 1] = value, value
+    keep = np.ones(r.size, dtype=bool)
+    keep[i] = False
+    return SegmentTable(r[keep], start[keep], end[keep], start_value[keep], end_value[keep],
+                        s[keep])
 
 
 @TREND_METHODS.register("robust")

@@ -1,0 +1,128 @@
+"""``harqa trends``: trend segments of every numeric column of a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from generators import trends
+from generators.errors import InputError
+from generators.types import TrendSegment
+
+
+def read_series_csv(path: Path) -> dict[str, np.ndarray]:
+    """Read a CSV with a header; every numeric column becomes one series.
+
+    A column is numeric when all its cells parse as numbers; columns where none do
+    (timestamps, labels) are not series. Anything in between is an error.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        Column name → float64 series, in header order.
+
+    Raises:
+        InputError: Missing/unreadable file, no header, ragged rows, a column mixing
+            numbers and text or with empty cells, fewer than two rows, or no numeric column.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(path, f"cannot read CSV: {exc}") from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise InputError(path, "expected a header row naming the columns", line=1)
+    header = [h.strip() for h in rows[0]]
+    body = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+    for line, r in body:
+        if len(r) != len(header):
+            raise InputError(path, f"expected {len(header)} fields as in the header, found "
+                             f"{len(r)}", line=line)
+    if len(body) < 2:
+        raise InputError(path, f"expected at least 2 data rows, found {len(body)}")
+    out: dict[str, np.ndarray] = {}
+    for col, name in enumerate(header):
+        parsed: list[float | None] = []
+        for _, r in body:
+            try:
+                parsed.append(float(r[col]))
+            except ValueError:
+                parsed.append(None)
+        bad = [i for i, v in enumerate(parsed) if v is None]
+        if len(bad) == len(parsed):
+            continue  # a text column (time stamps, labels): not a series
+        if bad:
+            line, r = body[bad[0]]
+            raise InputError(path, f"expected a number in this numeric column, found "
+                             f"{r[col]!r}", line=line, field=name)
+        values = np.array(parsed, dtype=np.float64)
+        if not np.isfinite(values).all():
+            line = body[int(np.flatnonzero(~np.isfinite(values))[0])][0]
+            raise InputError(path, "expected a finite number", line=line, field=name)
+        out[name] = values
+    if not out:
+        raise InputError(path, "expected at least one numeric column")
+    return out
+
+
+def _text(channels: dict[str, list[TrendSegment]]) -> str:
+    lines = []
+    for name, segs in channels.items():
+        lines.append(f"{name}: {len(segs)} segment{'s' if len(segs) != 1 else ''}")
+        lines += [f"  {s.start_s:.2f}–{s.end_s:.2f} s  {s.direction:<6}  "
+                  f"{s.start_value:.4g} → {s.end_value:.4g}  ({s.slope_per_s:+.4g}/s)"
+                  for s in segs]
+    return "\n".join(lines)
+
+
+def render_trends(input: Path, rate: float, method: str = trends.DEFAULT_METHOD,
+                  format: str = "json") -> str:
+    """The output of ``harqa trends`` as a string.
+
+    Args:
+        input: CSV file with a header.
+        rate: Sampling rate in Hz.
+        method: Trend method name.
+        format: ``json`` or ``text``.
+
+    Returns:
+        JSON ``{"channels": {"<col>": {"segments": [{start_s, end_s, start_value,
+        end_value, direction, slope_per_s}, ...]}}}`` or a readable listing.
+
+    Raises:
+        InputError: Bad file, rate, method or format.
+    """
+    if not rate > 0:
+        raise InputError("--rate", f"expected a positive sampling rate in Hz, got {rate}")
+    if method not in trends.TREND_METHODS:
+        raise InputError("--method", f"unknown trend method {method!r}; known: "
+                         f"{', '.join(trends.TREND_METHODS.names())}")
+    if format not in ("json", "text"):
+        raise InputError("--format", f"expected json or text, got {format!r}")
+    series = read_series_csv(input)
+    segs = trends.detect_batch(list(series.values()), rate, method)
+    channels = dict(zip(series, segs))
+    if format == "text":
+        return _text(channels)
+    return json.dumps({"channels": {name: {"segments": [asdict(s) for s in ss]}
+                                    for name, ss in channels.items()}})
+
+
+def trends_command(
+    input: Path = typer.Option(..., "--input", help="CSV file with a header; each numeric column is one series."),
+    rate: float = typer.Option(..., "--rate", help="Sampling rate in Hz."),
+    method: str = typer.Option(trends.DEFAULT_METHOD, "--method", help="Trend method (robust or sensorllm)."),
+    format: str = typer.Option("json", "--format", help="json or text."),
+) -> None:
+    """Print the trend segments of every numeric column of a CSV file.
+
+    Raises:
+        InputError: Bad file, rate, method or format (the caller reports it).
+    """
+    typer.echo(render_trends(input, rate, method, format))
