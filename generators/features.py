@@ -45,21 +45,25 @@ class SeriesBatch:
         return trends.estimate_noise(self.values)
 
     @cached_property
-    def centered(self) -> np.ndarray:
-        """Values minus each window's mean."""
-        return self.values - self.values.mean(axis=1, keepdims=True)
+    def detrended(self) -> np.ndarray:
+        """Values minus each window's least-squares line (drift is not a rhythm)."""
+        x = self.values
+        t = np.arange(self.n) - (self.n - 1) / 2.0
+        tt = float((t * t).sum())
+        slope = (x * t).sum(axis=1, keepdims=True) / tt if tt > 0 else 0.0
+        return x - x.mean(axis=1, keepdims=True) - slope * t
 
     @cached_property
     def periodicity(self) -> tuple[np.ndarray, np.ndarray]:
         """Best period (s, NaN if none) and its strength (0–1) per window.
 
-        The strength at lag L is the Pearson correlation of the window with itself
+        The strength at lag L is the Pearson correlation of the detrended window with itself
         shifted by L samples (1.0 for an exactly periodic signal). Lags run from
         1/8 s to half the window (two periods must fit); the period is the first local
         maximum reaching 90 % of the highest one (so a multiple of the period is not
         taken for it), refined by a parabola through its neighbours.
         """
-        x, n, fs = self.centered, self.n, self.sample_rate_hz
+        x, n, fs = self.detrended, self.n, self.sample_rate_hz
         lo, hi = max(1, int(np.ceil(fs / 8.0))), n // 2
         rows = x.shape[0]
         if hi - lo < 2:
@@ -172,12 +176,12 @@ def peaks(batch: SeriesBatch) -> Columns:
 
 @FEATURES.register("frequency")
 def frequency(batch: SeriesBatch) -> Columns:
-    """Dominant frequency (largest non-constant FFT bin) and periodicity.
+    """Dominant frequency (largest non-constant FFT bin of the detrended window), periodicity.
 
-    ``dominant_hz`` is NaN for a constant window; ``period_s`` is NaN and ``periodicity``
+    ``dominant_hz`` is NaN for a constant or straight-line window; ``period_s`` is NaN and ``periodicity``
     0 when no repeating pattern fits twice in the window (see ``SeriesBatch.periodicity``).
     """
-    power = np.abs(np.fft.rfft(batch.centered, axis=1)[:, 1:]) ** 2
+    power = np.abs(np.fft.rfft(batch.detrended, axis=1)[:, 1:]) ** 2
     k = np.argmax(power, axis=1) + 1
     has = power.max(axis=1, initial=0.0) > 1e-20 * np.maximum((batch.values ** 2).sum(axis=1), 1e-300)
     period, strength = batch.periodicity

@@ -1,0 +1,169 @@
+"""Features: every registered feature on signals whose answers are known exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from generators import features as F
+from generators.types import Channel, ChannelSummary
+
+RATE = 50.0
+WAIST_ACC = Channel("waist_acc_x", "waist", "acc", "x", "g")
+ANKLE_ACC = Channel("ankle_acc_x", "left_ankle", "acc", "x", "m/s²")
+GYRO = Channel("waist_gyro_x", "waist", "gyro", "x", "rad/s")
+T = np.arange(200) / RATE                  # 4 s at 50 Hz
+SINE_2HZ = np.sin(2 * np.pi * 2.0 * T)    # period 25 samples, 8 cycles, peaks at samples 25k + 6.25
+
+
+def one(name: str, x, channel: Channel = WAIST_ACC, rate: float = RATE) -> dict:
+    """The named feature of one window."""
+    batch = F.SeriesBatch(np.asarray(x, dtype=np.float64)[None, :], rate, channel)
+    return F.compute_features(batch, [name])[0].get(name, {})
+
+
+def check_stats():
+    got = one("stats", [4.0, 1.0, 3.0, 2.0, 10.0])
+    assert got == {"mean": 4.0, "std": pytest.approx(math.sqrt(10.0)), "min": 1.0, "max": 10.0,
+                   "median": 3.0, "range": 9.0, "unit": "g"}
+
+
+def check_largest_rise():
+    got = one("largest_rise", [0, 1, 3, 2, 0, -1, 4], rate=10.0)
+    assert got == {"amount": 5.0, "start_s": 0.5, "end_s": 0.6, "duration_s": pytest.approx(0.1),
+                   "unit": "g"}
+    flat = one("largest_rise", [3, 2, 1], rate=10.0)
+    assert flat["amount"] == 0.0 and flat["duration_s"] == 0.0
+
+
+def check_largest_fall():
+    got = one("largest_fall", [0, 1, 3, 2, 0, -1, 4], rate=10.0)
+    assert got == {"amount": 4.0, "start_s": 0.2, "end_s": 0.5, "duration_s": pytest.approx(0.3),
+                   "unit": "g"}
+
+
+def check_peaks():
+    t = np.arange(100.0)
+    bump = lambda c, h, w=4.0: h * np.exp(-(((t - c) / w) ** 2))  # noqa: E731
+    # Three bumps; a fourth, 0.1 high, is below 0.2 × range and does not count.
+    x = bump(20, 1.0) + bump(50, 3.0) + bump(80, 2.0) + bump(65, 0.1, 2.0)
+    got = one("peaks", x)
+    assert got == {"count": 3, "highest": pytest.approx(3.0), "highest_at_s": 1.0, "unit": "g"}
+    assert one("peaks", np.linspace(0, 1, 50)) == {"count": 0, "highest": None,
+                                                   "highest_at_s": None, "unit": "g"}
+
+
+def check_frequency():
+    got = one("frequency", SINE_2HZ)
+    assert got["dominant_hz"] == 2.0
+    assert got["period_s"] == pytest.approx(0.5, abs=0.002)
+    assert got["periodicity"] == pytest.approx(1.0, abs=0.01)
+    ramp = one("frequency", np.linspace(0, 1, 200))
+    assert ramp["period_s"] is None and ramp["periodicity"] == 0.0
+    assert one("frequency", np.ones(50))["dominant_hz"] is None
+
+
+def check_cadence():
+    # Trunk: one cycle per step; limbs: one cycle per stride (two steps).
+    assert one("cadence", SINE_2HZ)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    slow = np.sin(2 * np.pi * 1.0 * T)
+    assert one("cadence", slow, ANKLE_ACC)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    assert one("cadence", np.random.default_rng(0).normal(size=200))["steps_per_min"] is None
+    assert one("cadence", SINE_2HZ, GYRO) == {}
+
+
+def check_energy():
+    got = one("energy", [-2.0, 2.0, -2.0, 2.0], GYRO)
+    assert got == {"mean_abs": 2.0, "rms": 2.0, "energy": 4.0, "unit": "rad/s",
+                   "energy_unit": "(rad/s)²"}
+
+
+KNOWN = {"stats": check_stats, "largest_rise": check_largest_rise,
+         "largest_fall": check_largest_fall, "peaks": check_peaks, "frequency": check_frequency,
+         "cadence": check_cadence, "energy": check_energy}
+
+
+def test_every_feature_has_a_known_answer_test():
+    assert sorted(KNOWN) == F.FEATURES.names()
+
+
+@pytest.mark.parametrize("name", F.FEATURES.names())
+def test_known_answers(name):
+    KNOWN[name]()
+
+
+@pytest.mark.parametrize("name", F.FEATURES.names())
+@pytest.mark.parametrize("channel", [WAIST_ACC, ANKLE_ACC, GYRO])
+def test_batch_equals_single_and_is_json(name, channel):
+    x = np.random.default_rng(1).normal(size=(4, 120)).cumsum(axis=1)
+    batch = F.compute_features(F.SeriesBatch(x, RATE, channel), [name])
+    assert batch == [F.compute_features(F.SeriesBatch(row[None, :], RATE, channel), [name])[0]
+                     for row in x]
+    assert json.loads(json.dumps(batch)) == batch
+
+
+@pytest.mark.parametrize("name", F.FEATURES.names())
+def test_short_windows(name):
+    for n in (2, 3, 5):
+        json.dumps(one(name, np.arange(float(n))))
+
+
+def test_gravity_axis_tilt_posture():
+    standing = F.gravity(np.tile([1.0, 0.0, 0.0], (10, 1)), "g", vertical_axis="x")
+    assert standing == {"axis": "+x", "reference_axis": "x", "tilt_deg": 0.0, "gravity_g": 1.0,
+                        "mean_norm_g": 1.0, "sma_g": 1.0, "posture": "upright"}
+    lying = F.gravity(np.tile([0.0, 0.0, -G], (10, 1)), "m/s²", vertical_axis="x")
+    assert (lying["axis"], lying["tilt_deg"], lying["gravity_g"], lying["posture"]) == \
+        ("-z", 90.0, pytest.approx(1.0), "lying")
+    leaning = F.gravity(np.tile([0.6, 0.0, 0.8], (10, 1)), "g", vertical_axis="x")
+    assert leaning["tilt_deg"] == pytest.approx(math.degrees(math.acos(0.6)))
+    assert (leaning["axis"], leaning["posture"]) == ("+z", "leaning")
+    unknown = F.gravity(np.tile([0.6, 0.0, 0.8], (10, 1)), "g")
+    assert unknown["reference_axis"] == "z" and unknown["posture"] is None
+    assert unknown["tilt_deg"] == pytest.approx(math.degrees(math.acos(0.8)))
+    with pytest.raises(ValueError, match="known"):
+        F.gravity(np.ones((5, 3)), "furlongs")
+
+
+G = F.G0
+
+
+def test_correlation_matrix_and_pearson():
+    x = np.arange(10.0)
+    m = F.correlation_matrix(np.column_stack([x, 2 * x + 1, -x, np.ones(10)]))
+    np.testing.assert_allclose(m, [[1, 1, -1, 0], [1, 1, -1, 0], [-1, -1, 1, 0], [0, 0, 0, 1]],
+                               atol=1e-12)
+    assert F.pearson(x, x ** 2) == pytest.approx(np.corrcoef(x, x ** 2)[0, 1])
+    assert F.pearson(x, np.ones(10)) == 0.0
+
+
+def test_window_features():
+    channels = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz") + (GYRO,)
+    values = np.column_stack([np.full(20, 1.0), np.zeros(20), np.zeros(20), np.arange(20.0)])
+    got = F.window_features(values, channels, vertical_axes={"waist": "x"})
+    assert got["gravity"]["waist"]["posture"] == "upright"
+    assert got["correlation"]["channels"] == [c.name for c in channels]
+    assert np.array(got["correlation"]["matrix"]).shape == (4, 4)
+    json.dumps(got)
+    assert F.window_features(values[:, 3:], channels[3:])["gravity"] == {}
+
+
+def test_basic_stats_unchanged():
+    assert F.basic_stats(np.array([1.0, 2.0, 3.0, 10.0])) == {
+        "mean": 4.0, "std": pytest.approx(np.std([1, 2, 3, 10])), "min": 1.0, "max": 10.0,
+        "median": 2.5, "range": 9.0}
+
+
+@pytest.mark.parametrize("method", ["robust", "sensorllm"])
+def test_summarize(method):
+    s = F.summarize(SINE_2HZ, RATE, WAIST_ACC, method)
+    assert isinstance(s, ChannelSummary) and s.channel == WAIST_ACC
+    assert s.stats == F.basic_stats(SINE_2HZ)
+    assert set(s.features) == set(F.FEATURES.names()) - {"stats"}
+    json.dumps(dict(s.features))
+    assert len(F.summarize(SINE_2HZ, RATE, GYRO, method).features) == len(s.features) - 1
+    batch = F.summarize_batch([SINE_2HZ, SINE_2HZ[:37]], RATE, WAIST_ACC, method)
+    assert batch[0] == s and batch[1] == F.summarize(SINE_2HZ[:37], RATE, WAIST_ACC, method)
