@@ -6,7 +6,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+import functools
+from typing import Callable, Optional
 
 import typer
 from rich.console import Console
@@ -24,11 +25,35 @@ console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line reason and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
     raise typer.Exit(code)
 
 
+def handled(fn: Callable) -> Callable:
+    """Turn the user's errors into a one-line reason and a non-zero exit code.
+
+    Bad input (file, setting, unknown name) exits 2; a dataset that fails validation 1.
+    Anything else is a bug and keeps its traceback.
+    """
+    from generators.errors import InputError
+    from generators.registry import UnknownNameError
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, UnknownNameError) as exc:
+            fail(str(exc), code=2)
+        except Exception as exc:
+            if type(exc).__name__ == "ValidationFailed":
+                fail(str(exc), code=1)
+            raise
+
+    return wrapper
+
+
 @app.command()
+@handled
 def build(
     preset: str = typer.Option("uci_har", help="Dataset preset (see `harqa datasets`)."),
     input: Optional[Path] = typer.Option(None, "--input", help="Source path; default: the embedded sample."),
@@ -43,20 +68,16 @@ def build(
 ) -> None:
     """Build a dataset (no arguments: the demo from the embedded HAPT sample)."""
     from flows.config import make_config
-    from generators.errors import InputError
 
     try:
         cfg = make_config(preset, input=input, seed=seed, stage=stage, templates=templates,
                           trend_method=trend_method, test_subjects=test_subjects, name=name)
-    except (InputError, KeyError, ValueError) as exc:
+    except ValueError as exc:
         fail(str(exc))
-    from flows.build import ValidationFailed, build_dataset
+    from flows.build import build_dataset
 
     with console.status(f"building {cfg.dataset} (preset {preset}, seed {seed})…"):
-        try:
-            summary = build_dataset(cfg, out=str(out))
-        except (InputError, ValidationFailed) as exc:
-            fail(str(exc), code=1)
+        summary = build_dataset(cfg, out=str(out))
     if format == "json":
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -71,6 +92,7 @@ def build(
 
 
 @app.command()
+@handled
 def datasets(format: str = typer.Option("text", help="text or json.")) -> None:
     """List the readers and presets."""
     from generators import presets
@@ -84,6 +106,46 @@ def datasets(format: str = typer.Option("text", help="text or json.")) -> None:
         Console().print(f"[bold]{key}[/]: {', '.join(names)}")
 
 
+@app.command()
+@handled
+def inspect(
+    input: Path = typer.Option(..., "--input", help="Source file or directory."),
+    preset: str = typer.Option("uci_har", help="Preset or reader name."),
+    format: str = typer.Option("text", help="text or json."),
+) -> None:
+    """Show what a reader sees in a source, without building."""
+    from generators.inspect import inspect_source
+
+    info = inspect_source(preset, input)
+    if format == "json":
+        typer.echo(json.dumps(info, indent=2))
+        return
+    out = Console()
+    out.print(f"[bold]{info['source']}[/] via reader [bold]{info['reader']}[/]: "
+              f"{info['n_recordings']} recordings, subjects {', '.join(info['subjects'])}, "
+              f"{info['duration_s']:.1f} s at {info['sample_rates_hz']} Hz, "
+              f"{info['nan_cells']} NaN cells, {len(info['gaps'])} gaps")
+    chans = Table(title="channels")
+    for col in ("name", "location", "modality", "axis", "unit"):
+        chans.add_column(col)
+    for ch in info["channels"]:
+        chans.add_row(*(str(ch[c]) for c in ("name", "location", "modality", "axis", "unit")))
+    out.print(chans)
+    labels = Table(title="samples per label")
+    labels.add_column("label")
+    labels.add_column("samples", justify="right")
+    for name, n in info["samples_per_label"].items():
+        labels.add_row(name, str(n))
+    out.print(labels)
+
+
+def _register_plugins() -> None:
+    """Commands whose bodies live beside their feature (``flows/cli_<feature>.py``)."""
+    from flows.cli_trends import trends_command
+
+    app.command("trends")(handled(trends_command))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
@@ -91,6 +153,8 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
 
+
+_register_plugins()
 
 if __name__ == "__main__":
     main()
