@@ -66,6 +66,9 @@ def _channels(spec: dict, where: str) -> list[tuple[str, Channel]]:
 def _label_names(label: dict, where: str) -> tuple[dict[int, str], dict[str, int] | None]:
     """Label id → name, and name → id when the column holds names (``names`` is a list)."""
     names = label["names"]
+    if not names:
+        raise InputError(where, "label.names is empty; expected at least one label",
+                         field="label")
     if isinstance(names, list):
         ids = {str(n): i for i, n in enumerate(names, start=1)}
         return {i: n for n, i in ids.items()}, ids
