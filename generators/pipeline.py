@@ -52,9 +52,10 @@ def select_channels(rec: Recording, names: tuple[str, ...] | None) -> Recording:
 def recordings(cfg: BuildConfig) -> Iterator[Recording]:
     """Stream the build's recordings, resampled to the target rate, channels selected."""
     for rec in readers.read(cfg.reader, source_path(cfg), **cfg.reader_options):
+        rec = select_channels(rec, cfg.channels)  # first, so dropped channels cost nothing
         if rec.sample_rate_hz != cfg.sample_rate_hz:
             rec = resample.resample(rec, cfg.sample_rate_hz)
-        yield select_channels(rec, cfg.channels)
+        yield rec
 
 
 def cut(rec: Recording, cfg: BuildConfig) -> list[Window]:
