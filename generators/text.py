@@ -424,6 +424,7 @@ BUILTIN_NAMES = frozenset({"trend", "pick"}) | frozenset(ENV.globals)
 
 _LEFTOVER = ("{{", "}}", "{%", "%}", "{#", "#}")
 _LOWER_AFTER_STOP = re.compile(r"[.?!] +[a-z]")
+_OPTION_LINE = re.compile(r"^[A-H][).:] ")
 
 
 @dataclass(frozen=True)
@@ -445,37 +446,69 @@ class LintIssue:
         return f"{where}: {self.message}"
 
 
-def _sources(pack: TemplatePack) -> list[tuple[str, str]]:
-    """(where, Jinja source) of every variant text and phrasing of the pack."""
-    out = []
-    for v in pack.variants:
-        out += [(f"variant {v.name}", v.question), (f"variant {v.name}", v.answer)]
-    for name, options in pack.phrases.items():
-        out += [(f"phrases.{name}[{i}]", src) for i, src in enumerate(options)]
-    return out
+def _pick_targets(pack: TemplatePack, ast: nodes.Template) -> tuple[set[str], set[str], list[str]]:
+    """Phrase lists a template picks, the names it hands them, and unknown constant names.
+
+    A computed name like ``pick('fact_' ~ kind)`` reaches every list starting ``fact_``;
+    a name that is not even partly constant reaches every list.
+    """
+    lists: set[str] = set()
+    extras: set[str] = set()
+    unknown: list[str] = []
+    for call in ast.find_all(nodes.Call):
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "pick") or not call.args:
+            continue
+        extras.update(kw.key for kw in call.kwargs)
+        first = call.args[0]
+        if isinstance(first, nodes.Const):
+            if first.value in pack.phrases:
+                lists.add(first.value)
+            else:
+                unknown.append(first.value)
+            continue
+        head = first.nodes[0] if isinstance(first, nodes.Concat) else first.left \
+            if isinstance(first, nodes.Add) else None
+        prefix = head.value if isinstance(head, nodes.Const) else ""
+        lists.update(n for n in pack.phrases if n.startswith(prefix))
+    return lists, extras, unknown
 
 
 def _static_issues(pack: TemplatePack) -> list[LintIssue]:
-    """Syntax, unknown phrase lists and undeclared variables, found without rendering."""
+    """Syntax, unknown phrase lists and undeclared variables, found without rendering.
+
+    Only phrase lists the variants reach (directly or through other phrasings) are
+    checked, so shared lists written for other packs' fields do not count against this one.
+    """
     path = pack.path or pack.qa_type
-    issues = []
-    parsed = []
-    for where, source in _sources(pack):
+    issues: list[LintIssue] = []
+    parsed: list[tuple[str, nodes.Template]] = []
+
+    def parse(where: str, source: str) -> nodes.Template | None:
         try:
-            parsed.append((where, ENV.parse(source)))
+            return ENV.parse(source)
         except TemplateSyntaxError as exc:
             issues.append(LintIssue(path, where, f"Jinja syntax error: {exc.message} "
                                     f"(line {exc.lineno} of the template)"))
-    extras: set[str] = set()  # names handed to phrasings as pick(..., name=value)
-    for where, ast in parsed:
-        for call in ast.find_all(nodes.Call):
-            if not (isinstance(call.node, nodes.Name) and call.node.name == "pick"):
-                continue
-            extras.update(kw.key for kw in call.kwargs)
-            first = call.args[0] if call.args else None
-            if isinstance(first, nodes.Const) and first.value not in pack.phrases:
-                issues.append(LintIssue(path, where, f"pick({first.value!r}): no such phrase "
-                                        f"list; known: {sorted(pack.phrases)}"))
+            return None
+
+    todo: list[tuple[str, str]] = []
+    for v in pack.variants:
+        todo += [(f"variant {v.name}", v.question), (f"variant {v.name}", v.answer)]
+    seen: set[str] = set()
+    extras: set[str] = set()
+    while todo:
+        where, source = todo.pop(0)
+        ast = parse(where, source)
+        if ast is None:
+            continue
+        parsed.append((where, ast))
+        lists, names, unknown = _pick_targets(pack, ast)
+        extras |= names
+        issues += [LintIssue(path, where, f"pick({u!r}): no such phrase list; known: "
+                             f"{sorted(pack.phrases)}") for u in unknown]
+        for name in sorted(lists - seen):
+            seen.add(name)
+            todo += [(f"phrases.{name}[{i}]", src) for i, src in enumerate(pack.phrases[name])]
     allowed = set(pack.fields) | BUILTIN_NAMES | extras
     for where, ast in parsed:
         for name in sorted(meta.find_undeclared_variables(ast) - allowed):
@@ -507,7 +540,8 @@ def sentence_problems(text: str, style: str) -> list[str]:
             problems.append(f"sentence inside the line starts lowercase: {line!r}")
         ends_ok = line.endswith((".", "?"))
         if style == "question":
-            ends_ok = ends_ok or (line.endswith(":") and line is not lines[-1])
+            ends_ok = ends_ok or (line is not lines[-1] and (
+                line.endswith(":") or _OPTION_LINE.match(line) is not None))
         elif style == "lines":
             ends_ok = ends_ok or re.search(r"\S: \S", line) is not None
         if not ends_ok:

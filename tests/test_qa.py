@@ -9,7 +9,7 @@ import pytest
 
 from generators.features import summarize
 from generators.qa import (QA_TYPES, QAContext, build_items, builders_for_stage, example_context,
-                           facts_for)
+                           facts_for, lint_contexts)
 from generators.qa._common import correlation_words, humanize, same_sensor_pairs, sensor_name
 from generators.registry import UnknownNameError
 from generators.text import load_packs
@@ -23,7 +23,7 @@ GYRO = tuple(Channel(f"waist_gyro_{a}", "waist", "gyro", a, "rad/s") for a in "x
 def context(values, channels=ACC, rate=10.0, activity="WALKING_UPSTAIRS", stage=1) -> QAContext:
     values = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
     window = Window("ds/rec/1/0-9", "rec", "1", 0, len(values), activity, 2, "train", stage)
-    summaries = tuple(summarize(values[:, i], rate, ch) for i, ch in enumerate(channels))
+    summaries = tuple(summarize(values[:, i], rate, ch, "sensorllm") for i, ch in enumerate(channels))
     return QAContext("ds", window, values, channels, rate, summaries, ("WALKING",), 0)
 
 
@@ -99,14 +99,14 @@ def test_same_sensor_pairs_skip_other_sensors_and_locations():
 
 @pytest.mark.parametrize("qa_type", QA_TYPES.names())
 def test_every_qa_type_builds_renders_and_has_unique_ids(qa_type):
-    ctx = example_context()
-    items = build_items(ctx, [qa_type], PACKS, "sensorllm", 3)
-    assert items, f"{qa_type} made no rows on the example window"
+    items = [i for ctx in lint_contexts() for i in build_items(ctx, [qa_type], PACKS, "sensorllm", 3)]
+    assert items, f"{qa_type} made no rows on the example windows"
     assert len({i.row_id for i in items}) == len(items)
-    assert all(i.row_id.startswith(f"example/rec/40/{qa_type}/") for i in items)
+    assert all(i.row_id.startswith(f"{i.window.window_id}/{qa_type}/") for i in items)
     assert all(i.template_id.startswith(f"{qa_type}/") for i in items)
     assert all(i.template_version == PACKS[qa_type].version for i in items)
-    assert items == build_items(ctx, [qa_type], PACKS, "sensorllm", 3)
+    assert items == [i for ctx in lint_contexts()
+                     for i in build_items(ctx, [qa_type], PACKS, "sensorllm", 3)]
     for item in items:
         json.dumps(dict(item.facts))
         assert "{{" not in item.question + item.answer and "{%" not in item.question + item.answer

@@ -85,8 +85,9 @@ def facts_for(qa_type: str, ctx: QAContext) -> Iterator[Facts]:
     yield from QA_TYPES[qa_type].build(ctx)
 
 
-def example_context(n_samples: int = 40, sample_rate_hz: float = 50.0, seed: int = 0,
-                    activity: str = "WALKING") -> QAContext:
+def example_context(n_samples: int = 128, sample_rate_hz: float = 50.0, seed: int = 0,
+                    activity: str = "WALKING", next_activity: str | None = None,
+                    change_index: int | None = None) -> QAContext:
     """A small synthetic 6-channel window (waist acc in g, gyro in rad/s) for lint and tests.
 
     Each channel is a sine of its own frequency and phase plus seeded noise, so every
@@ -97,6 +98,8 @@ def example_context(n_samples: int = 40, sample_rate_hz: float = 50.0, seed: int
         sample_rate_hz: Sampling rate.
         seed: Noise seed.
         activity: Activity label of the window.
+        next_activity: Second activity of a transition window, or ``None``.
+        change_index: Sample where ``next_activity`` starts.
 
     Returns:
         A context over a window ``example/rec/<n_samples>`` of subject ``"0"``.
@@ -111,7 +114,7 @@ def example_context(n_samples: int = 40, sample_rate_hz: float = 50.0, seed: int
     values = (offset + 0.5 * np.sin(2 * np.pi * freq * t[:, None] + phase)
               + 0.05 * rng.standard_normal((n_samples, len(channels)))).astype(np.float32)
     window = Window(f"example/rec/{n_samples}", "rec", "0", 0, n_samples, activity, 1,
-                    "train", 1)
+                    "train", 1, next_activity, change_index)
     summaries = tuple(summarize(values[:, i], sample_rate_hz, ch) for i, ch in enumerate(channels))
     return QAContext("example", window, values, channels, sample_rate_hz, summaries,
                      ("WALKING", "SITTING", "STANDING", "LAYING"), seed)
@@ -157,8 +160,12 @@ def build_items(ctx: QAContext, qa_types: Iterable[str], packs: Mapping[str, Tem
     return items
 
 
-LINT_WINDOW_LENGTHS = (40, 7, 2)
-"""Synthetic window lengths lint runs builders on (2 samples: single-segment branches)."""
+def lint_contexts() -> list[QAContext]:
+    """Synthetic windows lint runs builders on: long, short, two samples (single-segment
+    branches) and a transition window."""
+    return [example_context(128), example_context(7), example_context(2),
+            example_context(100, activity="STAND_TO_SIT", next_activity="SITTING",
+                            change_index=60)]
 
 
 def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
@@ -184,8 +191,7 @@ def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
                                     f"known QA types: {QA_TYPES.names()}"))
             samples = []
         else:
-            samples = [f.values for n in LINT_WINDOW_LENGTHS
-                       for f in facts_for(qa_type, example_context(n))]
+            samples = [f.values for ctx in lint_contexts() for f in facts_for(qa_type, ctx)]
         issues += lint_pack(pack, samples)
     return issues
 

@@ -1,0 +1,36 @@
+"""Stage-1 amount and rate of change: start and end value, net change, mean rate."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from generators.qa import Facts, QAContext
+from generators.qa._common import secs, sensor_name, val
+
+STAGE = 1
+
+
+def build(ctx: QAContext) -> Iterator[Facts]:
+    """One row per channel: how much the series changed from its first to last sample.
+
+    Args:
+        ctx: The window.
+
+    Yields:
+        Facts with ``sensor``, ``unit``, ``start_s``, ``end_s``, ``start_value``,
+        ``end_value``, ``change`` (end − start), ``abs_change``, ``rate_per_s``
+        (change / duration) and ``direction`` (sign of the change).
+    """
+    n = ctx.values.shape[0]
+    duration = (n - 1) / ctx.sample_rate_hz
+    for i, ch in enumerate(ctx.channels):
+        first, last = float(ctx.values[0, i]), float(ctx.values[-1, i])
+        change = val(last - first)
+        yield Facts(channels=(ch.name,), values={
+            "sensor": sensor_name(ch), "unit": ch.unit,
+            "start_s": 0.0, "end_s": secs(duration),
+            "start_value": val(first), "end_value": val(last),
+            "change": change, "abs_change": abs(change),
+            "rate_per_s": val((last - first) / duration),
+            "direction": "up" if change > 0 else "down" if change < 0 else "steady",
+        })

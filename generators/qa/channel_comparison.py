@@ -1,0 +1,51 @@
+"""Stage-2 channel comparison: which axis of each sensor moves most, which pair correlates most."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from generators.features import pearson
+from generators.qa import Facts, QAContext
+from generators.qa._common import (STAT_DECIMALS, correlation_words, group_name, same_sensor_pairs,
+                                   sensor_groups, sensor_name)
+
+STAGE = 2
+
+
+def build(ctx: QAContext) -> Iterator[Facts]:
+    """One row per window with at least one multi-axis sensor.
+
+    "Moves most" is the largest standard deviation within a sensor (first axis on
+    ties); "most correlated" is the same-sensor pair with the largest |r| (r rounded
+    to two decimals).
+
+    Args:
+        ctx: The window.
+
+    Yields:
+        Facts with ``groups`` (per sensor: ``sensor``, ``axis``, ``std``, ``unit``,
+        ``runner_up``, ``runner_up_std``) and ``top_pair`` (``a``, ``b``, ``r``,
+        ``relation``).
+    """
+    groups = []
+    for idx in sensor_groups(ctx.channels):
+        stds = [round(float(ctx.summaries[i].stats["std"]), STAT_DECIMALS) for i in idx]
+        order = sorted(range(len(idx)), key=lambda k: -stds[k])
+        top, second = idx[order[0]], idx[order[1]]
+        groups.append({"sensor": group_name(ctx.channels[top]), "axis": ctx.channels[top].axis,
+                       "std": stds[order[0]], "unit": ctx.channels[top].unit,
+                       "runner_up": ctx.channels[second].axis, "runner_up_std": stds[order[1]]})
+    if not groups:
+        return
+    pairs = [(round(pearson(ctx.values[:, i], ctx.values[:, j]), 2) + 0.0, i, j)
+             for i, j in same_sensor_pairs(ctx.channels)]
+    r, i, j = max(pairs, key=lambda p: abs(p[0]))
+    strength, sign = correlation_words(r)
+    yield Facts(channels=tuple(c.name for c in ctx.channels), values={
+        "groups": groups,
+        "top_pair": {"a": sensor_name(ctx.channels[i]), "b": sensor_name(ctx.channels[j]),
+                     "r": r, "relation": strength if strength == "negligible" else f"{strength} {sign}"},
+        "n_channels": int(np.shape(ctx.values)[1]),
+    })
