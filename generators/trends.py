@@ -350,12 +350,32 @@ def _merge(table: SegmentTable, threshold: np.ndarray) -> SegmentTable:
             return table
 
 
+def _residual_noise(raw: np.ndarray, smooth: np.ndarray, sample_rate_hz: float,
+                    params: RobustParams) -> np.ndarray:
+    """Noise as what the denoiser removes: the robust std of ``raw − smooth``.
+
+    Fast real movement (a step's swing) has large second differences but lives below
+    the cutoff, so measuring noise above the cutoff keeps it from being called noise.
+    For white noise of std σ the residual of a Savitzky–Golay filter has std
+    σ·√(1 − h₀) (h₀ its centre weight), which is divided out. Rows too short to smooth
+    use ``estimate_noise``.
+    """
+    n = raw.shape[1]
+    length = min(smoothing_window(float(sample_rate_hz), float(params.cutoff_hz),
+                                  int(params.polyorder)), n - (n + 1) % 2)
+    if length <= params.polyorder + 1:
+        return estimate_noise(raw)
+    h0 = signal.savgol_coeffs(length, params.polyorder)[length // 2]
+    est = 1.4826 * np.median(np.abs(raw - smooth), axis=1) / np.sqrt(1.0 - h0)
+    return np.where(est > 0, est, estimate_noise(raw))
+
+
 def robust_table(values: np.ndarray, sample_rate_hz: float,
                  params: RobustParams = RobustParams()) -> SegmentTable:
     """The ``robust`` segmentation of a batch of equal-length series, as flat arrays.
 
-    Steps: estimate each row's noise (``estimate_noise``); denoise with a zero-phase
-    low-pass (``denoise``); fit least-squares lines bottom-up, joining neighbours while
+    Steps: denoise with a zero-phase low-pass (``denoise``); estimate each row's noise
+    from what that removed (``_residual_noise``); fit least-squares lines bottom-up, joining neighbours while
     that costs less than ``split_k`` × noise² × ln(samples) of squared error (segments no
     shorter than ``min_duration_s``), then move each boundary to its best place between
     its neighbours; call a segment steady when its change is below
@@ -380,9 +400,10 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
         raise ValueError(f"need a 2-D batch of at least 2 samples per row, got shape {raw.shape}")
     if not np.isfinite(raw).all():
         raise ValueError("series contains NaN or infinite values")
-    noise = np.maximum(estimate_noise(raw), params.noise_floor_rel * np.ptp(raw, axis=1))
     offset = raw.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
     x = denoise(raw - offset, sample_rate_hz, params.cutoff_hz, params.polyorder)
+    noise = np.maximum(_residual_noise(raw - offset, x, sample_rate_hz, params),
+                       params.noise_floor_rel * np.ptp(raw, axis=1))
     min_len = max(1, int(round(params.min_duration_s * sample_rate_hz)))
     fits = _LineFits(x)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
