@@ -226,17 +226,16 @@ def energy(batch: SeriesBatch) -> Columns:
 
 def _json_rows(columns: Columns, rows: int) -> list[dict[str, object]]:
     """Turn columns into one JSON-ready dict per window (NaN → None, numpy → Python)."""
-    out: list[dict[str, object]] = [{} for _ in range(rows)]
-    for name, col in columns.items():
-        if isinstance(col, np.ndarray):
-            vals = col.tolist()
-            if col.dtype.kind == "f":
-                vals = [None if v != v else v for v in vals]  # NaN is the only v != v
+    lists = []
+    for col in columns.values():
+        if not isinstance(col, np.ndarray):
+            lists.append([col] * rows)
+        elif col.dtype.kind == "f" and np.isnan(col).any():
+            lists.append([None if v != v else v for v in col.tolist()])  # only NaN != NaN
         else:
-            vals = [col] * rows
-        for d, v in zip(out, vals):
-            d[name] = v
-    return out
+            lists.append(col.tolist())
+    names = list(columns)
+    return [dict(zip(names, vals)) for vals in zip(*lists)]
 
 
 def compute_features(batch: SeriesBatch, names: Sequence[str] | None = None
