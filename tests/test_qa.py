@@ -147,3 +147,152 @@ GOLDEN = {
     'trend_analysis': ('trend_analysis/when_rise_fall', 'When does the data segment go up, go down or stay flat?', '0.00-0.20s: increasing\n0.20-0.30s: consistent\n0.30-0.40s: decreasing\nTally of increasing segments: 1\nTally of decreasing segments: 1\nTally of consistent segments: 1'),
     'activity': ('activity/single_answer', "This recording has three channels, each with 5 samples over 0.50 seconds.\nEach channel's level and variability:\nWaist x-axis accelerometer: mean value 2.0 g; standard deviation 1.414 g.\nWaist y-axis accelerometer: mean value 0.4 g; standard deviation 0.49 g.\nWaist z-axis accelerometer: mean value 2.2 g; standard deviation 0.4 g.\nEach channel's trends:\nWaist x-axis accelerometer - rising over 0.40 seconds across one segment.\nWaist y-axis accelerometer - falling over 0.20 seconds, rising over 0.20 seconds across four segments, consistent overall.\nWaist z-axis accelerometer - rising over 0.10 seconds, consistent over 0.30 seconds across two segments, rising overall.\nLast, the correlation of each pair of axes:\nThe waist x-axis accelerometer and waist y-axis accelerometer correlate with r = 0.00, which is negligible.\nThe waist x-axis accelerometer and waist z-axis accelerometer correlate with r = 0.71, which is strong positive.\nThe waist y-axis accelerometer and waist z-axis accelerometer correlate with r = -0.41, which is moderate negative.\nAnswer with one activity: what is happening in this window?", 'walking upstairs'),
 }
+
+
+# Known truth for the catalogue types (sensorllm trends, 10 Hz unless stated).
+def _facts(qa_type, values, channels=ACC[:1], **kw):
+    return [f.values for f in facts_for(qa_type, context(values, channels, **kw))]
+
+
+def test_change_amount_on_ramp():
+    (v,) = _facts("change_amount", [[0.0], [1.0], [2.0], [3.0], [4.0]])
+    assert (v["start_value"], v["end_value"], v["change"], v["rate_per_s"], v["direction"]) == \
+        (0.0, 4.0, 4.0, 10.0, "up")
+    (v,) = _facts("change_amount", [[1.0], [3.0], [1.0]])
+    assert (v["change"], v["direction"]) == (0.0, "steady")
+
+
+def test_extremes_first_occurrence_and_range():
+    (v,) = _facts("extremes", [[0.0], [2.0], [0.0], [5.0], [0.0], [5.0], [-1.0]])
+    assert (v["max_value"], v["max_t"], v["min_value"], v["min_t"], v["range"]) == \
+        (5.0, 0.3, -1.0, 0.6, 6.0)
+    sine = np.sin(2 * np.pi * 2 * np.arange(40) / 40.0)[:, None]  # two cycles in 1 s
+    (v,) = _facts("extremes", sine, rate=40.0)
+    assert (v["n_peaks"], v["max_t"], v["max_value"]) == (2, 0.12, 1.0)  # sample 5 = 0.125 s
+
+
+def test_temporal_localization_finds_steepest_segment():
+    values = [[0.0], [1.0], [0.5], [3.5], [3.0], [2.0]]
+    facts = _facts("temporal_localization", values)
+    assert len(facts) == 1
+    v = facts[0]
+    if v["target"] == "up":
+        assert (v["t0"], v["t1"], v["change"], v["slope_per_s"]) == (0.2, 0.3, 3.0, 30.0)
+    else:
+        assert (v["t0"], v["t1"], v["change"], v["slope_per_s"]) == (0.3, 0.5, -1.5, -7.5)
+    assert _facts("temporal_localization", [[1.0], [1.0], [1.0]]) == []
+
+
+def test_counting_counts_segments_of_the_asked_direction():
+    values = [[0.0], [1.0], [0.0], [1.0], [1.0], [0.0]]
+    (v,) = _facts("counting", values)
+    expected = {"up": 2, "down": 2, "steady": 1}
+    assert v["n"] == expected[v["dir"]] and v["n_segments"] == 5
+    assert v["n_crossings"] == 4
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_multiple_choice_has_exactly_one_true_option(seed):
+    ctx = example_context(60, seed=seed)
+    ctx = QAContext(ctx.dataset, ctx.window, ctx.values, ctx.channels, ctx.sample_rate_hz,
+                    ctx.summaries, ctx.label_names, seed)
+    for f in facts_for("multiple_choice", ctx):
+        v = f.values
+        i = ctx.channels.index(next(c for c in ctx.channels if c.name == f.channels[0]))
+        from generators.qa._claims import claim
+        truth, _ = claim(ctx, i, v["kind"])
+        values = [o["value"] for o in v["options"]]
+        assert 3 <= len(values) <= 4 and len(set(map(str, values))) == len(values)
+        assert values.count(truth) == 1 and v["answer_value"] == truth
+        assert v["options"]["ABCD".index(v["answer_letter"])]["value"] == truth
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_true_false_is_true_exactly_when_claim_matches(seed):
+    ctx = example_context(60, seed=seed)
+    ctx = QAContext(ctx.dataset, ctx.window, ctx.values, ctx.channels, ctx.sample_rate_hz,
+                    ctx.summaries, ctx.label_names, seed)
+    for f in facts_for("true_false", ctx):
+        assert f.values["is_true"] == (f.values["claimed"] == f.values["actual"])
+
+
+def test_unanswerable_asks_outside_the_row():
+    ctx = example_context(30)
+    for f in facts_for("unanswerable", ctx):
+        v = f.values
+        assert v["asked_sensor"] != v["sensor"]
+        assert v["asked_t0"] > v["end_s"] and v["asked_t1"] > v["asked_t0"]
+
+
+def test_channel_comparison_on_known_signals():
+    t = np.arange(30, dtype=float)
+    values = np.stack([np.sin(t) * 3, np.sin(t) + 0.1 * np.cos(3 * t), np.cos(t)], axis=1)
+    (v,) = _facts("channel_comparison", values, ACC, stage=2)
+    assert v["groups"][0]["axis"] == "x" and v["groups"][0]["runner_up"] in ("y", "z")
+    assert (v["top_pair"]["a"], v["top_pair"]["b"]) == ("waist x-axis accelerometer",
+                                                        "waist y-axis accelerometer")
+    assert v["top_pair"]["relation"] == "strong positive"
+
+
+def test_posture_static_gravity_on_negative_z():
+    rng = np.random.default_rng(0)
+    values = np.array([0.0, 0.0, -1.0]) + 0.001 * rng.standard_normal((50, 3))
+    (v,) = _facts("posture", values, ACC, rate=50.0, stage=2)
+    assert (v["gravity_axis"], v["gravity_sign"], v["motion"], v["tilt_deg"]) == \
+        ("z", "negative", "still", 0)
+    assert v["gravity_g"] == pytest.approx(1.0, abs=0.002)
+
+
+def test_periodicity_of_a_two_hertz_sine():
+    t = np.arange(128) / 50.0
+    values = np.stack([np.sin(2 * np.pi * 2 * t), np.zeros(128), np.zeros(128)], axis=1)
+    (v,) = _facts("periodicity", values, ACC, rate=50.0, stage=2)
+    assert v["sensor"] == "waist x-axis accelerometer"
+    assert (v["period_s"], v["per_minute"], v["regularity"]) == (0.5, 120, "clearly periodic")
+
+
+def test_transition_names_both_activities_and_the_change():
+    ctx = example_context(100, activity="WALKING", next_activity="WALKING_UPSTAIRS",
+                          change_index=40)
+    (f,) = facts_for("transition", ctx)
+    assert f.values == {"first": "walking", "second": "walking upstairs", "change_s": 0.8,
+                        "before_s": 0.8, "after_s": 1.2, "duration_s": 2.0}
+    assert list(facts_for("transition", example_context(100))) == []
+
+
+def test_answers_state_the_facts():
+    ctx = example_context(100, activity="WALKING", next_activity="SITTING", change_index=40)
+    (item,) = build_items(ctx, ["transition"], PACKS, "sensorllm", 0)
+    assert "walking" in item.answer and "sitting" in item.answer
+    for item in build_items(context([[0.0], [1.0], [2.0], [3.0], [4.0]], ACC[:1]),
+                            ["change_amount"], PACKS, "sensorllm", 0):
+        assert "4.0 g" in item.answer and "0.0 g" in item.answer
+
+
+# Mix control.
+def test_default_mix_covers_every_type_and_is_deterministic():
+    from generators.qa import DEFAULT_MIX, select_types, stage_mix
+
+    for stage in (1, 2):
+        assert set(stage_mix(stage)) == set(builders_for_stage(stage))
+        assert set(DEFAULT_MIX[stage]) <= set(builders_for_stage(stage))
+    windows = [Window(f"w/{i}", "r", "1", 0, 10, "WALKING", 1, "train", 1) for i in range(2000)]
+    picks = [select_types(w, 5) for w in windows]
+    assert picks == [select_types(w, 5) for w in windows]
+    share = sum("counting" in p for p in picks) / len(picks)
+    assert abs(share - DEFAULT_MIX[1]["counting"]) < 0.05
+    assert all("trend_summary" in p and "trend_analysis" in p for p in picks)
+
+
+def test_mix_overrides_and_errors():
+    from generators.qa import select_types, stage_mix
+
+    w = Window("w/1", "r", "1", 0, 10, "WALKING", 1, "train", 2)
+    assert "posture" not in select_types(w, 0, {"2": {"posture": 0.0}})
+    assert "posture" in select_types(w, 0, {2: {"posture": 1.0}})
+    with pytest.raises(UnknownNameError, match="known"):
+        stage_mix(1, {"1": {"nope": 0.5}})
+    with pytest.raises(ValueError, match="stage 2"):
+        stage_mix(1, {"1": {"posture": 0.5}})
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        stage_mix(1, {"1": {"counting": 1.5}})

@@ -92,3 +92,50 @@ def test_lint_flags_pack_without_builder(tmp_path: Path):
         "  - name: a\n    question: 'Why?'\n    answer: 'Because.'\n", encoding="utf-8")
     issues = [str(i) for i in lint_packs(load_packs(tmp_path))]
     assert any("orphan.yaml" in i and "no builder" in i for i in issues)
+
+
+# The CLI bodies (flows/cli_templates.py).
+def test_cli_list_json_names_every_pack():
+    import json
+
+    from flows.cli_templates import list_templates
+
+    rows = json.loads(list_templates(format="json"))
+    assert {r["qa_type"] for r in rows} == set(PACKS)
+    assert all(r["stage"] in (1, 2) and r["variants"] >= MIN_QUESTION_VARIANTS for r in rows)
+    assert "trend_summary" in list_templates()
+
+
+def test_cli_lint_json_reports_issue_with_file_and_variant(tmp_path: Path):
+    import json
+
+    from flows.cli_templates import lint_templates
+
+    assert lint_templates(format="json") == (0, json.dumps({"ok": True, "issues": []}, indent=2))
+    text = (importlib.resources.files("templates") / "counting.yaml").read_text(encoding="utf-8")
+    broken = text.replace("version: 1", "version: 2").replace(
+        "name: count\n    question: \"Count", "name: count\n    question: \"Count {{ nn }}")
+    (tmp_path / "counting.yaml").write_text(broken, encoding="utf-8")
+    code, out = lint_templates(tmp_path, "json")
+    issues = json.loads(out)["issues"]
+    assert code == 1 and issues
+    assert issues[0]["path"].endswith("counting.yaml") and issues[0]["variant"] == "variant count"
+    assert "'nn'" in issues[0]["message"]
+
+
+def test_cli_lint_reports_unloadable_file(tmp_path: Path):
+    from flows.cli_templates import lint_templates
+
+    (tmp_path / "broken.yaml").write_text("qa_type: broken\nversion: [\n", encoding="utf-8")
+    code, out = lint_templates(tmp_path)
+    assert code == 1 and "broken.yaml" in out and "line" in out
+
+
+def test_cli_preview_renders_from_the_embedded_sample():
+    import json
+
+    from flows.cli_templates import preview_templates
+
+    rows = json.loads(preview_templates("trend_summary", 2, format="json"))
+    assert len(rows) == 2 and all(r["template_id"].startswith("trend_summary/") for r in rows)
+    assert rows[0]["facts"]["sensor"].endswith("accelerometer")

@@ -12,7 +12,7 @@ import numpy as np
 
 from generators.features import summarize
 from generators.registry import Registry, UnknownNameError
-from generators.text import LintIssue, TemplatePack, lint_pack, render
+from generators.text import LintIssue, TemplatePack, lint_pack, render, stable_index
 from generators.types import Channel, ChannelSummary, QAItem, Window
 
 QA_TYPES: Registry[ModuleType] = Registry("QA type")
@@ -118,6 +118,64 @@ def example_context(n_samples: int = 128, sample_rate_hz: float = 50.0, seed: in
     summaries = tuple(summarize(values[:, i], sample_rate_hz, ch) for i, ch in enumerate(channels))
     return QAContext("example", window, values, channels, sample_rate_hz, summaries,
                      ("WALKING", "SITTING", "STANDING", "LAYING"), seed)
+
+
+DEFAULT_SHARE = 0.5
+"""Share of a QA type that the mix does not name (a user's new type shows up by default)."""
+
+DEFAULT_MIX: Mapping[int, Mapping[str, float]] = {
+    1: {"trend_summary": 1.0, "trend_analysis": 1.0, "change_amount": 0.3, "extremes": 0.3,
+        "temporal_localization": 0.3, "counting": 0.3, "multiple_choice": 0.3,
+        "true_false": 0.3, "unanswerable": 0.15},
+    2: {"activity": 1.0, "transition": 1.0, "channel_comparison": 0.5, "posture": 0.5,
+        "periodicity": 0.5},
+}
+"""Default share per stage: the probability that a window gets the type's rows. The
+seed's types are in every window; a transition row exists only for transition windows."""
+
+
+def stage_mix(stage: int, mix: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, float]:
+    """Effective share of every QA type of a stage.
+
+    Args:
+        stage: 1 or 2.
+        mix: Overrides as in ``BuildConfig.qa_mix``: ``{"1": {"counting": 0.5}, …}``
+            (stage keys as strings or ints); unnamed types keep their default.
+
+    Returns:
+        QA type → share in [0, 1], for the stage's registered types.
+
+    Raises:
+        UnknownNameError: A type that is not registered (the known ones listed).
+        ValueError: A share outside [0, 1] or a type of another stage.
+    """
+    shares = {name: DEFAULT_MIX.get(stage, {}).get(name, DEFAULT_SHARE)
+              for name in builders_for_stage(stage)}
+    overrides = {str(k): v for k, v in (mix or {}).items()}
+    for name, share in overrides.get(str(stage), {}).items():
+        builder = QA_TYPES[name]  # an unknown name raises, listing the known ones
+        if builder.STAGE != stage:
+            raise ValueError(f"QA type {name!r} belongs to stage {builder.STAGE}, not {stage}")
+        if not 0.0 <= float(share) <= 1.0:
+            raise ValueError(f"share of {name!r} must be within [0, 1], got {share}")
+        shares[name] = float(share)
+    return shares
+
+
+def select_types(window: Window, seed: int,
+                 mix: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
+    """The QA types one window gets, drawn from (seed, window id) so any worker agrees.
+
+    Args:
+        window: The window (its ``stage`` picks the stage's mix).
+        seed: Build seed.
+        mix: Overrides of ``DEFAULT_MIX`` (see ``stage_mix``).
+
+    Returns:
+        QA type names, sorted; each type is included with probability = its share.
+    """
+    return [name for name, share in sorted(stage_mix(window.stage, mix).items())
+            if stable_index(seed, window.window_id, f"mix/{name}", 1_000_000) < share * 1_000_000]
 
 
 def row_id(window_id: str, qa_type: str, facts: Facts) -> str:
