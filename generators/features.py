@@ -11,7 +11,7 @@ from scipy import signal
 
 from generators import trends
 from generators.registry import Registry
-from generators.types import Channel, ChannelSummary
+from generators.types import Channel, ChannelSummary, TrendSegment
 
 G0 = 9.80665  # standard gravity, m/s²
 _ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
@@ -161,17 +161,28 @@ def peaks(batch: SeriesBatch) -> Columns:
     ``highest`` and ``highest_at_s`` are NaN (``None`` in JSON) without peaks.
     """
     x, fs = batch.values, batch.sample_rate_hz
+    rows, n = x.shape
     need = np.maximum(PEAK_NOISE_K * batch.noise, PEAK_RANGE_REL * np.ptp(x, axis=1))
-    rows = x.shape[0]
-    count = np.zeros(rows, dtype=np.int64)
+    # One find_peaks call for the whole batch: rows laid end to end, each followed by a
+    # "wall" sample higher than anything, so a peak's bases stay inside its own row;
+    # wlen (a row and a bit either side) keeps the walls' own searches short.
+    wall = np.full((rows, 1), x.max(initial=0.0) + np.ptp(x) + 1.0)
+    flat = np.hstack([x, wall]).ravel()
+    found, _ = signal.find_peaks(flat, prominence=np.repeat(np.maximum(need, 1e-12), n + 1),
+                                 wlen=2 * (n + 1) + 1)
+    row, col = np.divmod(found, n + 1)
+    keep = col < n
+    row, col = row[keep], col[keep]
     top, top_at = np.full(rows, np.nan), np.full(rows, np.nan)
-    for k in range(rows):  # find_peaks is compiled; one call per window
-        found, _ = signal.find_peaks(x[k], prominence=max(need[k], 1e-12))
-        if found.size:
-            count[k] = found.size
-            best = found[np.argmax(x[k, found])]
-            top[k], top_at[k] = x[k, best], best / fs
-    return {"count": count, "highest": top, "highest_at_s": top_at, "unit": batch.channel.unit}
+    if row.size:
+        height = x[row, col]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        best = np.maximum.reduceat(height, starts)
+        hits = np.flatnonzero(height >= np.repeat(best, np.diff(np.r_[starts, row.size])))
+        first = hits[np.searchsorted(hits, starts)]  # the earliest of equal highest peaks
+        top[row[starts]], top_at[row[starts]] = height[first], col[first] / fs
+    return {"count": np.bincount(row, minlength=rows), "highest": top, "highest_at_s": top_at,
+            "unit": batch.channel.unit}
 
 
 @FEATURES.register("frequency")
@@ -380,6 +391,17 @@ def window_features(values: np.ndarray, channels: Sequence[Channel],
                             "matrix": correlation_matrix(x).tolist()}}
 
 
+def _summaries(batch: np.ndarray, sample_rate_hz: float, channel: Channel,
+               segments: Sequence[Sequence[TrendSegment]]) -> list[ChannelSummary]:
+    """Summaries of equal-length windows of one channel, given their segments."""
+    out = []
+    for segs, f in zip(segments, compute_features(SeriesBatch(batch, float(sample_rate_hz),
+                                                               channel))):
+        st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
+        out.append(ChannelSummary(channel=channel, segments=tuple(segs), stats=st, features=f))
+    return out
+
+
 def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
                     channel: Channel, trend_method: str = trends.DEFAULT_METHOD,
                     **trend_params: object) -> list[ChannelSummary]:
@@ -399,11 +421,44 @@ def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: 
     out: list[ChannelSummary | None] = [None] * len(series)
     for idx, batch in trends.group_by_length(series):
         segs = trends.detect_batch(batch, sample_rate_hz, trend_method, **trend_params)
-        feats = compute_features(SeriesBatch(batch, float(sample_rate_hz), channel))
-        for i, s, f in zip(idx, segs, feats):
-            st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
-            out[i] = ChannelSummary(channel=channel, segments=tuple(s), stats=st, features=f)
+        for i, summary in zip(idx, _summaries(batch, sample_rate_hz, channel, segs)):
+            out[i] = summary
     return out  # type: ignore[return-value]
+
+
+def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
+                      channels: Sequence[Channel], trend_method: str = trends.DEFAULT_METHOD,
+                      **trend_params: object) -> list[tuple[ChannelSummary, ...]]:
+    """All facts for every channel of many multi-channel windows (the fast path).
+
+    Windows of equal length are stacked, and all their channels segmented in one batch.
+
+    Args:
+        windows: Arrays of samples × channels (any lengths).
+        sample_rate_hz: Sampling rate.
+        channels: Channel metadata, one per column.
+        trend_method: Name in ``trends.TREND_METHODS``.
+        **trend_params: Parameters of the trend method.
+
+    Returns:
+        Per window, one summary per channel in column order.
+    """
+    by_len: dict[int, list[int]] = {}
+    for i, w in enumerate(windows):
+        if w.ndim != 2 or w.shape[1] != len(channels):
+            raise ValueError(f"window {i} has shape {w.shape}; expected samples × {len(channels)}")
+        by_len.setdefault(w.shape[0], []).append(i)
+    out: list[tuple[ChannelSummary, ...]] = [()] * len(windows)
+    for idx in by_len.values():
+        stack = np.stack([np.asarray(windows[i], dtype=np.float64) for i in idx])  # W × n × C
+        rows = np.ascontiguousarray(stack.transpose(2, 0, 1)).reshape(-1, stack.shape[1])
+        segs = trends.detect_batch(rows, sample_rate_hz, trend_method, **trend_params)
+        w = len(idx)
+        per_channel = [_summaries(rows[c * w:(c + 1) * w], sample_rate_hz, ch,
+                                  segs[c * w:(c + 1) * w]) for c, ch in enumerate(channels)]
+        for k, i in enumerate(idx):
+            out[i] = tuple(col[k] for col in per_channel)
+    return out
 
 
 def summarize(values: np.ndarray, sample_rate_hz: float, channel: Channel,

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import signal
+from scipy import ndimage, signal
 
 from generators.registry import Registry
 from generators.types import TrendSegment
@@ -188,26 +188,24 @@ def denoise(values: np.ndarray, sample_rate_hz: float, cutoff_hz: float = 4.0,
                  x.shape[-1] - (x.shape[-1] + 1) % 2)
     if length <= polyorder + 1:
         return x.copy()
-    y = signal.savgol_filter(x, length, polyorder, axis=-1, mode="nearest")
-    # Edges: the polynomial fitted to the first/last window (scipy's mode="interp"),
-    # applied as one precomputed matrix to all rows at once.
-    head, tail = _edge_operators(length, polyorder)
+    hat = _savgol_hat(length, polyorder)
     half = length // 2
+    y = ndimage.correlate1d(x, hat[half], axis=-1, mode="nearest")
+    # Edges: the polynomial fitted to the first/last window (scipy's mode="interp").
     # Multiply-and-sum, not matmul: BLAS may round differently for different batch
     # sizes, and a row's result must not depend on the batch it came in.
-    y[..., :half] = (x[..., None, :length] * head).sum(axis=-1)
-    y[..., -half:] = (x[..., None, -length:] * tail).sum(axis=-1)
+    y[..., :half] = (x[..., None, :length] * hat[:half]).sum(axis=-1)
+    y[..., -half:] = (x[..., None, -length:] * hat[length - half:]).sum(axis=-1)
     return y
 
 
 @lru_cache(maxsize=64)
-def _edge_operators(length: int, polyorder: int) -> tuple[np.ndarray, np.ndarray]:
-    """Matrices giving the first/last ``length // 2`` values of a polynomial least-squares fit."""
+def _savgol_hat(length: int, polyorder: int) -> np.ndarray:
+    """Least-squares polynomial fit over ``length`` samples as a matrix (its middle row is
+    the Savitzky–Golay filter, its first/last rows the fits at the edges)."""
     t = np.arange(length, dtype=np.float64)
     vander = np.vander(t - t.mean(), polyorder + 1)
-    hat = vander @ np.linalg.pinv(vander)
-    half = length // 2
-    return hat[:half], hat[length - half:]
+    return vander @ np.linalg.pinv(vander)
 
 
 def _ragged(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,14 +247,11 @@ class _LineFits:
         return np.maximum(sxx - sx * sx / m - explained, 0.0)
 
 
-def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int
-                ) -> np.ndarray:
-    """Per range ``[a, b]``: the sample ``k`` minimising SSE(a..k) + SSE(k..b).
-
-    Both halves keep at least ``min_len`` sample steps; needs ``b - a >= 2 * min_len``.
-    """
-    lengths = b - a - 2 * min_len + 1
-    k, grp = _ragged(a + min_len, lengths)
+def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray) -> np.ndarray:
+    """Per range ``[a, b]``: the ``k`` in ``[lo, hi]`` minimising SSE(a..k) + SSE(k..b)."""
+    lengths = hi - lo + 1
+    k, grp = _ragged(lo, lengths)
     cost = fits.sse(r[grp], a[grp], k) + fits.sse(r[grp], k, b[grp])
     offsets = np.cumsum(lengths) - lengths
     lowest = np.minimum.reduceat(cost, offsets)
@@ -316,18 +311,23 @@ def _bottom_up(fits: _LineFits, tol: np.ndarray, min_len: int
 
 def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_len: int,
             sweeps: int = 2) -> None:
-    """Move each inner boundary to its best place between its neighbours, in place.
+    """Move each inner boundary to its best place near where it is, in place.
 
     Greedy joining fixes a boundary before it knows the next ones, and the first pieces
-    sit on a grid of ``min_len // 2`` samples, so a boundary can land beside the true corner. Boundaries of even, then odd, segment index are
+    sit on a grid of ``min_len // 2`` samples, so a boundary can land beside the true
+    corner. Each boundary may move up to that grid spacing, keeping both its segments at
+    least ``min_len`` long. Boundaries of even, then odd, segment index are
     re-optimised together (they share no segment), ``sweeps`` times.
     """
     inner = np.flatnonzero(r[1:] == r[:-1])  # boundary between segment i and i + 1
+    reach = max(2, min_len // 2)  # the spacing of the first pieces
     for _ in range(sweeps):
         for parity in (0, 1):
             i = inner[inner % 2 == parity]
             if i.size:
-                best = _best_split(fits, r[i], a[i], b[i + 1], min_len)
+                lo = np.maximum(a[i] + min_len, b[i] - reach)
+                hi = np.minimum(b[i + 1] - min_len, b[i] + reach)
+                best = _best_split(fits, r[i], a[i], b[i + 1], lo, hi)
                 b[i] = best
                 a[i + 1] = best
 
@@ -365,7 +365,7 @@ def _residual_noise(raw: np.ndarray, smooth: np.ndarray, sample_rate_hz: float,
                                   int(params.polyorder)), n - (n + 1) % 2)
     if length <= params.polyorder + 1:
         return estimate_noise(raw)
-    h0 = signal.savgol_coeffs(length, params.polyorder)[length // 2]
+    h0 = _savgol_hat(length, params.polyorder)[length // 2, length // 2]
     est = 1.4826 * np.median(np.abs(raw - smooth), axis=1) / np.sqrt(1.0 - h0)
     return np.where(est > 0, est, estimate_noise(raw))
 
