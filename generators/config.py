@@ -7,6 +7,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from generators.trends import trend_params
+
 
 @dataclass(frozen=True)
 class BuildConfig:
@@ -29,7 +31,7 @@ class BuildConfig:
         stages: Stages to build.
         seed: Seed of every random choice.
         trend_method: Trend method name.
-        trend_params: Trend method parameters.
+        trend_params: Trend method parameters; completed with the method's defaults.
         templates_dir: Directory of user template packs overlaid on the built-ins.
         qa_mix: Share of each QA type per stage (``{"1": {"trend_summary": 0.5, …}}``);
             empty means the documented default mix.
@@ -51,11 +53,17 @@ class BuildConfig:
     test_subjects: tuple[str, ...] = ("3",)
     stages: tuple[int, ...] = (1, 2)
     seed: int = 0
-    trend_method: str = "sensorllm"
+    trend_method: str = "robust"
     trend_params: dict = field(default_factory=dict)
     templates_dir: str | None = None
     qa_mix: dict = field(default_factory=dict)
     min_pass_rate: float = 0.99
+
+    def __post_init__(self) -> None:
+        # Spell out every trend parameter (defaults too): rows record their full
+        # provenance, and the config digest changes when a default changes.
+        object.__setattr__(self, "trend_params",
+                           trend_params(self.trend_method, **self.trend_params))
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every setting."""

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
 from generators import features, qa, readers, resample, windows
 from generators.config import BuildConfig
 from generators.errors import InputError
@@ -102,12 +100,11 @@ def describe(rec: Recording, cfg: BuildConfig,
     label_names = tuple(sorted({rec.label_names[c] for c in (cfg.classes or rec.label_names)
                                 if c in rec.label_names}))
     items: list[QAItem] = []
-    for w in cut(rec, cfg):
-        values = np.ascontiguousarray(rec.values[w.start:w.end])
-        summaries = tuple(
-            features.summarize(values[:, i], rec.sample_rate_hz, ch, cfg.trend_method)
-            for i, ch in enumerate(rec.channels)
-        )
+    cuts = cut(rec, cfg)
+    slices = [rec.values[w.start:w.end] for w in cuts]
+    all_summaries = features.summarize_windows(slices, rec.sample_rate_hz, rec.channels,
+                                               cfg.trend_method, **cfg.trend_params)
+    for w, values, summaries in zip(cuts, slices, all_summaries):
         ctx = qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
                            sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
                            label_names=label_names, seed=cfg.seed)
