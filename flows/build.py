@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+import os
 import platform
 import shutil
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+import pyarrow.compute as pc
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.futures import as_completed
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 
+import templates as builtin_templates
+from flows.config import make_config
 from generators import dataset, pipeline, text
+from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, load_recording,
+                              read_key, read_settings, sha256_text, templates_digest)
 from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
-from generators.types import Recording
 from validation import dataset_checks, gx_suites, semantic
+
+#: Each finished recording is logged here (``done``/``total`` extras) for progress bars.
+PROGRESS_LOGGER = "harqa.progress"
+#: Manifest keys that describe one run rather than the dataset (left out of comparisons).
+RUN_KEYS = ("seconds", "cache")
+#: Retries on I/O errors wait 1, 2, 4… seconds, jittered so workers do not retry in step.
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=1),
+              "retry_jitter_factor": 0.5}
 
 
 class ValidationFailed(RuntimeError):
@@ -28,47 +49,99 @@ def _is_io_error(task, task_run, state) -> bool:  # noqa: ANN001 (Prefect's hook
     return isinstance(state.result(raise_on_failure=False), OSError)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_is_io_error, cache_policy=NONE)
-def process_recording(rec: Recording, cfg: BuildConfig, staging: Path) -> dict:
-    """Describe, validate and write one recording's rows; return its counts."""
+@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
+def stage_recordings(cfg: BuildConfig, out: str) -> list[RecordingRef]:
+    """Read the input once into the cache (or reuse it) and return one reference per recording.
+
+    The key covers the input files' contents, the read settings and the reader code, so a
+    build that changes only templates or QA settings never touches the raw files again.
+    """
+    cache = BuildCache(Path(out))
+    settings = read_settings(cfg.reader, cfg.reader_options, cfg.sample_rate_hz, cfg.channels)
+    key = read_key(cache, pipeline.source_path(cfg), settings)
+    return cache.stage_recordings(key, settings, lambda: pipeline.recordings(cfg))
+
+
+@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
+def process_recording(ref: RecordingRef, cfg: BuildConfig, key: str, out: str) -> dict:
+    """Describe, validate and write one recording's parts into the cache entry ``key``.
+
+    A finished entry is returned as it is (``cached: True``): the key covers the
+    recording's sources, the build settings, the templates and the code, so its parts are
+    exactly what this run would write.
+
+    Returns:
+        ``recording_id``, ``counts`` (rows per stage/split, rejected, rows_in), ``files``
+        (relative part path → SHA-256), ``entry`` (the cache directory) and ``cached``.
+    """
+    cache = BuildCache(Path(out))
+    entry = cache.parts_dir(key)
+    marker = cache.done(entry)
+    if marker is not None and all((entry / f).is_file() for f in marker["files"]):
+        return {**marker, "entry": str(entry), "cached": True}
+    rec = load_recording(Path(ref.path))
     packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
     described = pipeline.describe(rec, cfg, packs)
     table = dataset.items_to_table(described.items, rec, cfg.trend_params)
     accepted, rejected = semantic.check_table(table)
+    tmp = cache.new_entry(entry)
+    files: dict[str, str] = {}
     counts: Counter = Counter()
     for stage in cfg.stages:
         for split in ("train", "test"):
-            mask = [s == stage and sp == split for s, sp in
-                    zip(accepted["stage"].to_pylist(), accepted["split"].to_pylist())]
+            mask = pc.and_(pc.equal(accepted["stage"], stage), pc.equal(accepted["split"], split))
             part = accepted.filter(mask)
             if part.num_rows:
-                dataset.write_parquet_atomic(
-                    part, dataset.part_path(staging, stage, split, rec.recording_id))
+                rel = dataset.part_path(Path(), stage, split, rec.recording_id)
+                files[str(rel)] = dataset.write_parquet_atomic(part, tmp / rel)
                 counts[f"stage{stage}/{split}"] += part.num_rows
     if rejected.num_rows:
-        dataset.write_parquet_atomic(rejected, dataset.rejected_path(staging, rec.recording_id))
+        rel = dataset.rejected_path(Path(), rec.recording_id)
+        files[str(rel)] = dataset.write_parquet_atomic(rejected, tmp / rel)
     counts["rejected"] = rejected.num_rows
     counts["rows_in"] = table.num_rows
-    return dict(counts)
+    marker = cache.commit(tmp, entry, {"recording_id": rec.recording_id, "counts": dict(counts),
+                                       "files": files})
+    return {**marker, "entry": str(entry), "cached": False}
 
 
-def _manifest(cfg: BuildConfig, counts: dict, staging: Path, seconds: float,
-              packs: dict) -> dict:
+def template_files(cfg: BuildConfig) -> list[Path]:
+    """The built-in template files plus the user's overlay files."""
+    dirs = [Path(builtin_templates.__file__).parent]
+    if cfg.templates_dir:
+        dirs.append(Path(cfg.templates_dir))
+    return [f for d in dirs for f in d.glob("*.yaml")]
+
+
+def rows_key(cfg: BuildConfig, packs: dict) -> str:
+    """Digest of everything but the input that decides a recording's rows."""
+    return sha256_text(cfg.digest(), templates_digest(packs, iter(template_files(cfg))),
+                       code_digest(ROW_CODE))
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Place a cached part in the staging tree: a hard link, or a copy across devices."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _manifest(cfg: BuildConfig, counts: dict, files: dict, packs: dict, build_key: str) -> dict:
     import numpy, prefect, pyarrow  # noqa: E401  (versions recorded for provenance)
 
-    files = {str(p.relative_to(staging)): dataset.file_sha256(p)
-             for p in sorted(staging.rglob("*.parquet"))}
     return {
         "dataset": cfg.dataset,
         "config": cfg.to_dict(),
         "config_sha256": cfg.digest(),
+        "build_key": build_key,
         "generator_version": GENERATOR_VERSION,
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__,
                      "pyarrow": pyarrow.__version__, "prefect": prefect.__version__},
         "template_versions": {name: p.version for name, p in sorted(packs.items())},
         "counts": counts,
         "files": files,
-        "seconds": round(seconds, 2),
     }
 
 
@@ -79,44 +152,26 @@ def _summary_counts(per_recording: list[dict]) -> dict:
     return dict(sorted(total.items()))
 
 
-@flow(name="build_dataset", log_prints=True)
-def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
-    """Build, validate and publish one dataset.
+def _up_to_date(final: Path, build_key: str, files: dict) -> dict | None:
+    """The published manifest when ``final`` already holds exactly these parts, else ``None``.
 
-    Args:
-        cfg: Effective build settings.
-        out: Output root; the dataset lands in ``<out>/<cfg.dataset>``.
-
-    Returns:
-        Summary: ``counts`` (rows per stage/split, rejected, rows_in), ``path``, ``seconds``,
-        ``validation`` (GX and dataset-check results).
-
-    Raises:
-        InputError: Bad input (nothing is left in the output directory).
-        ValidationFailed: Pass rate under ``cfg.min_pass_rate`` or a failing suite or
-            dataset check (the staged dataset is kept for inspection and named).
+    The parts must match byte for byte (``files``: relative path → SHA-256), so a run that
+    recomputed them (another runner, an emptied cache) publishes nothing new only when it
+    produced the same bytes; validation then has nothing new to check.
     """
-    logger = get_run_logger()
-    started = time.perf_counter()
-    out_root = Path(out)
-    final = out_root / cfg.dataset
-    staging = dataset.staging_dir(out_root, cfg.dataset)
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
     try:
-        futures = [process_recording.submit(rec, cfg, staging)
-                   for rec in pipeline.recordings(cfg)]
-        per_recording = [f.result() for f in futures]
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    counts = _summary_counts(per_recording)
-    assert counts["rows_in"] == counts["rejected"] + sum(
-        v for k, v in counts.items() if k.startswith("stage")), "rows lost between stages"
-    logger.info("rows: %s", counts)
+        manifest = json.loads((final / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("build_key") != build_key or manifest.get("files") != files:
+        return None
+    for rel, digest in manifest["files"].items():
+        if not (final / rel).is_file() or dataset.file_sha256(final / rel) != digest:
+            return None
+    return manifest
 
+
+def _validate(cfg: BuildConfig, counts: dict, staging: Path) -> tuple[dict, list[str]]:
     checks = dataset_checks.run_dataset_checks(staging, {"classes": cfg.classes})
     gx = gx_suites.run_suites(staging)
     pass_rate = 1 - counts["rejected"] / max(counts["rows_in"], 1)
@@ -128,23 +183,213 @@ def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
         problems.append(f"dataset checks failed: {', '.join(failed)}")
     if not gx["success"]:
         problems.append(f"GX suites failed: {', '.join(gx.get('failed_suites', []))}")
+    return {"pass_rate": pass_rate, "dataset_checks": checks, "gx_success": gx["success"]}, problems
+
+
+def build(cfg: BuildConfig, out: str) -> dict:
+    """The body of the build flows (run inside a flow run; tasks go to its task runner).
+
+    Raises:
+        InputError: Bad input (nothing is left in the output directory).
+        ValidationFailed: See :func:`build_dataset`.
+    """
+    logger = get_run_logger()
+    started = time.perf_counter()
+    out_root = Path(out)
+    final = out_root / cfg.dataset
+    staging = dataset.staging_dir(out_root, cfg.dataset)
+    cache = BuildCache(out_root)
+    cache.clean_temporaries()
+    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
+    base = rows_key(cfg, packs)
+    refs = stage_recordings(cfg, str(out_root))
+    keys = [sha256_text(base, ref.digest) for ref in refs]
+    futures = [process_recording.submit(ref, cfg, key, str(out_root))
+               for ref, key in zip(refs, keys)]
+    progress = logging.getLogger(PROGRESS_LOGGER)
+    progress.info("recordings", extra={"done": 0, "total": len(futures)})
+    for done, _ in enumerate(as_completed(futures), start=1):
+        progress.info("recordings", extra={"done": done, "total": len(futures)})
+    results = [f.result() for f in futures]
+    hits = sum(r["cached"] for r in results)
+    cache_stats = {"recordings": len(results), "hits": hits, "misses": len(results) - hits}
+    counts = _summary_counts([r["counts"] for r in results])
+    assert counts["rows_in"] == counts["rejected"] + sum(
+        v for k, v in counts.items() if k.startswith("stage")), "rows lost between stages"
+    logger.info("rows: %s; cache: %s", counts, cache_stats)
+    build_key = sha256_text(base, *keys)
+    files = dict(sorted((rel, d) for r in results for rel, d in r["files"].items()))
+    manifest = _up_to_date(final, build_key, files)
+    up_to_date = manifest is not None
+    if manifest is None:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        for r in results:
+            for rel in r["files"]:
+                _link(Path(r["entry"]) / rel, staging / rel)
+        validation, problems = _validate(cfg, counts, staging)
+        manifest = _manifest(cfg, counts, files, packs, build_key)
+        manifest["validation"] = validation
+        manifest["seconds"] = round(time.perf_counter() - started, 2)
+        manifest["cache"] = cache_stats
+        dataset.write_card(staging, cfg.dataset, cfg.stages, _card_counts(counts),
+                           _card_text(cfg, counts))
+        # The manifest goes last: a staging directory without one is never complete.
+        dataset.write_json_atomic(manifest, staging / "manifest.json")
+        if problems:
+            raise ValidationFailed(f"{cfg.dataset}: " + "; ".join(problems)
+                                   + f" (staged dataset kept at {staging})")
+        dataset.publish(staging, final)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)  # a killed earlier run's leftovers
+        logger.info("%s is up to date (build key %s…)", final, build_key[:12])
     seconds = time.perf_counter() - started
-    manifest = _manifest(cfg, counts, staging, seconds, packs)
-    manifest["validation"] = {"pass_rate": pass_rate, "dataset_checks": checks,
-                              "gx_success": gx["success"]}
-    dataset.write_card(staging, cfg.dataset, cfg.stages, _card_counts(counts),
-                       _card_text(cfg, counts))
-    dataset.write_json_atomic(manifest, staging / "manifest.json")
-    if problems:
-        raise ValidationFailed(f"{cfg.dataset}: " + "; ".join(problems)
-                               + f" (staged dataset kept at {staging})")
-    dataset.publish(staging, final)
-    create_markdown_artifact(key="build-summary", markdown=_markdown(cfg, counts, seconds, final),
+    create_markdown_artifact(key="build-summary",
+                             markdown=_markdown(cfg, counts, seconds, final, cache_stats),
                              description="harqa build summary")
     create_table_artifact(key="build-counts",
-                          table=[{"part": k, "rows": v} for k, v in counts.items()])
+                          table=[{"part": k, "rows": v} for k, v in counts.items()],
+                          description="rows per part")
     return {"path": str(final), "counts": counts, "seconds": round(seconds, 2),
-            "validation": manifest["validation"]}
+            "validation": manifest["validation"], "cache": cache_stats,
+            "up_to_date": up_to_date}
+
+
+@flow(name="build_dataset", log_prints=True)
+def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
+    """Build, validate and publish one dataset.
+
+    Every recording is one task, its parts cached under ``<out>/.harqa-cache`` by (source
+    contents, settings, templates, code); the dataset is assembled in a hidden staging
+    directory, validated, given its manifest last and published by renames.
+
+    Args:
+        cfg: Effective build settings.
+        out: Output root; the dataset lands in ``<out>/<cfg.dataset>``.
+
+    Returns:
+        Summary: ``counts`` (rows per stage/split, rejected, rows_in), ``path``, ``seconds``,
+        ``validation`` (GX and dataset-check results), ``cache`` (hits and misses).
+
+    Raises:
+        InputError: Bad input (nothing is left in the output directory).
+        ValidationFailed: Pass rate under ``cfg.min_pass_rate`` or a failing suite or
+            dataset check (the staged dataset is kept for inspection and named).
+    """
+    return build(cfg, out)
+
+
+@flow(name="build_preset", log_prints=True)
+def build_preset(preset: str = "uci_har", out: str = "output", seed: int = 0, stage: str = "all",
+                 input: str | None = None, reader_options: dict | None = None,
+                 name: str | None = None, min_pass_rate: float | None = None) -> dict:
+    """Build a preset from JSON-friendly parameters (the entry point of deployments).
+
+    Args:
+        preset: Preset name.
+        out: Output root.
+        seed: Build seed.
+        stage: ``1``, ``2`` or ``all``.
+        input: Source path; ``None`` uses the embedded sample.
+        reader_options: Reader options merged over the preset's.
+        name: Dataset directory name (default: the preset name).
+        min_pass_rate: Overrides the share of rows that must pass validation.
+
+    Returns:
+        The summary of :func:`build_dataset`.
+    """
+    cfg = make_config(preset, input=input, seed=seed, stage=stage,
+                      reader_options=reader_options, name=name)
+    if min_pass_rate is not None:
+        cfg = dataclasses.replace(cfg, min_pass_rate=min_pass_rate)
+    return build(cfg, out)
+
+
+def task_runner(workers: int = 1, pool: str = "thread", dask_address: str | None = None,
+                dask_local: int | None = None) -> TaskRunner:
+    """The task runner for a build.
+
+    Args:
+        workers: Local pool size.
+        pool: ``thread`` or ``process`` (the local pool's kind).
+        dask_address: ``tcp://HOST:PORT`` of a running Dask scheduler.
+        dask_local: Start a local Dask cluster of this many single-threaded worker processes.
+
+    Returns:
+        A Prefect task runner.
+    """
+    if dask_address or dask_local:
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": dask_local, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    if pool not in ("thread", "process"):
+        raise ValueError(f"pool must be thread or process, not {pool!r}")
+    if pool == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+@contextmanager
+def shared_api(timeout_s: int = 120) -> Iterator[str]:
+    """Make every worker talk to one Prefect API.
+
+    Without a configured ``PREFECT_API_URL`` each worker process would start its own
+    ephemeral server; this starts one and points the settings (which travel with each
+    task) and the environment (which spawned workers inherit) at it.
+
+    Yields:
+        The API URL in use.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    url = get_current_settings().api.url
+    if url:
+        yield url
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=timeout_s)
+    previous = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+        server.stop()
+
+
+def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: str = "thread",
+              dask_address: str | None = None, dask_local: int | None = None) -> dict:
+    """Run :func:`build_dataset` on the chosen task runner.
+
+    Process pools and Dask get one shared Prefect API (:func:`shared_api`).
+
+    Args:
+        cfg: Build settings.
+        out: Output root.
+        workers: Local pool size.
+        pool: ``thread`` or ``process``.
+        dask_address: Address of a running Dask scheduler.
+        dask_local: Size of a local Dask cluster to start.
+
+    Returns:
+        The flow's summary.
+    """
+    runner = task_runner(workers, pool, dask_address, dask_local)
+    flow_fn = build_dataset.with_options(task_runner=runner)
+    if isinstance(runner, ThreadPoolTaskRunner):
+        return flow_fn(cfg, out=out)
+    with shared_api():
+        return flow_fn(cfg, out=out)
 
 
 def _card_counts(counts: dict) -> dict:
@@ -171,7 +416,9 @@ def _card_text(cfg: BuildConfig, counts: dict) -> str:
     )
 
 
-def _markdown(cfg: BuildConfig, counts: dict, seconds: float, path: Path) -> str:
+def _markdown(cfg: BuildConfig, counts: dict, seconds: float, path: Path,
+              cache_stats: dict) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in counts.items())
-    return (f"# harqa build `{cfg.dataset}`\n\nWritten to `{path}` in {seconds:.1f} s.\n\n"
-            f"| part | rows |\n|---|---|\n{rows}\n")
+    return (f"# harqa build `{cfg.dataset}`\n\nWritten to `{path}` in {seconds:.1f} s; "
+            f"{cache_stats['hits']} of {cache_stats['recordings']} recordings from the "
+            f"cache.\n\n| part | rows |\n|---|---|\n{rows}\n")

@@ -65,6 +65,10 @@ def build(
     test_subjects: Optional[str] = typer.Option(None, help="Comma-separated test subjects."),
     name: Optional[str] = typer.Option(None, help="Dataset directory name (default: the preset name)."),
     format: str = typer.Option("text", help="text or json summary on stdout."),
+    workers: int = typer.Option(1, min=1, help="Local pool size (recordings built at once)."),
+    pool: str = typer.Option("thread", help="Local pool kind: thread or process."),
+    dask_address: Optional[str] = typer.Option(None, help="Run tasks on this Dask scheduler (tcp://HOST:PORT)."),
+    dask_local: Optional[int] = typer.Option(None, min=1, help="Run tasks on a local Dask cluster of N workers."),
 ) -> None:
     """Build a dataset (no arguments: the demo from the embedded HAPT sample)."""
     from flows.config import make_config
@@ -74,10 +78,12 @@ def build(
                           trend_method=trend_method, test_subjects=test_subjects, name=name)
     except ValueError as exc:
         fail(str(exc))
-    from flows.build import build_dataset
+    from flows.build import run_build
+    from flows.serve import recording_progress
 
-    with console.status(f"building {cfg.dataset} (preset {preset}, seed {seed})…"):
-        summary = build_dataset(cfg, out=str(out))
+    with recording_progress(console, f"building {cfg.dataset} (preset {preset}, seed {seed})"):
+        summary = run_build(cfg, out=str(out), workers=workers, pool=pool,
+                            dask_address=dask_address, dask_local=dask_local)
     if format == "json":
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -137,6 +143,68 @@ def inspect(
     for name, n in info["samples_per_label"].items():
         labels.add_row(name, str(n))
     out.print(labels)
+
+
+@app.command()
+@handled
+def serve(
+    preset: str = typer.Option("uci_har", help="Dataset preset to rebuild on the schedule."),
+    cron: str = typer.Option(..., help='Cron expression, e.g. "0 3 * * *" (03:00 daily).'),
+    out: Path = typer.Option(Path("output"), help="Output root directory."),
+    seed: int = typer.Option(0, help="Seed of every random choice."),
+    stage: str = typer.Option("all", help="1, 2 or all."),
+    input: Optional[Path] = typer.Option(None, "--input", help="Source path; default: the embedded sample."),
+    name: Optional[str] = typer.Option(None, help="Deployment name (default: harqa-<preset>)."),
+) -> None:
+    """Serve the build flow on a cron schedule (needs a running `prefect server start`)."""
+    from flows.serve import serve_build
+
+    params = {"preset": preset, "out": str(out), "seed": seed, "stage": stage,
+              "input": None if input is None else str(input)}
+    serve_build(params, cron, name=name or f"harqa-{preset}")
+
+
+@app.command()
+@handled
+def export(
+    dataset_dir: Path = typer.Argument(..., help="A built dataset directory."),
+    format: str = typer.Option("sensorllm", help="sensorllm or jsonl."),
+    out: str = typer.Option(..., help="Destination directory or fsspec URL (s3://…, memory://…)."),
+) -> None:
+    """Export a dataset for training: SensorLLM's layout or JSONL."""
+    from flows.export import export_dataset
+
+    with console.status(f"exporting {dataset_dir} as {format}…"):
+        summary = export_dataset(dataset_dir, format, out)
+    table = Table(title=f"{format} → {out}")
+    table.add_column("part")
+    table.add_column("written", justify="right")
+    for key, value in summary.items():
+        if key not in ("files", "format"):
+            table.add_row(key, json.dumps(value))
+    Console().print(table)
+
+
+@app.command()
+@handled
+def report(
+    dataset_dir: Path = typer.Argument(..., help="A built dataset directory."),
+    out: Optional[Path] = typer.Option(None, help="HTML file (default: <dataset_dir>/report.html)."),
+) -> None:
+    """Write a self-contained HTML report: examples with trends, distributions, validation."""
+    from generators.report import write_report
+    from rich.progress import Progress
+
+    steps = ["reading", "distributions", "segments per second", "stage-1 examples",
+             "stage-2 examples", "writing"]
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("report", total=len(steps))
+
+        def step(name: str) -> None:
+            bar.update(job, completed=steps.index(name), description=name)
+
+        path = write_report(dataset_dir, out, progress=step)
+    Console().print(f"report written to {path}")
 
 
 def _register_plugins() -> None:
