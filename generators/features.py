@@ -22,17 +22,33 @@ TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", 
 
 @dataclass(frozen=True, eq=False)
 class SeriesBatch:
-    """Equal-length windows of one channel, with shared intermediate results.
+    """Equal-length single-channel windows, with shared intermediate results.
 
     Attributes:
         values: float64 array, windows × samples.
         sample_rate_hz: Sampling rate.
-        channel: The channel (unit, modality, location).
+        channels: The channel of each row (unit, modality, location); rows of different
+            channels may share a batch.
     """
 
     values: np.ndarray
     sample_rate_hz: float
-    channel: Channel
+    channels: tuple[Channel, ...]
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or len(self.channels) != self.values.shape[0]:
+            raise ValueError(f"need one channel per row of a 2-D array: {len(self.channels)} "
+                             f"channels for shape {self.values.shape}")
+
+    @classmethod
+    def of(cls, values: np.ndarray, sample_rate_hz: float, channel: Channel) -> SeriesBatch:
+        """A batch whose rows all belong to ``channel``."""
+        x = np.atleast_2d(np.asarray(values, dtype=np.float64))
+        return cls(x, float(sample_rate_hz), (channel,) * x.shape[0])
+
+    def column(self, attribute: str) -> np.ndarray:
+        """An attribute of each row's channel (``unit``, ``modality``…) as an object array."""
+        return np.array([getattr(c, attribute) for c in self.channels], dtype=object)
 
     @property
     def n(self) -> int:
@@ -93,19 +109,21 @@ class SeriesBatch:
         return period, strength
 
 
-Columns = dict[str, object]
+Columns = dict[str, np.ndarray]
 FeatureFn = Callable[[SeriesBatch], Columns]
+#: Column naming the rows a feature applies to (a bool array); the feature is left out
+#: of the other rows' facts.
+APPLIES = "_applies"
 #: Per-channel features: each takes a ``SeriesBatch`` and returns columns (name → one
-#: value per window, or one string for all), or ``{}`` where it does not apply to the
-#: channel. Times end in ``_s``, frequencies in ``_hz``; a ``unit`` column names the
-#: unit of the amounts that are in the channel's own unit.
+#: value per window). Times end in ``_s``, frequencies in ``_hz``; a ``unit`` column
+#: names the unit of the amounts that are in the channel's own unit.
 FEATURES: Registry[FeatureFn] = Registry("feature")
 
 
 @FEATURES.register("stats")
 def stats(batch: SeriesBatch) -> Columns:
     """Mean, population std, min, max, median and range (channel unit)."""
-    return {**_stat_columns(batch.values), "unit": batch.channel.unit}
+    return {**_stat_columns(batch.values), "unit": batch.column("unit")}
 
 
 def _stat_columns(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -129,7 +147,7 @@ def _move(batch: SeriesBatch, sign: float) -> Columns:
     amount, i, j = _largest_rise(sign * batch.values)
     fs = batch.sample_rate_hz
     return {"amount": amount, "start_s": i / fs, "end_s": j / fs, "duration_s": (j - i) / fs,
-            "unit": batch.channel.unit}
+            "unit": batch.column("unit")}
 
 
 @FEATURES.register("largest_rise")
@@ -182,7 +200,7 @@ def peaks(batch: SeriesBatch) -> Columns:
         first = hits[np.searchsorted(hits, starts)]  # the earliest of equal highest peaks
         top[row[starts]], top_at[row[starts]] = height[first], col[first] / fs
     return {"count": np.bincount(row, minlength=rows), "highest": top, "highest_at_s": top_at,
-            "unit": batch.channel.unit}
+            "unit": batch.column("unit")}
 
 
 @FEATURES.register("frequency")
@@ -212,17 +230,17 @@ def cadence(batch: SeriesBatch) -> Columns:
 
     Trunk placements (``TRUNK_LOCATIONS``) move once per step, limbs once per stride.
     NaN (``None`` in JSON) when the window is not periodic enough or the cadence is
-    outside ``GAIT_CADENCE_RANGE``; not computed for other modalities.
+    outside ``GAIT_CADENCE_RANGE``; left out for other modalities.
     """
-    if batch.channel.modality != "acc":
-        return {}
-    steps_per_cycle = 1.0 if batch.channel.location in TRUNK_LOCATIONS else 2.0
+    acc = batch.column("modality") == "acc"
+    trunk = np.isin(batch.column("location"), list(TRUNK_LOCATIONS))
+    steps_per_cycle = np.where(trunk, 1.0, 2.0)
     period, strength = batch.periodicity
     with np.errstate(invalid="ignore", divide="ignore"):
         spm = 60.0 * steps_per_cycle / period
     lo, hi = GAIT_CADENCE_RANGE
     gait = (strength >= GAIT_MIN_PERIODICITY) & (spm >= lo) & (spm <= hi)
-    return {"steps_per_min": np.where(gait, spm, np.nan)}
+    return {"steps_per_min": np.where(gait, spm, np.nan), APPLIES: acc}
 
 
 @FEATURES.register("energy")
@@ -230,18 +248,16 @@ def energy(batch: SeriesBatch) -> Columns:
     """Signal magnitude (mean absolute value, RMS, channel unit) and energy (mean square)."""
     x = batch.values
     sq = (x * x).mean(axis=1)
-    unit = batch.channel.unit
+    unit = batch.column("unit")
     return {"mean_abs": np.abs(x).mean(axis=1), "rms": np.sqrt(sq), "energy": sq,
-            "unit": unit, "energy_unit": f"({unit})²"}
+            "unit": unit, "energy_unit": np.array([f"({u})²" for u in unit], dtype=object)}
 
 
-def _json_rows(columns: Columns, rows: int) -> list[dict[str, object]]:
+def _json_rows(columns: Columns) -> list[dict[str, object]]:
     """Turn columns into one JSON-ready dict per window (NaN → None, numpy → Python)."""
     lists = []
     for col in columns.values():
-        if not isinstance(col, np.ndarray):
-            lists.append([col] * rows)
-        elif col.dtype.kind == "f" and np.isnan(col).any():
+        if col.dtype.kind == "f" and np.isnan(col).any():
             lists.append([None if v != v else v for v in col.tolist()])  # only NaN != NaN
         else:
             lists.append(col.tolist())
@@ -254,19 +270,21 @@ def compute_features(batch: SeriesBatch, names: Sequence[str] | None = None
     """Registered features of every window of a batch.
 
     Args:
-        batch: Equal-length windows of one channel.
+        batch: Equal-length windows.
         names: Feature names (default: all registered).
 
     Returns:
         Per window, feature name → its JSON-serialisable fields; features that do not
-        apply to the channel are left out.
+        apply to the row's channel are left out.
     """
     rows = batch.values.shape[0]
     per_window: list[dict[str, dict[str, object]]] = [{} for _ in range(rows)]
     for name in names or FEATURES.names():
-        cols = FEATURES[name](batch)
-        if cols:
-            for d, fields in zip(per_window, _json_rows(cols, rows)):
+        cols = dict(FEATURES[name](batch))
+        applies = cols.pop(APPLIES, None)
+        for d, fields, ok in zip(per_window, _json_rows(cols),
+                                 applies.tolist() if applies is not None else [True] * rows):
+            if ok:
                 d[name] = fields
     return per_window
 
@@ -391,14 +409,13 @@ def window_features(values: np.ndarray, channels: Sequence[Channel],
                             "matrix": correlation_matrix(x).tolist()}}
 
 
-def _summaries(batch: np.ndarray, sample_rate_hz: float, channel: Channel,
-               segments: Sequence[Sequence[TrendSegment]]) -> list[ChannelSummary]:
-    """Summaries of equal-length windows of one channel, given their segments."""
+def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]]
+               ) -> list[ChannelSummary]:
+    """Summaries of the rows of a batch, given their segments."""
     out = []
-    for segs, f in zip(segments, compute_features(SeriesBatch(batch, float(sample_rate_hz),
-                                                               channel))):
+    for ch, segs, f in zip(batch.channels, segments, compute_features(batch)):
         st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
-        out.append(ChannelSummary(channel=channel, segments=tuple(segs), stats=st, features=f))
+        out.append(ChannelSummary(channel=ch, segments=tuple(segs), stats=st, features=f))
     return out
 
 
@@ -421,7 +438,8 @@ def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: 
     out: list[ChannelSummary | None] = [None] * len(series)
     for idx, batch in trends.group_by_length(series):
         segs = trends.detect_batch(batch, sample_rate_hz, trend_method, **trend_params)
-        for i, summary in zip(idx, _summaries(batch, sample_rate_hz, channel, segs)):
+        for i, summary in zip(idx, _summaries(SeriesBatch.of(batch, sample_rate_hz, channel),
+                                              segs)):
             out[i] = summary
     return out  # type: ignore[return-value]
 
@@ -454,10 +472,10 @@ def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
         rows = np.ascontiguousarray(stack.transpose(2, 0, 1)).reshape(-1, stack.shape[1])
         segs = trends.detect_batch(rows, sample_rate_hz, trend_method, **trend_params)
         w = len(idx)
-        per_channel = [_summaries(rows[c * w:(c + 1) * w], sample_rate_hz, ch,
-                                  segs[c * w:(c + 1) * w]) for c, ch in enumerate(channels)]
+        rows_of = tuple(ch for ch in channels for _ in range(w))
+        summaries = _summaries(SeriesBatch(rows, float(sample_rate_hz), rows_of), segs)
         for k, i in enumerate(idx):
-            out[i] = tuple(col[k] for col in per_channel)
+            out[i] = tuple(summaries[c * w + k] for c in range(len(channels)))
     return out
 
 

@@ -320,10 +320,12 @@ def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_le
     re-optimised together (they share no segment), ``sweeps`` times.
     """
     inner = np.flatnonzero(r[1:] == r[:-1])  # boundary between segment i and i + 1
+    # Parity within the row, so a row is refined the same way in any batch.
+    local = inner - np.searchsorted(r, r[inner])
     reach = max(2, min_len // 2)  # the spacing of the first pieces
     for _ in range(sweeps):
         for parity in (0, 1):
-            i = inner[inner % 2 == parity]
+            i = inner[local % 2 == parity]
             if i.size:
                 lo = np.maximum(a[i] + min_len, b[i] - reach)
                 hi = np.minimum(b[i + 1] - min_len, b[i] + reach)

@@ -21,7 +21,7 @@ SINE_2HZ = np.sin(2 * np.pi * 2.0 * T)    # period 25 samples, 8 cycles, peaks a
 
 def one(name: str, x, channel: Channel = WAIST_ACC, rate: float = RATE) -> dict:
     """The named feature of one window."""
-    batch = F.SeriesBatch(np.asarray(x, dtype=np.float64)[None, :], rate, channel)
+    batch = F.SeriesBatch.of(np.asarray(x, dtype=np.float64), rate, channel)
     return F.compute_features(batch, [name])[0].get(name, {})
 
 
@@ -99,8 +99,8 @@ def test_known_answers(name):
 @pytest.mark.parametrize("channel", [WAIST_ACC, ANKLE_ACC, GYRO])
 def test_batch_equals_single_and_is_json(name, channel):
     x = np.random.default_rng(1).normal(size=(4, 120)).cumsum(axis=1)
-    batch = F.compute_features(F.SeriesBatch(x, RATE, channel), [name])
-    assert batch == [F.compute_features(F.SeriesBatch(row[None, :], RATE, channel), [name])[0]
+    batch = F.compute_features(F.SeriesBatch.of(x, RATE, channel), [name])
+    assert batch == [F.compute_features(F.SeriesBatch.of(row, RATE, channel), [name])[0]
                      for row in x]
     assert json.loads(json.dumps(batch)) == batch
 
@@ -167,3 +167,16 @@ def test_summarize(method):
     assert len(F.summarize(SINE_2HZ, RATE, GYRO, method).features) == len(s.features) - 1
     batch = F.summarize_batch([SINE_2HZ, SINE_2HZ[:37]], RATE, WAIST_ACC, method)
     assert batch[0] == s and batch[1] == F.summarize(SINE_2HZ[:37], RATE, WAIST_ACC, method)
+
+
+@pytest.mark.parametrize("method", ["robust", "sensorllm"])
+def test_summarize_windows_equals_per_channel(method):
+    channels = (WAIST_ACC, GYRO, ANKLE_ACC)
+    rng = np.random.default_rng(5)
+    windows = [rng.normal(size=(n, 3)).cumsum(axis=0) for n in (64, 9, 64, 128)]
+    got = F.summarize_windows(windows, RATE, channels, method)
+    assert got == [tuple(F.summarize(w[:, c], RATE, ch, method) for c, ch in enumerate(channels))
+                   for w in windows]
+    assert "cadence" not in got[0][1].features and "cadence" in got[0][0].features
+    with pytest.raises(ValueError, match="samples × 3"):
+        F.summarize_windows([np.zeros((5, 2))], RATE, channels)
