@@ -1,4 +1,4 @@
-"""Trend segmentation of a series into up/down/steady segments, by registered method."""
+"""Trend segmentation of series into up/down/steady segments: the seed's method and a robust one."""
 
 from __future__ import annotations
 
@@ -165,8 +165,9 @@ def smoothing_window(sample_rate_hz: float, cutoff_hz: float, polyorder: int) ->
     return length
 
 
-def denoise(values: np.ndarray, sample_rate_hz: float, cutoff_hz: float = 4.0,
-            polyorder: int = 2) -> np.ndarray:
+def denoise(values: np.ndarray, sample_rate_hz: float,
+            cutoff_hz: float = RobustParams.cutoff_hz,
+            polyorder: int = RobustParams.polyorder) -> np.ndarray:
     """Savitzky–Golay smoothing along the last axis, its window set by a cutoff in Hz.
 
     The filter is zero-phase (corners are not shifted) and leaves straight lines exactly
