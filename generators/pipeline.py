@@ -108,6 +108,6 @@ def describe(rec: Recording, cfg: BuildConfig,
         ctx = qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
                            sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
                            label_names=label_names, seed=cfg.seed)
-        items += qa.build_items(ctx, qa.builders_for_stage(w.stage), packs, cfg.trend_method,
-                                cfg.seed)
+        items += qa.build_items(ctx, qa.select_types(w, cfg.seed, cfg.qa_mix), packs,
+                                cfg.trend_method, cfg.seed)
     return RecordingItems(rec, tuple(items))
