@@ -136,11 +136,24 @@ def _seconds(value: float) -> str:
 def _words(value: int) -> str:
     if isinstance(value, float) and not value.is_integer():
         raise TypeError(f"number words need an integer, got {value!r}")
-    return _INFLECT.number_to_words(int(value))
+    return _inflect_words(int(value))
 
 
+# inflect is slow (runtime type checks on every call) and its answers never change:
+# cache them, since the same few words and counts recur in every row.
+@functools.lru_cache(maxsize=4096)
+def _inflect_words(value: int) -> str:
+    return _INFLECT.number_to_words(value)
+
+
+@functools.lru_cache(maxsize=4096)
 def _plural(word: str, count: int) -> str:
     return _INFLECT.plural(word, count)
+
+
+@functools.lru_cache(maxsize=4096)
+def _article(word: str) -> str:
+    return _INFLECT.a(word)
 
 
 def _cap(text: str) -> str:
@@ -149,7 +162,7 @@ def _cap(text: str) -> str:
 
 FILTERS: Mapping[str, Callable[..., str]] = MappingProxyType({
     "words": _words,                                      # 3 → "three"
-    "a": lambda word: _INFLECT.a(str(word)),              # "accelerometer" → "an accelerometer"
+    "a": lambda word: _article(str(word)),                # "accelerometer" → "an accelerometer"
     "plural": _plural,                                    # "segment" | plural(2) → "segments"
     "s": lambda t: _seconds(t) + "s",                     # 0.24 → "0.24s"
     "seconds": lambda t: _seconds(t) + " seconds",        # 0.24 → "0.24 seconds"
@@ -177,6 +190,22 @@ ENV = _make_env()
 def compile_template(source: str) -> Template:
     """Compile (and cache) one Jinja source in the sandboxed environment."""
     return ENV.from_string(source)
+
+
+def _render(template: Template, context: dict[str, object]) -> str:
+    """Render with ``context`` as the parent scope, uncopied.
+
+    ``Template.render`` copies the environment globals (a slow ChainMap) into a new dict
+    on every call; rows render ~15 small templates each, so the context is built once per
+    row with the globals in it (``_base_context``) and shared by every render.
+    """
+    return ENV.concat(template.root_render_func(template.new_context(context, shared=True)))
+
+
+def _base_context(facts: Mapping[str, object]) -> dict[str, object]:
+    context: dict[str, object] = dict(ENV.globals)
+    context.update(facts)
+    return context
 
 
 # ---------------------------------------------------------------- loading
@@ -371,7 +400,7 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
     Returns:
         The rendered question and answer.
     """
-    base: dict[str, object] = dict(facts)
+    base = _base_context(facts)
     base["trend"] = synonym_set(pack.phrases, seed, row_key)
 
     def bind(context: dict[str, object]) -> dict[str, object]:
@@ -390,14 +419,14 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
                 else forced_phrase % len(options)
             source = options[k]
             inner = bind({**context, **extra}) if extra else context
-            return compile_template(source).render(inner)
+            return _render(compile_template(source), inner)
 
         context["pick"] = pick
         return context
 
     context = bind(base)
-    question = _tidy(compile_template(variant.question).render(context))
-    answer = _tidy(compile_template(variant.answer).render(context))
+    question = _tidy(_render(compile_template(variant.question), context))
+    answer = _tidy(_render(compile_template(variant.answer), context))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
 
 
