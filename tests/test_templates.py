@@ -20,7 +20,10 @@ SYNONYM_LISTS = {"up", "down", "steady"}
 
 
 def test_builtin_packs_lint_clean():
-    assert [str(i) for i in lint_packs(PACKS)] == []
+    from flows.cli_templates import lint_templates
+
+    code, out = lint_templates()
+    assert (code, out) == (0, "all template packs are clean")
 
 
 @pytest.mark.parametrize("file_name", TEMPLATE_FILES)
@@ -111,7 +114,6 @@ def test_cli_lint_json_reports_issue_with_file_and_variant(tmp_path: Path):
 
     from flows.cli_templates import lint_templates
 
-    assert lint_templates(format="json") == (0, json.dumps({"ok": True, "issues": []}, indent=2))
     text = (importlib.resources.files("templates") / "counting.yaml").read_text(encoding="utf-8")
     broken = text.replace("version: 1", "version: 2").replace(
         "name: count\n    question: \"Count", "name: count\n    question: \"Count {{ nn }}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass
@@ -218,12 +219,18 @@ def build_items(ctx: QAContext, qa_types: Iterable[str], packs: Mapping[str, Tem
     return items
 
 
-def lint_contexts() -> list[QAContext]:
+@functools.lru_cache(maxsize=1)
+def lint_contexts() -> tuple[QAContext, ...]:
     """Synthetic windows lint runs builders on: long, short, two samples (single-segment
-    branches) and a transition window."""
-    return [example_context(128), example_context(7), example_context(2),
+    branches) and a transition window. Cached: they are immutable and costly to summarize."""
+    return (example_context(128), example_context(7), example_context(2),
             example_context(100, activity="STAND_TO_SIT", next_activity="SITTING",
-                            change_index=60)]
+                            change_index=60))
+
+
+@functools.lru_cache(maxsize=None)
+def _lint_samples(qa_type: str) -> tuple[Mapping[str, object], ...]:
+    return tuple(f.values for ctx in lint_contexts() for f in facts_for(qa_type, ctx))
 
 
 def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
@@ -249,7 +256,7 @@ def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
                                     f"known QA types: {QA_TYPES.names()}"))
             samples = []
         else:
-            samples = [f.values for ctx in lint_contexts() for f in facts_for(qa_type, ctx)]
+            samples = list(_lint_samples(qa_type))
         issues += lint_pack(pack, samples)
     return issues
 
