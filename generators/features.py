@@ -435,11 +435,11 @@ def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: 
         One summary per window, in input order.
     """
     series = [np.asarray(w, dtype=np.float64) for w in windows]
+    segs = trends.detect_batch(series, sample_rate_hz, trend_method, **trend_params)
     out: list[ChannelSummary | None] = [None] * len(series)
     for idx, batch in trends.group_by_length(series):
-        segs = trends.detect_batch(batch, sample_rate_hz, trend_method, **trend_params)
         for i, summary in zip(idx, _summaries(SeriesBatch.of(batch, sample_rate_hz, channel),
-                                              segs)):
+                                              [segs[i] for i in idx])):
             out[i] = summary
     return out  # type: ignore[return-value]
 
@@ -449,7 +449,8 @@ def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
                       **trend_params: object) -> list[tuple[ChannelSummary, ...]]:
     """All facts for every channel of many multi-channel windows (the fast path).
 
-    Windows of equal length are stacked, and all their channels segmented in one batch.
+    All channels of all windows are segmented in one batch; features are computed per
+    window length, all channels together.
 
     Args:
         windows: Arrays of samples × channels (any lengths).
@@ -461,21 +462,22 @@ def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
     Returns:
         Per window, one summary per channel in column order.
     """
-    by_len: dict[int, list[int]] = {}
-    for i, w in enumerate(windows):
-        if w.ndim != 2 or w.shape[1] != len(channels):
-            raise ValueError(f"window {i} has shape {w.shape}; expected samples × {len(channels)}")
-        by_len.setdefault(w.shape[0], []).append(i)
-    out: list[tuple[ChannelSummary, ...]] = [()] * len(windows)
-    for idx in by_len.values():
-        stack = np.stack([np.asarray(windows[i], dtype=np.float64) for i in idx])  # W × n × C
-        rows = np.ascontiguousarray(stack.transpose(2, 0, 1)).reshape(-1, stack.shape[1])
-        segs = trends.detect_batch(rows, sample_rate_hz, trend_method, **trend_params)
-        w = len(idx)
-        rows_of = tuple(ch for ch in channels for _ in range(w))
-        summaries = _summaries(SeriesBatch(rows, float(sample_rate_hz), rows_of), segs)
+    n_ch = len(channels)
+    arrays = [np.asarray(w, dtype=np.float64) for w in windows]
+    for i, w in enumerate(arrays):
+        if w.ndim != 2 or w.shape[1] != n_ch:
+            raise ValueError(f"window {i} has shape {w.shape}; expected samples × {n_ch}")
+    # Trends for every channel of every window in one batch (window-major, then channel).
+    series = [w[:, c] for w in arrays for c in range(n_ch)]
+    segs = trends.detect_batch(series, sample_rate_hz, trend_method, **trend_params)
+    out: list[tuple[ChannelSummary, ...]] = [()] * len(arrays)
+    for idx, _ in trends.group_by_length([w[:, 0] for w in arrays]):
+        # (window, channel) rows, C-ordered: reductions must run the same way as for one row.
+        rows = np.ascontiguousarray(np.concatenate([arrays[i].T for i in idx]))
+        batch = SeriesBatch(rows, float(sample_rate_hz), tuple(channels) * len(idx))
+        summaries = _summaries(batch, [segs[i * n_ch + c] for i in idx for c in range(n_ch)])
         for k, i in enumerate(idx):
-            out[i] = tuple(summaries[c * w + k] for c in range(len(channels)))
+            out[i] = tuple(summaries[k * n_ch:(k + 1) * n_ch])
     return out
 
 

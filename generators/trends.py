@@ -262,25 +262,25 @@ def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, lo
     return k[hits[np.searchsorted(hits, offsets)]]
 
 
-def _bottom_up(fits: _LineFits, tol: np.ndarray, min_len: int
+def _bottom_up(fits: _LineFits, tol: np.ndarray, min_len: int, lengths: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bottom-up piecewise-linear segmentation of every row.
+    """Bottom-up piecewise-linear segmentation of every row (row ``i`` has ``lengths[i]`` samples).
 
-    Rows start as pieces of ``min_len // 2`` (at least 2) sample steps; neighbouring pieces are joined while
-    joining raises the squared error by less than the row's ``tol``, cheapest first, and
-    pieces shorter than ``min_len`` steps are joined regardless (before any other). Every
-    pair that comes before both neighbouring pairs in that order is joined in the same
-    vectorized step, so all rows advance together.
+    Rows start as pieces of ``min_len // 2`` (at least 2) sample steps, the last piece
+    ending at the row's last sample; neighbouring pieces are joined while joining raises
+    the squared error by less than the row's ``tol``, cheapest first, and pieces shorter
+    than ``min_len`` steps are joined regardless (before any other). Every pair that comes
+    before both neighbouring pairs in that order is joined in the same vectorized step,
+    so all rows advance together.
 
     Returns:
         Rows, first and last sample indices of the segments, sorted by (row, start).
     """
-    rows, n = fits.rows, fits.n
     piece = max(2, min_len // 2)
-    edges = np.unique(np.r_[np.arange(0, max(n - piece, 1), piece), n - 1])
-    r = np.repeat(np.arange(rows), edges.size - 1)
-    a = np.tile(edges[:-1], rows)
-    b = np.tile(edges[1:], rows)
+    counts = -(-np.maximum(lengths - piece, 1) // piece)  # ceil: pieces per row
+    k, r = _ragged(np.zeros(lengths.size, dtype=np.int64), counts)
+    a = k * piece
+    b = np.where(k == counts[r] - 1, lengths[r] - 1, a + piece)
     sse = fits.sse(r, a, b)
     while True:
         pair = np.flatnonzero(r[1:] == r[:-1])
@@ -401,23 +401,52 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     raw = np.asarray(values, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[1] < 2:
         raise ValueError(f"need a 2-D batch of at least 2 samples per row, got shape {raw.shape}")
-    if not np.isfinite(raw).all():
-        raise ValueError("series contains NaN or infinite values")
-    offset = raw.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
-    x = denoise(raw - offset, sample_rate_hz, params.cutoff_hz, params.polyorder)
-    noise = np.maximum(_residual_noise(raw - offset, x, sample_rate_hz, params),
-                       params.noise_floor_rel * np.ptp(raw, axis=1))
+    return _robust(list(raw), sample_rate_hz, params)
+
+
+def _robust(series: Sequence[np.ndarray], sample_rate_hz: float, params: RobustParams
+            ) -> SegmentTable:
+    """``robust_table`` for 1-D series of any lengths, all segmented in one pass.
+
+    Smoothing and noise are computed per length; the rows are then laid in one
+    zero-padded array whose per-row prefix sums equal those of each row alone, so a
+    series gets the same segments in any batch.
+    """
+    lengths = np.array([s.size for s in series], dtype=np.int64)
+    if lengths.size and lengths.min() < 2:
+        raise ValueError("every series needs at least 2 samples")
+    rows, width = lengths.size, int(lengths.max(initial=2))
+    x = np.zeros((rows, width))
+    offset, noise, spread = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+    for n, idx in _by_length(lengths).items():
+        raw = np.stack([series[i] for i in idx])
+        if not np.isfinite(raw).all():
+            raise ValueError("series contains NaN or infinite values")
+        mean = raw.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
+        smooth = denoise(raw - mean, sample_rate_hz, params.cutoff_hz, params.polyorder)
+        x[idx, :n] = smooth
+        offset[idx] = mean[:, 0]
+        noise[idx] = np.maximum(_residual_noise(raw - mean, smooth, sample_rate_hz, params),
+                                params.noise_floor_rel * np.ptp(raw, axis=1))
+        spread[idx] = np.ptp(smooth, axis=1)
     min_len = max(1, int(round(params.min_duration_s * sample_rate_hz)))
     fits = _LineFits(x)
-    row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(raw.shape[1]), min_len)
+    row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(lengths), min_len, lengths)
     _refine(fits, row, a, b, min_len)
-    smooth = x + offset
+    smooth = x + offset[:, None]
     v0, v1 = smooth[row, a], smooth[row, b]
-    threshold = np.maximum(params.steady_k * noise, params.steady_rel * np.ptp(x, axis=1))
+    threshold = np.maximum(params.steady_k * noise, params.steady_rel * spread)
     change = v1 - v0
     sign = np.where(np.abs(change) >= threshold[row], np.sign(change), 0).astype(np.int8)
     table = _merge(SegmentTable(row, a, b, v0, v1, sign), threshold)
     return _sharpen_turns(table, smooth, 2 * min_len)
+
+
+def _by_length(lengths: np.ndarray) -> dict[int, np.ndarray]:
+    """Length → indices of the rows of that length."""
+    order = np.argsort(lengths, kind="stable")
+    values, starts = np.unique(lengths[order], return_index=True)
+    return {int(v): idx for v, idx in zip(values, np.split(order, starts[1:]))}
 
 
 def _sharpen_turns(table: SegmentTable, smooth: np.ndarray, max_len: int) -> SegmentTable:
@@ -518,7 +547,7 @@ def detect(values: np.ndarray, sample_rate_hz: float, method: str = DEFAULT_METH
 
 def detect_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
                  method: str = DEFAULT_METHOD, **params: object) -> list[list[TrendSegment]]:
-    """Segment many series at once; the robust method runs vectorized per length.
+    """Segment many series at once; the robust method runs vectorized over all of them.
 
     Args:
         windows: A 2-D array (rows × samples) or a sequence of 1-D series of any lengths.
@@ -533,13 +562,11 @@ def detect_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: flo
     series = [np.asarray(w, dtype=np.float64) for w in windows]
     if method != "robust":
         return [fn(w, sample_rate_hz, **params) for w in series]
-    p = _robust_params(params)
-    out: list[list[TrendSegment]] = [[] for _ in series]
-    for idx, batch in group_by_length(series):
-        segs = robust_table(batch, sample_rate_hz, p).to_segments(len(idx), sample_rate_hz)
-        for i, s in zip(idx, segs):
-            out[i] = s
-    return out
+    for i, s in enumerate(series):
+        if s.ndim != 1:
+            raise ValueError(f"series {i} is not 1-D (shape {s.shape})")
+    table = _robust(series, sample_rate_hz, _robust_params(params))
+    return table.to_segments(len(series), sample_rate_hz)
 
 
 def group_by_length(series: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
