@@ -141,3 +141,52 @@ def test_cli_preview_renders_from_the_embedded_sample():
     rows = json.loads(preview_templates("trend_summary", 2, format="json"))
     assert len(rows) == 2 and all(r["template_id"].startswith("trend_summary/") for r in rows)
     assert rows[0]["facts"]["sensor"].endswith("accelerometer")
+
+
+# Golden renderings: every variant of every pack on fixed facts and seed. The facts are
+# stored with the expected text, so only a template change alters the output; such a
+# change must come with a higher `version` (the versioning rule). After raising the
+# version, rewrite the file with HARQA_UPDATE_GOLDEN=1 and review the diff.
+GOLDEN_FILE = Path(__file__).parent / "golden" / "templates.json"
+GOLDEN_SEED = 2024
+
+
+def _qa(rendered) -> list[str]:
+    return [rendered.question, rendered.answer]
+
+
+def _golden_entry(qa_type: str, facts: dict) -> dict:
+    pack = PACKS[qa_type]
+    return {"version": pack.version, "facts": facts, "variants": {
+        v.name: _qa(render_variant(pack, v, facts, GOLDEN_SEED, f"golden/{qa_type}"))
+        for v in pack.variants}}
+
+
+def _load_golden() -> dict:
+    import json
+
+    return json.loads(GOLDEN_FILE.read_text(encoding="utf-8")) if GOLDEN_FILE.exists() else {}
+
+
+@pytest.mark.parametrize("qa_type", QA_TYPES.names())
+def test_golden_rendering_per_variant(qa_type):
+    import json
+    import os
+
+    golden = _load_golden()
+    if os.environ.get("HARQA_UPDATE_GOLDEN") == "1":
+        facts = golden.get(qa_type, {}).get("facts") or json.loads(json.dumps(
+            next(f for ctx in lint_contexts() for f in facts_for(qa_type, ctx)).values))
+        golden[qa_type] = _golden_entry(qa_type, facts)
+        GOLDEN_FILE.write_text(json.dumps(golden, indent=1, sort_keys=True, ensure_ascii=False)
+                               + "\n", encoding="utf-8")
+    assert qa_type in golden, f"no golden renderings for {qa_type}: run with HARQA_UPDATE_GOLDEN=1"
+    want = golden[qa_type]
+    got = _golden_entry(qa_type, want["facts"])
+    if got["version"] == want["version"]:
+        assert got["variants"] == want["variants"], (
+            f"templates/{qa_type}.yaml renders differently at the same version "
+            f"{want['version']}: raise its version, then refresh the golden file")
+    else:
+        pytest.fail(f"templates/{qa_type}.yaml is at version {got['version']}, the golden file "
+                    f"at {want['version']}: refresh it with HARQA_UPDATE_GOLDEN=1")

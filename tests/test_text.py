@@ -188,3 +188,20 @@ def test_overlay_dir_must_exist(tmp_path):
 
 def test_compile_is_cached():
     assert compile_template("{{ x }}") is compile_template("{{ x }}")
+
+
+def test_one_synonym_set_per_row():
+    pack = load_packs()["trend_analysis"]
+    phrases = pack.phrases
+    facts = {"sensor": "gyro", "start_s": 0.0, "end_s": 0.3, "n_trends": 3,
+             "segments": [{"t0": 0.0, "t1": 0.1, "dir": "up"}, {"t0": 0.1, "t1": 0.2, "dir": "down"},
+                          {"t0": 0.2, "t1": 0.3, "dir": "steady"}],
+             "counts": [{"dir": "up", "n": 1}, {"dir": "down", "n": 1}, {"dir": "steady", "n": 1}]}
+    sets = [{"up": u, "down": d} for u, d in zip(phrases["up"], phrases["down"])]
+    for i in range(40):
+        text = render(pack, facts, 1, f"row{i}").answer.lower()
+        used = [k for k, s in enumerate(sets) if s["up"] in text and s["down"] in text]
+        assert len(used) == 1, text
+        others = [w for k, s in enumerate(sets) if k != used[0] for w in s.values()]
+        assert not any(f": {w}" in text for w in others), text
+        assert sum(f": {w}\n" in text + "\n" for w in phrases["steady"]) == 1, text
