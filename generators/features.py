@@ -205,14 +205,16 @@ def peaks(batch: SeriesBatch) -> Columns:
 
 @FEATURES.register("frequency")
 def frequency(batch: SeriesBatch) -> Columns:
-    """Dominant frequency (largest non-constant FFT bin of the detrended window), periodicity.
+    """Dominant frequency (largest FFT bin of the detrended window) and periodicity.
 
-    ``dominant_hz`` is NaN for a constant or straight-line window; ``period_s`` is NaN and ``periodicity``
-    0 when no repeating pattern fits twice in the window (see ``SeriesBatch.periodicity``).
+    ``dominant_hz`` is NaN for a constant or straight-line window; ``period_s`` is NaN
+    and ``periodicity`` 0 when no repeating pattern fits twice in the window (see
+    ``SeriesBatch.periodicity``).
     """
     power = np.abs(np.fft.rfft(batch.detrended, axis=1)[:, 1:]) ** 2
     k = np.argmax(power, axis=1) + 1
-    has = power.max(axis=1, initial=0.0) > 1e-20 * np.maximum((batch.values ** 2).sum(axis=1), 1e-300)
+    energy = np.maximum((batch.values ** 2).sum(axis=1), 1e-300)
+    has = power.max(axis=1, initial=0.0) > 1e-20 * energy  # above rounding noise
     period, strength = batch.periodicity
     return {"dominant_hz": np.where(has, k * batch.sample_rate_hz / batch.n, np.nan),
             "period_s": period, "periodicity": strength}

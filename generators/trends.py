@@ -378,13 +378,13 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     """The ``robust`` segmentation of a batch of equal-length series, as flat arrays.
 
     Steps: denoise with a zero-phase low-pass (``denoise``); estimate each row's noise
-    from what that removed (``_residual_noise``); fit least-squares lines bottom-up, joining neighbours while
-    that costs less than ``split_k`` × noise² × ln(samples) of squared error (segments no
-    shorter than ``min_duration_s``), then move each boundary to its best place between
-    its neighbours; call a segment steady when its change is below
-    ``max(steady_k × noise, steady_rel × range)``; merge neighbours of equal direction;
-    turn a short steady piece between a rise and a fall into one turning point
-    (``_sharpen_turns``).
+    from what that removed (``_residual_noise``); fit least-squares lines bottom-up,
+    joining neighbours while that costs less than ``split_k`` × noise² × ln(samples) of
+    squared error (segments no shorter than ``min_duration_s``), then move each boundary
+    to its best place near where it is (``_refine``); call a segment steady when its
+    change is below ``max(steady_k × noise, steady_rel × range)``; merge neighbours of
+    equal direction; turn a short steady piece between a rise and a fall into one
+    turning point (``_sharpen_turns``).
 
     Start and end values are those of the denoised signal at the boundary samples, so
     "rises by X over Y s" is true of the smoothed signal (not of single noisy samples,
