@@ -48,20 +48,21 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
         raise InputError(path, f"expected at least 2 data rows, found {len(body)}")
     out: dict[str, np.ndarray] = {}
     for col, name in enumerate(header):
-        parsed: list[float | None] = []
-        for _, r in body:
-            try:
-                parsed.append(float(r[col]))
-            except ValueError:
-                parsed.append(None)
-        bad = [i for i, v in enumerate(parsed) if v is None]
-        if len(bad) == len(parsed):
-            continue  # a text column (time stamps, labels): not a series
-        if bad:
+        cells = [r[col] for _, r in body]
+        try:
+            values = np.array(cells, dtype=np.float64)  # parsed in C; the slow scan below
+        except ValueError:                              # runs only for text or bad cells
+            bad = []
+            for i, cell in enumerate(cells):
+                try:
+                    float(cell)
+                except ValueError:
+                    bad.append(i)
+            if len(bad) == len(cells):
+                continue  # a text column (time stamps, labels): not a series
             line, r = body[bad[0]]
             raise InputError(path, f"expected a number in this numeric column, found "
-                             f"{r[col]!r}", line=line, field=name)
-        values = np.array(parsed, dtype=np.float64)
+                             f"{r[col]!r}", line=line, field=name) from None
         if not np.isfinite(values).all():
             line = body[int(np.flatnonzero(~np.isfinite(values))[0])][0]
             raise InputError(path, "expected a finite number", line=line, field=name)
