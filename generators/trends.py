@@ -560,7 +560,7 @@ def detect_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: flo
     """
     fn = TREND_METHODS[method]
     series = [np.asarray(w, dtype=np.float64) for w in windows]
-    if method != "robust":
+    if method != "robust" or not series:
         return [fn(w, sample_rate_hz, **params) for w in series]
     for i, s in enumerate(series):
         if s.ndim != 1:

@@ -75,6 +75,11 @@ def test_batch_equals_one_by_one_for_mixed_lengths(method):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_empty_batch(method):
+    assert trends.detect_batch([], 50.0, method) == []
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_constant_is_one_steady_segment(method):
     assert trends.detect(np.full(30, 2.5), 50.0, method) == [seg(0.0, 0.58, 2.5, 2.5, "steady")]
 
