@@ -70,20 +70,19 @@ class SeriesBatch:
         return x - x.mean(axis=1, keepdims=True) - slope * t
 
     @cached_property
-    def periodicity(self) -> tuple[np.ndarray, np.ndarray]:
-        """Best period (s, NaN if none) and its strength (0–1) per window.
+    def autocorrelation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lags (samples) and, per window, the autocorrelation at each lag.
 
-        The strength at lag L is the Pearson correlation of the detrended window with itself
-        shifted by L samples (1.0 for an exactly periodic signal). Lags run from
-        1/8 s to half the window (two periods must fit); the period is the first local
-        maximum reaching 90 % of the highest one (so a multiple of the period is not
-        taken for it), refined by a parabola through its neighbours.
+        The value at lag L is the Pearson correlation of the detrended window with itself
+        shifted by L samples (1.0 for an exactly periodic signal). Lags run from one
+        below 1/8 s to one above half the window (two periods must fit); empty when
+        that range is too short.
         """
         x, n, fs = self.detrended, self.n, self.sample_rate_hz
         lo, hi = max(1, int(np.ceil(fs / 8.0))), n // 2
         rows = x.shape[0]
         if hi - lo < 2:
-            return np.full(rows, np.nan), np.zeros(rows)
+            return np.zeros(0, dtype=np.int64), np.zeros((rows, 0))
         spec = np.fft.rfft(x, 2 * n, axis=1)
         cross = np.fft.irfft(spec * spec.conj(), 2 * n, axis=1)[:, lo - 1:hi + 2]
         lags = np.arange(lo - 1, hi + 2)
@@ -94,6 +93,20 @@ class SeriesBatch:
         q1, q2 = q[:, n - lags], q[:, [n]] - q[:, lags]
         denom = np.sqrt(np.maximum(q1 - s1 * s1 / m, 0) * np.maximum(q2 - s2 * s2 / m, 0))
         r = np.divide(cross - s1 * s2 / m, denom, out=np.zeros_like(cross), where=denom > 1e-12)
+        return lags, r
+
+    @cached_property
+    def periodicity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Best period (s, NaN if none) and its strength (0–1) per window.
+
+        The period is the first local maximum of ``autocorrelation`` reaching 90 % of the
+        highest one (so a multiple of the period is not taken for it), refined by a
+        parabola through its neighbours; its strength is the autocorrelation there.
+        """
+        lags, r = self.autocorrelation
+        rows = r.shape[0]
+        if not lags.size:
+            return np.full(rows, np.nan), np.zeros(rows)
         mid = r[:, 1:-1]
         local = (mid > r[:, :-2]) & (mid >= r[:, 2:])
         best = np.where(local, mid, -np.inf).max(axis=1, keepdims=True)
@@ -104,7 +117,7 @@ class SeriesBatch:
         y0, y1, y2 = r[rr, i], r[rr, i + 1], r[rr, i + 2]
         curve = y0 - 2 * y1 + y2
         shift = np.divide(0.5 * (y0 - y2), curve, out=np.zeros(rows), where=curve < 0)
-        period = np.where(found, (lags[i + 1] + shift) / fs, np.nan)
+        period = np.where(found, (lags[i + 1] + shift) / self.sample_rate_hz, np.nan)
         strength = np.where(found, np.clip(y1, 0.0, 1.0), 0.0)
         return period, strength
 
@@ -230,14 +243,22 @@ GAIT_CADENCE_RANGE = (60.0, 220.0)
 def cadence(batch: SeriesBatch) -> Columns:
     """Steps per minute for accelerometers during gait, from the signal's period.
 
-    Trunk placements (``TRUNK_LOCATIONS``) move once per step, limbs once per stride.
-    NaN (``None`` in JSON) when the window is not periodic enough or the cadence is
-    outside ``GAIT_CADENCE_RANGE``; left out for other modalities.
+    On limbs one cycle is a stride (two steps). On the trunk (``TRUNK_LOCATIONS``) the
+    body moves once per step, but left and right steps differ, so the strongest period
+    may be the stride: when the autocorrelation also peaks near half the period (at
+    least half as strongly), the period is taken as a stride, else as a step. NaN
+    (``None`` in JSON) when the window is not periodic enough or the cadence is outside
+    ``GAIT_CADENCE_RANGE``; left out for other modalities.
     """
     acc = batch.column("modality") == "acc"
     trunk = np.isin(batch.column("location"), list(TRUNK_LOCATIONS))
-    steps_per_cycle = np.where(trunk, 1.0, 2.0)
     period, strength = batch.periodicity
+    lags, r = batch.autocorrelation
+    cycle = period * batch.sample_rate_hz  # samples
+    with np.errstate(invalid="ignore"):
+        near_half = (lags >= 0.35 * cycle[:, None]) & (lags <= 0.65 * cycle[:, None])
+    half = np.where(near_half, r, -np.inf).max(axis=1, initial=-np.inf)
+    steps_per_cycle = np.where(trunk & (half < 0.5 * strength), 1.0, 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         spm = 60.0 * steps_per_cycle / period
     lo, hi = GAIT_CADENCE_RANGE

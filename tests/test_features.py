@@ -71,6 +71,11 @@ def check_cadence():
     assert one("cadence", SINE_2HZ)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
     slow = np.sin(2 * np.pi * 1.0 * T)
     assert one("cadence", slow, ANKLE_ACC)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    # Trunk, left and right steps unlike: the stride (1 s) repeats best, the step (0.5 s)
+    # nearly as well, so the cadence counts steps.
+    limp = np.sin(2 * np.pi * 2.0 * T) + 0.5 * np.sin(2 * np.pi * 1.0 * T)
+    assert F.SeriesBatch.of(limp, RATE, WAIST_ACC).periodicity[0][0] == pytest.approx(1.0, abs=0.01)
+    assert one("cadence", limp)["steps_per_min"] == pytest.approx(120.0, abs=1.0)
     assert one("cadence", np.random.default_rng(0).normal(size=200))["steps_per_min"] is None
     assert one("cadence", SINE_2HZ, GYRO) == {}
 
@@ -180,3 +185,28 @@ def test_summarize_windows_equals_per_channel(method):
     assert "cadence" not in got[0][1].features and "cadence" in got[0][0].features
     with pytest.raises(ValueError, match="samples × 3"):
         F.summarize_windows([np.zeros((5, 2))], RATE, channels)
+
+
+HAPT = __import__("pathlib").Path(__file__).parents[2] / "shared" / "data" / "uci-hapt"
+
+
+@pytest.mark.skipif(not HAPT.is_dir(), reason="real HAPT data not available")
+def test_real_walking_cadence_and_standing_posture():
+    from generators.readers import uci_har
+    from generators.windows import stage2_windows
+
+    rec = next(uci_har.read(HAPT, experiments=[1]))
+    wins = stage2_windows(rec, "train", 128, 64)
+    values = [np.asarray(rec.values[w.start:w.end], dtype=np.float64) for w in wins]
+    summaries = F.summarize_windows(values, rec.sample_rate_hz, rec.channels)
+    walking = [s[0].features["cadence"]["steps_per_min"] for w, s in zip(wins, summaries)
+               if w.activity == "WALKING"]
+    found = [c for c in walking if c is not None]
+    assert len(found) >= 0.8 * len(walking)  # walking is periodic
+    assert 90 <= float(np.median(found)) <= 130  # an ordinary walking cadence
+    standing = [v for w, v in zip(wins, values) if w.activity == "STANDING"]
+    postures = {F.window_features(v, rec.channels, {"waist": "x"})["gravity"]["waist"]["posture"]
+                for v in standing}
+    assert postures == {"upright"}
+    for s in summaries[:50]:
+        json.dumps([dict(c.features) for c in s])
