@@ -1,10 +1,16 @@
-"""Read answer text back: regexes compiled from the template phrases and synonym lists."""
+"""Read rendered text back: regexes compiled from the template structure and synonym lists.
+
+A template (or phrase) is parsed into literal text, ``{{ expressions }}``, ``if`` and
+``for`` blocks, and compiled to a regex whose groups are its slots. ``pick('list')`` and
+``for`` loops are captured whole and read again with their own capturing regexes, so a
+row's text yields the stated values of every field, nested like the facts were.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import inflect
@@ -12,10 +18,30 @@ import inflect
 from generators.text import DIRECTION_LISTS, TemplatePack, load_packs
 
 NUMBER = r"[-−]?\d+(?:\.\d+)?"
-_EXPR = re.compile(r"({{.*?}}|{%.*?%})", re.S)
+TEXT = r"[^\n]+?"
+_TAG = re.compile(r"({{.*?}}|{%.*?%})", re.S)
 _PICK = re.compile(r"pick\(\s*'([^']+)'")
 _TREND_INDEX = re.compile(r"trend\[\s*([\w.]+)\s*\]")
 _TREND_ATTR = re.compile(r"trend\.(\w+)")
+_FOR = re.compile(r"(\w+)\s+in\s+(.+)")
+_INFLECT = inflect.engine()
+_LOOP_TEST = re.compile(r"(not\s+)?loop\.(first|last)")
+
+LOOP_PLACES = ("first", "middle", "last", "only")
+"""Iterations a loop body is compiled for: its ``loop.first``/``loop.last`` values differ."""
+
+
+def _decide(condition: str, place: str | None) -> bool | None:
+    """The value of ``[not] loop.first|last`` at a loop place; ``None`` when not decidable."""
+    m = _LOOP_TEST.fullmatch(condition.strip())
+    if m is None or place is None:
+        return None
+    value = place in ("only", m.group(2))
+    return not value if m.group(1) else value
+
+
+class Unreadable(ValueError):
+    """The text does not follow any structure the template allows."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +74,269 @@ def parse_number(token: str) -> Stated:
 @functools.lru_cache(maxsize=1)
 def number_words() -> Mapping[str, int]:
     """Number words as inflect writes them (``twenty-three``) → value, 0–1000."""
-    engine = inflect.engine()
-    return {engine.number_to_words(n): n for n in range(1001)}
+    return {_INFLECT.number_to_words(n): n for n in range(1001)}
 
 
-def _alternation(words) -> str:
+def alternation(words) -> str:
+    """A non-capturing regex matching any of ``words`` literally (longest first)."""
     return "(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)) + ")"
+
+
+# ---------------------------------------------------------------- template syntax tree
+
+@dataclass(eq=False)  # hashed by identity: parsed once per source, cached
+class Block:
+    """An ``if`` (branches of (condition, body), optional ``else``) or ``for`` block."""
+
+    kind: str
+    header: str
+    branches: list = field(default_factory=list)
+    orelse: list | None = None
+
+
+def parse_template(source: str) -> list:
+    """Literal strings, ``("expr", text)`` tuples and ``Block`` nodes of a Jinja source."""
+    root: list = []
+    stack: list[tuple[Block | None, list]] = [(None, root)]
+    for part in _TAG.split(source):
+        if not part:
+            continue
+        if part.startswith("{{"):
+            stack[-1][1].append(("expr", part[2:-2].strip(" -")))
+            continue
+        if not part.startswith("{%"):
+            stack[-1][1].append(part)
+            continue
+        stmt = part[2:-2].strip(" -")
+        word = stmt.split(None, 1)[0]
+        if word in ("if", "for"):
+            block = Block(word, stmt.split(None, 1)[1])
+            body: list = []
+            block.branches.append((block.header, body))
+            stack[-1][1].append(block)
+            stack.append((block, body))
+        elif word in ("elif", "else"):
+            block = stack.pop()[0]
+            body = []
+            if word == "elif":
+                block.branches.append((stmt.split(None, 1)[1], body))
+            else:
+                block.orelse = body
+            stack.append((block, body))
+        elif word in ("endif", "endfor"):
+            stack.pop()
+        else:
+            raise ValueError(f"unsupported Jinja statement {stmt!r} in {source!r}")
+    return root
+
+
+# ---------------------------------------------------------------- compiling
+
+@dataclass(frozen=True)
+class Slot:
+    """One regex group: a stated value, or a sub-structure read again on its own.
+
+    Attributes:
+        kind: ``num``, ``words``, ``dir``, ``unit``, ``text``, ``pick`` or ``for``.
+        name: Field expression (``t.seconds``), phrase list (for ``pick``) or the loop's
+            iterable (for ``for``).
+        body: The loop body (``for`` only).
+    """
+
+    kind: str
+    name: str
+    body: tuple = ()
+
+
+class Compiler:
+    """Compiles one pack's templates and phrases to regexes.
+
+    Args:
+        pack: The QA type's template pack.
+    """
+
+    def __init__(self, pack: TemplatePack) -> None:
+        self.pack = pack
+        self.directions = {w.lower(): d for d in DIRECTION_LISTS for w in pack.phrases[d]}
+        self._dir_words = alternation(self.directions)
+        atoms = alternation({w for words in number_words() for w in re.split(r"[ -]", words)})
+        self._words = rf"{atoms}(?:(?:\s+|-){atoms})*"
+
+    def nodes(self, nodes, slots: dict | None, place: str | None = None) -> str:
+        """Regex of a node list; with ``slots``, named groups are added and recorded.
+
+        ``place`` is the loop iteration being compiled (one of ``LOOP_PLACES``), so that
+        ``loop.first``/``loop.last`` conditions are decided rather than made optional.
+        """
+        return "".join(self._node(n, slots, place) for n in nodes)
+
+    def _group(self, body: str, slot: Slot, slots: dict | None) -> str:
+        if slots is None:
+            return f"(?:{body})"
+        name = f"g{len(slots)}"
+        slots[name] = slot
+        return f"(?P<{name}>{body})"
+
+    def _node(self, node, slots: dict | None, place: str | None) -> str:
+        if isinstance(node, str):
+            words = node.split()
+            if not words:
+                return r"\s*"
+            lead = r"\s*" if node[:1].isspace() else ""
+            trail = r"\s*" if node[-1:].isspace() else ""
+            return lead + r"\s+".join(re.escape(w) for w in words) + trail
+        if isinstance(node, tuple):
+            return self._expr(node[1], slots)
+        if node.kind == "for":
+            body = tuple(node.branches[0][1])
+            v = {p: self.nodes(body, None, p) for p in LOOP_PLACES}
+            iterable = _FOR.match(node.header).group(2).strip()
+            # Atomic: once a loop has matched, it is never re-split (no exponential
+            # backtracking over long multi-line texts); phrasings may still be retried.
+            return self._group(f"(?>{v['first']}(?:{v['middle']})*{v['last']}|{v['only']})",
+                               Slot("for", iterable, body), slots)
+        options = []
+        for cond, body in node.branches:
+            known = _decide(cond, place)
+            if known is True:
+                return "(?:" + "|".join(options + [self.nodes(body, slots, place)]) + ")"
+            if known is None:
+                options.append(self.nodes(body, slots, place))
+        options.append(self.nodes(node.orelse, slots, place) if node.orelse is not None else "")
+        return "(?:" + "|".join(options) + ")"
+
+    def _expr(self, expr: str, slots: dict | None) -> str:
+        parts = [p.strip() for p in expr.split("|")]
+        head, filters = parts[0], [f.split("(")[0].strip() for f in parts[1:]]
+        pick = _PICK.match(head)
+        literal = re.fullmatch(r"'([^']*)'", head)
+        index, attr = _TREND_INDEX.fullmatch(head), _TREND_ATTR.fullmatch(head)
+        guard = True
+        if pick:
+            name = pick.group(1)
+            if name not in self.pack.phrases:
+                raise ValueError(f"no phrase list {name!r} in pack {self.pack.qa_type!r}")
+            body = "|".join(self.nodes(parse_template(src), None)
+                            for src in self.pack.phrases[name])
+            return self._group(body, Slot("pick", name), slots)
+        if literal:
+            word = literal.group(1)
+            forms = {word, _INFLECT.plural(word)} if "plural" in filters else {word}
+            body = alternation(forms)
+        elif index or attr:
+            words = self._dir_words if index else alternation(self.pack.phrases[attr.group(1)])
+            body = self._group(words, Slot("dir", (index or attr).group(1)), slots)
+        elif "words" in filters:
+            body = self._group(self._words, Slot("words", head), slots)
+        elif "unit" in filters:
+            guard = False
+            body = (self._group(NUMBER, Slot("num", head), slots) + r"(?:\s+"
+                    + self._group(r"\S+?", Slot("unit", head), slots) + ")?")
+        elif {"s", "seconds", "sec", "num"} & set(filters):
+            body = self._group(NUMBER, Slot("num", head), slots)
+            guard = False
+        else:
+            body = self._group(TEXT, Slot("text", head), slots)
+        if "s" in filters:
+            body += "s"
+        elif "seconds" in filters:
+            body += r"\s+seconds"
+        if "a" in filters:
+            body = r"an?\s+" + body
+        if not guard:  # a number never starts or ends inside another number
+            return rf"(?<![\d.]){body}(?!\d)"
+        # A word slot never starts or ends inside a word, so lazy text cannot split "waist".
+        return rf"(?<!\w){body}(?!\w)"
+
+    @functools.lru_cache(maxsize=None)
+    def pattern(self, source: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
+        """The capturing regex of a template source and its slots."""
+        return self.pattern_of(tuple(parse_template(source)))
+
+    @functools.lru_cache(maxsize=None)
+    def pattern_of(self, nodes: tuple, place: str | None = None
+                   ) -> tuple[re.Pattern, Mapping[str, Slot]]:
+        """The capturing regex of a node list (at a loop ``place``) and its slots."""
+        slots: dict[str, Slot] = {}
+        return re.compile(self.nodes(nodes, slots, place), re.I), slots
+
+    # ------------------------------------------------------------ reading
+
+    def _values(self, m: re.Match, slots: Mapping[str, Slot]) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for group, slot in slots.items():
+            raw = m.group(group)
+            if raw is None:  # an if-branch that was not taken
+                continue
+            if slot.kind == "pick":
+                for k, v in self.read_list(slot.name, raw).items():
+                    out.setdefault(k, []).extend(v)
+                continue
+            if slot.kind == "for":
+                value: object = self.read_loop(slot.body, raw)
+            elif slot.kind == "num":
+                value = parse_number(raw)
+            elif slot.kind == "words":
+                value = number_words().get(" ".join(raw.lower().split()))
+                if value is None:
+                    raise Unreadable(f"{raw!r} is not a number in words")
+            elif slot.kind == "dir":
+                value = self.directions[raw.lower()]
+            elif slot.kind == "text":  # unfiltered: an integer prints as digits
+                value = int(raw) if raw.isdigit() else raw
+            else:
+                value = raw
+            out.setdefault(f"{slot.name}@unit" if slot.kind == "unit" else slot.name,
+                           []).append(value)
+        return out
+
+    def read(self, source: str, text: str) -> dict[str, list]:
+        """Values stated in ``text`` read along template ``source`` (whole text must match).
+
+        Raises:
+            Unreadable: The text does not follow the template.
+        """
+        pattern, slots = self.pattern(source)
+        m = pattern.fullmatch(text.strip())
+        if m is None:
+            raise Unreadable(f"text does not follow template {source[:50]!r}…")
+        return self._values(m, slots)
+
+    def read_list(self, name: str, text: str) -> dict[str, list]:
+        """Values of ``text`` read as whichever phrasing of list ``name`` matches it whole."""
+        for src in self.pack.phrases[name]:
+            pattern, slots = self.pattern(src)
+            m = pattern.fullmatch(text.strip())
+            if m:
+                return self._values(m, slots)
+        raise Unreadable(f"{text[:60]!r} matches no phrasing of {name!r}")
+
+    def read_loop(self, body: tuple, text: str) -> list[dict[str, list]]:
+        """One dict of values per iteration of a loop body over ``text``."""
+        text = text.strip()
+        only, slots = self.pattern_of(body, "only")
+        m = only.fullmatch(text)
+        if m:
+            return [self._values(m, slots)]
+        out, pos = [], 0
+        for place in ("first", "middle"):
+            pattern, slots = self.pattern_of(body, place)
+            last, last_slots = self.pattern_of(body, "last")
+            while True:
+                m = last.fullmatch(text, pos) if place == "middle" else None
+                if m:
+                    out.append(self._values(m, last_slots))
+                    return out
+                m = pattern.match(text, pos)
+                if m is None or m.end() == pos:
+                    raise Unreadable(f"loop item unreadable at {text[pos:pos + 40]!r}")
+                out.append(self._values(m, slots))
+                pos = m.end()
+                while pos < len(text) and text[pos].isspace():
+                    pos += 1
+                if place == "first":
+                    break
+        return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,141 +345,37 @@ def packs() -> Mapping[str, TemplatePack]:
     return load_packs()
 
 
-def direction_words(phrases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    """Synonym (lower case) → direction, from the shared ``up``/``down``/``steady`` lists."""
-    return {w.lower(): d for d in DIRECTION_LISTS for w in phrases[d]}
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """One template phrase compiled to a regex whose groups are the phrase's slots.
-
-    Attributes:
-        source: The Jinja source.
-        pattern: Compiled regex (case-insensitive, spaces flexible).
-        slots: Group name → (field expression, kind) with kind ``num``, ``words``,
-            ``dir`` or ``text``.
-    """
-
-    source: str
-    pattern: re.Pattern
-    slots: Mapping[str, tuple[str, str]]
-
-    def read(self, m: re.Match, directions: Mapping[str, str]) -> dict[str, list]:
-        """Values of a match, per field (a field used twice gives two values)."""
-        out: dict[str, list] = {}
-        for group, (field, kind) in self.slots.items():
-            raw = m.group(group)
-            if kind == "num":
-                value: object = parse_number(raw)
-            elif kind == "words":
-                value = number_words()[raw.lower()]
-            elif kind == "dir":
-                value = directions[raw.lower()]
-            else:  # unfiltered: an integer prints as digits, anything else as itself
-                value = int(raw) if raw.isdigit() else raw
-            out.setdefault(field, []).append(value)
-        return out
-
-
-class PhraseCompiler:
-    """Compiles the phrases of one pack into regexes.
-
-    Args:
-        pack: The QA type's template pack.
-    """
-
-    def __init__(self, pack: TemplatePack) -> None:
-        self.pack = pack
-        self.directions = direction_words(pack.phrases)
-        self._words = _alternation(number_words())
-
-    def nested(self, name: str) -> str:
-        """A non-capturing alternation of every phrasing of list ``name``."""
-        return "(?:" + "|".join(self._body(src, None) for src in self.pack.phrases[name]) + ")"
-
-    def _slot(self, expr: str, slots: dict | None) -> str:
-        parts = [p.strip() for p in expr.split("|")]
-        head, filters = parts[0], [f.split("(")[0].strip() for f in parts[1:]]
-        pick = _PICK.match(head)
-        if pick:
-            return self.nested(pick.group(1))
-        index = _TREND_INDEX.fullmatch(head)
-        attr = _TREND_ATTR.fullmatch(head)
-        if index or attr:
-            words = ([w for d in DIRECTION_LISTS for w in self.pack.phrases[d]] if index
-                     else self.pack.phrases[attr.group(1)])
-            body, field, kind = _alternation(words), (index or attr).group(1), "dir"
-        elif "words" in filters:
-            body, field, kind = self._words, head, "words"
-        elif {"s", "seconds", "sec", "num", "unit"} & set(filters):
-            body, field, kind = NUMBER, head, "num"
-        else:
-            body, field, kind = r".+?", head, "text"
-        if slots is not None:
-            group = f"g{len(slots)}"
-            slots[group] = (field, kind)
-            body = f"(?P<{group}>{body})"
-        if "s" in filters:
-            body += "s"
-        elif "seconds" in filters:
-            body += r"\s+seconds"
-        elif "unit" in filters:
-            body += r"(?:\s+\S+)?"
-        if "a" in filters:
-            body = r"an?\s+" + body
-        return body
-
-    def _body(self, source: str, slots: dict | None) -> str:
-        out = []
-        for part in _EXPR.split(source):
-            if part.startswith("{{"):
-                out.append(self._slot(part[2:-2].strip(), slots))
-            elif part.startswith("{%"):
-                raise ValueError(f"phrase with a Jinja statement cannot be read back: {source!r}")
-            elif part:
-                out.append(r"\s+".join(re.escape(w) for w in part.split(" ")))
-        return "".join(out)
-
-    def compile(self, source: str) -> Phrase:
-        """Compile one phrase source with capturing slots."""
-        slots: dict[str, tuple[str, str]] = {}
-        body = self._body(source, slots)
-        return Phrase(source, re.compile(body, re.I), slots)
-
-    def phrases(self, name: str) -> tuple[Phrase, ...]:
-        """Every phrasing of list ``name``, compiled with capturing slots."""
-        return tuple(self.compile(src) for src in self.pack.phrases[name])
-
-
 @functools.lru_cache(maxsize=None)
-def compiler(qa_type: str) -> PhraseCompiler:
-    """The (cached) phrase compiler of a QA type's pack."""
-    return PhraseCompiler(packs()[qa_type])
+def compiler(qa_type: str) -> Compiler:
+    """The (cached) compiler of a QA type's pack."""
+    return Compiler(packs()[qa_type])
 
 
-@functools.lru_cache(maxsize=None)
-def compiled(qa_type: str, name: str) -> tuple[Phrase, ...]:
-    """The (cached) compiled phrasings of list ``name`` of a QA type's pack."""
-    return compiler(qa_type).phrases(name)
+def read_row(qa_type: str, template_id: str, question: str,
+             answer: str) -> tuple[dict[str, list], dict[str, list]]:
+    """Stated values of a row's question and answer, read along its variant.
 
-
-def match_at(phrases: tuple[Phrase, ...], text: str, pos: int, directions: Mapping[str, str],
-             full: bool = False) -> tuple[dict[str, list], int] | None:
-    """The first phrasing that matches at ``pos`` (to the end when ``full``).
-
-    Returns:
-        (field values, end position), or ``None`` when no phrasing matches.
+    Raises:
+        Unreadable: Unknown variant, or text that does not follow it.
     """
-    for p in phrases:
-        m = (p.pattern.fullmatch if full else p.pattern.match)(text, pos)
-        if m:
-            return p.read(m, directions), m.end()
-    return None
+    pack = packs().get(qa_type)
+    if pack is None:
+        raise Unreadable(f"no template pack for QA type {qa_type!r}")
+    name = template_id.split("/", 1)[-1]
+    variant = next((v for v in pack.variants if v.name == name), None)
+    if variant is None:
+        raise Unreadable(f"unknown template variant {template_id!r}")
+    c = compiler(qa_type)
+    return c.read(variant.question, question), c.read(variant.answer, answer)
 
 
-def skip_space(text: str, pos: int) -> int:
-    """Position of the next non-space character."""
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos
+def one(values: Mapping[str, list], name: str, default: object = None) -> object:
+    """The single value of a field (stated several times, all must agree)."""
+    found = values.get(name)
+    if not found:
+        if default is not None:
+            return default
+        raise Unreadable(f"{name} is not stated")
+    if any(v != found[0] for v in found[1:]):
+        raise Unreadable(f"{name} stated inconsistently: {[str(v) for v in found]}")
+    return found[0]

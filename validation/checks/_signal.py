@@ -63,3 +63,20 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+CORRELATION_WORDS = ((0.7, "strong"), (0.4, "moderate"), (0.2, "weak"), (0.0, "negligible"))
+"""The documented strength scale: |r| (as rounded in the text) at or above each limit."""
+
+
+def correlation_relation(r: float) -> str:
+    """``negligible`` or ``<strength> <positive|negative>`` for an r as the text rounds it."""
+    strength = next(word for limit, word in CORRELATION_WORDS if abs(r) >= limit)
+    if strength == "negligible":
+        return strength
+    return f"{strength} {'positive' if r > 0 else 'negative'}"
+
+
+def activity_words(label: str) -> str:
+    """An activity label as the text names it: ``WALKING_UPSTAIRS`` → ``walking upstairs``."""
+    return " ".join(label.replace("_", " ").split()).lower()
