@@ -26,14 +26,14 @@ def make_config(preset: str = "uci_har", *, input: Path | str | None = None, see
     """The effective build settings.
 
     Args:
-        preset: Preset name.
+        preset: Preset name, or the path of a preset YAML file of one's own.
         input: Source path; ``None`` uses the embedded sample (test subject 3).
         seed: Build seed.
         stage: ``1``, ``2`` or ``all``.
         templates: Directory of user template packs.
         trend_method: Overrides the default trend method.
         test_subjects: Comma-separated subjects overriding the preset's test split.
-        name: Dataset directory name (default: the preset name).
+        name: Dataset directory name (default: the preset's name or file stem).
         reader_options: Reader options merged over the preset's (e.g. ``experiments``).
 
     Returns:
@@ -46,7 +46,7 @@ def make_config(preset: str = "uci_har", *, input: Path | str | None = None, see
         overrides["test_subjects"] = list(SAMPLE_TEST_SUBJECTS)
     settings = presets.load(preset, overrides).settings()
     extra = {"trend_method": trend_method} if trend_method else {}
-    return BuildConfig(dataset=name or preset, input=None if input is None else str(input),
+    return BuildConfig(dataset=name or Path(preset).stem, input=None if input is None else str(input),
                        seed=seed, stages=parse_stages(stage),
                        templates_dir=None if templates is None else str(templates),
                        **settings, **extra)

@@ -57,4 +57,7 @@ def test_build_of_a_broken_input_leaves_nothing(tmp_path, prefect_server):
     result = runner.invoke(app, ["build", "--input", str(tmp_path / "in"), "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert "gyro_exp01_user01.txt, line 20, field 'column 2': expected a number" in result.output
-    assert not out.exists() or not list(out.iterdir())
+    # No dataset and no staged part files; only the build cache may exist.
+    assert not (out / "uci_har").exists()
+    assert not [p for p in out.rglob("*.parquet") if ".harqa-cache" not in p.parts]
+    assert not list(out.glob(".uci_har*"))

@@ -35,3 +35,45 @@ def test_preset_generates_valid_rows_from_its_layout(preset, tmp_path):
         assert rejected.num_rows == 0, rejected.column("reason").to_pylist()[:3]
         rows += accepted.num_rows
     assert rows > 0
+
+
+def test_cli_builds_an_unseen_csv_from_a_spec_alone(tmp_path, prefect_server):
+    """A user's own CSV: a preset file naming the tabular reader and its spec is enough."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from generators.dataset import read_stage
+
+    rng = np.random.default_rng(11)
+    t = np.arange(1500) / 25.0
+    for user in ("u1", "u2"):
+        walk = np.sin(2 * np.pi * 1.8 * t[:750])
+        rows = ["time_ms,ax,ay,az,act"]
+        for i, ti in enumerate(t):
+            act = "walk" if i < 750 else "rest"
+            ax = walk[i] if i < 750 else 0.0
+            rows.append(f"{ti * 1000:.0f},{ax + 0.01 * rng.standard_normal():.5f},"
+                        f"{0.98 + 0.01 * rng.standard_normal():.5f},0.1,{act}")
+        (tmp_path / f"study_{user}.csv").write_text("\n".join(rows) + "\n")
+    preset = tmp_path / "my_study.yaml"
+    preset.write_text(
+        "description: my wrist study\nreader: tabular\nsample_rate_hz: 25\n"
+        "reader_options:\n  spec:\n    files: 'study_*.csv'\n    dataset: my_study\n"
+        "    timestamp: {column: time_ms, unit: ms}\n    channels:\n"
+        "      - {column: ax, name: wrist_acc_x, unit: g}\n"
+        "      - {column: ay, name: wrist_acc_y, unit: g}\n"
+        "      - {column: az, name: wrist_acc_z, unit: g}\n"
+        "    label: {column: act, names: [walk, rest]}\n"
+        "    subject: {pattern: 'study_(u\\d)'}\n"
+        "stage1_window: [10, 60]\nstage2_window: 100\nstage2_stride: 50\n"
+        "test_subjects: [u2]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["build", "--preset", str(preset), "--input", str(tmp_path),
+                                      "--out", str(out), "--name", "my_study"])
+    assert result.exit_code == 0, result.output
+    root = out / "my_study"
+    for stage in (1, 2):
+        table = read_stage(root, stage, columns=["subject", "split", "activity", "channel_names"])
+        assert set(zip(table["subject"].to_pylist(), table["split"].to_pylist())) == {
+            ("u1", "train"), ("u2", "test")}
+        assert set(table["activity"].to_pylist()) == {"walk", "rest"}
