@@ -1,4 +1,4 @@
-"""The built-in reference model: learn the dataset's text from its signal, against a shuffled control."""
+"""Built-in reference model: learn a dataset's text from its signal, beside a shuffled control."""
 
 from validation.reference_model.run import AlignmentReport, verify
 from validation.reference_model.settings import PRESETS, VerifySettings, settings_for

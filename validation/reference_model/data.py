@@ -114,7 +114,7 @@ def _check_series(path_hint: Path, rows: Rows) -> None:
 
 
 def load_rows(dataset_dir: Path, stage: int, split: str, limit: int | None = None,
-              seed: int = 0) -> Rows:
+              seed: int = 0, qa_types: Sequence[str] = ()) -> Rows:
     """Read one stage and split, keeping at most ``limit`` rows chosen by seeded row hash.
 
     The kept rows are those with the smallest ``row_hash(seed, row_id)``, ordered by it,
@@ -126,6 +126,7 @@ def load_rows(dataset_dir: Path, stage: int, split: str, limit: int | None = Non
         split: ``train`` or ``test``.
         limit: Most rows kept; ``None`` keeps all.
         seed: Subsampling seed.
+        qa_types: Keep only these QA types (empty: all).
 
     Returns:
         The rows.
@@ -135,6 +136,8 @@ def load_rows(dataset_dir: Path, stage: int, split: str, limit: int | None = Non
     """
     files = part_files(dataset_dir, stage, split)
     table = pa.concat_tables([_read_part(f) for f in files])
+    if qa_types:
+        table = table.filter(pc.is_in(table.column("qa_type"), pa.array(list(qa_types))))
     hashes = np.array([row_hash(seed, r) for r in table.column("row_id").to_pylist()],
                       dtype=np.uint64)
     order = np.argsort(hashes, kind="stable")

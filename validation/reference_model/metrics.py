@@ -12,8 +12,8 @@ import numpy as np
 
 from validation.reference_model.parsing import AnswerParser, Structure
 
-WORDNET_DIRS = (Path("/usr/share/wordnet"),)
-"""Where a system WordNet 3.0 database may live (Debian/Ubuntu package ``wordnet-base``)."""
+WORDNET_FILES = ("lexnames", "data.noun", "index.noun")
+"""Files nltk's WordNet reader needs in a ``HARQA_WORDNET_DIR`` folder."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ def rouge(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
 
 
 def _wordnet():
-    """nltk's WordNet reader from nltk's data path or a system WordNet, else a reason."""
+    """nltk's WordNet from nltk's data path or ``HARQA_WORDNET_DIR``, else why not."""
+    import nltk
     from nltk.corpus import wordnet
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
@@ -60,12 +61,15 @@ def _wordnet():
         return wordnet, ""
     except LookupError:
         pass
-    candidates = [Path(p) for p in os.environ.get("HARQA_WORDNET_DIR", "").split(os.pathsep) if p]
-    for folder in [*candidates, *WORDNET_DIRS]:
-        if (folder / "data.noun").is_file():
+    folders = [Path(p) for p in os.environ.get("HARQA_WORDNET_DIR", "").split(os.pathsep) if p]
+    for folder in folders:
+        if all((folder / name).is_file() for name in WORDNET_FILES):
+            if str(folder) not in nltk.data.path:
+                nltk.data.path.append(str(folder))  # nltk only reads under its data roots
             return WordNetCorpusReader(str(folder), None), ""
-    return None, ("WordNet is not installed: nltk.download('wordnet') or a WordNet 3.0 "
-                  "database (HARQA_WORDNET_DIR, or the wordnet-base package) is needed")
+    return None, ("WordNet is not available offline: METEOR needs nltk's 'wordnet' corpus "
+                  "(nltk.download('wordnet') where a network is available, or its unpacked "
+                  "folder named by HARQA_WORDNET_DIR)")
 
 
 def meteor(hyps: Sequence[str], refs: Sequence[str]) -> MetricValue:
@@ -134,6 +138,46 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+TIMELINE_STEP_S = 0.01
+"""Spacing of the time grid on which stated directions are compared."""
+
+
+def _direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
+    """The direction an answer states at each time (``None`` outside its segments)."""
+    if not st.ends:
+        return np.full(times.shape, None, dtype=object)
+    ends = np.asarray(st.ends)
+    idx = np.searchsorted(ends, times, side="left")  # first segment ending at or after t
+    dirs = np.array([*st.directions, None], dtype=object)
+    inside = (idx < ends.size) & (times >= st.starts[0])
+    return np.where(inside, dirs[np.minimum(idx, ends.size)], None)
+
+
+def timeline_agreement(ref: Structure, gen: Structure) -> float:
+    """Share of the reference's time span where the generated answer states its direction.
+
+    Robust to a missed or extra short segment, which would shift every later segment
+    in a position-by-position comparison. Times the generated answer leaves out count
+    as wrong.
+    """
+    start, stop = ref.starts[0], ref.ends[-1]
+    if stop <= start:
+        return float(ref.directions[:1] == gen.directions[:1])
+    times = np.arange(start, stop, TIMELINE_STEP_S) + TIMELINE_STEP_S / 2
+    want, got = _direction_at(ref, times), _direction_at(gen, times)
+    known = np.not_equal(want, None)
+    return float(np.mean(want[known] == got[known])) if known.any() else 0.0
+
+
+def boundary_errors(ref: Structure, gen: Structure) -> list[float]:
+    """For each inner boundary of the reference, the distance to the nearest stated boundary."""
+    inner = np.asarray(ref.ends[:-1])
+    stated = np.asarray([*gen.starts, *gen.ends])
+    if not inner.size or not stated.size:
+        return []
+    return np.abs(inner[:, None] - stated[None, :]).min(axis=1).tolist()
+
+
 def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerParser
                        ) -> dict[str, float | None]:
     """Trend facts of the generated answers against those of the references.
@@ -141,14 +185,14 @@ def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerP
     Only rows whose reference states a fact are scored on it; a generated answer that
     does not state it counts as wrong.
 
-    * ``trend_accuracy``: per row, matching segment directions at the same position over
-      the longer of the two segment lists, averaged.
+    * ``trend_accuracy``: per row, the share of time where the stated segment direction
+      matches the reference (``timeline_agreement``), averaged over rows.
     * ``trend_sequence_exact``: share of rows with exactly the reference direction list.
     * ``segment_count_exact``: same number of segments (listed or stated).
     * ``count_exact``: every stated count equal (per-direction counts, distinct trends
       and segments).
-    * ``boundary_error_s``: mean |end time − reference end time| over segments at the
-      same position, in seconds.
+    * ``boundary_error_s``: mean distance from each inner reference boundary to the
+      nearest stated boundary, in seconds.
     * ``overall_trend_accuracy``: the stated overall direction.
 
     Args:
@@ -166,12 +210,10 @@ def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerP
         ref, gen = parser.parse(r), parser.parse(h)
         parsed += ref != Structure()
         if ref.directions:
-            width = max(len(ref.directions), len(gen.directions))
-            same = sum(a == b for a, b in zip(ref.directions, gen.directions))
-            acc.append(same / width)
+            acc.append(timeline_agreement(ref, gen))
             exact.append(float(ref.directions == gen.directions))
             n_seg.append(float(len(ref.directions) == len(gen.directions)))
-            bound += [abs(a - b) for a, b in zip(ref.ends, gen.ends)]
+            bound += boundary_errors(ref, gen)
         elif ref.n_segments is not None:
             n_seg.append(float(ref.n_segments == gen.n_segments))
         stated = [(ref.counts, gen.counts), (ref.n_trends, gen.n_trends),
@@ -185,6 +227,29 @@ def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerP
             "segment_count_exact": _mean(n_seg), "count_exact": _mean(counts),
             "boundary_error_s": _mean(bound), "overall_trend_accuracy": _mean(overall),
             "reference_parsed": parsed / len(refs) if len(refs) else None}
+
+
+def chance_structural(refs: Sequence[str], qa_types: Sequence[str], parser: AnswerParser,
+                      seed: int) -> dict[str, float | None]:
+    """Structural scores of answers that ignore the signal: each reference scored against
+    the reference of another row of the same QA type, paired at random (seeded).
+
+    Args:
+        refs: Reference answers.
+        qa_types: QA type of each row.
+        parser: The answer parser.
+        seed: Pairing seed.
+
+    Returns:
+        ``structural_metrics`` of the re-paired answers.
+    """
+    rng = np.random.default_rng([seed, 0xC4A7CE])
+    types = np.asarray(qa_types)
+    other = np.arange(len(refs))
+    for t in np.unique(types):
+        idx = np.flatnonzero(types == t)
+        other[idx] = idx[rng.permutation(idx.size)]
+    return structural_metrics([refs[i] for i in other], refs, parser)
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -259,3 +259,66 @@ def predict_classes(model, examples: Examples, pad_id: int, settings: VerifySett
             batch.pop("labels")
             preds[idx] = model(**batch).logits.argmax(-1).cpu().numpy()
     return preds
+
+
+def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[str],
+                              words: Mapping[str, str], settings: VerifySettings
+                              ) -> float | None:
+    """Direction of each reference segment line, read from the model under teacher forcing.
+
+    The model sees the sensor tokens, the question and the reference answer up to the
+    direction word of a ``t0 … t1: word`` line; its direction is the one whose synonyms'
+    first tokens get the most probability there. The times are given, so this isolates
+    the link text ↔ signal from the skill of spelling times digit by digit.
+
+    Args:
+        model: The language model.
+        tok: Its tokenizer (``SensorTextTokenizer``).
+        examples: The rows' prompts and reference targets.
+        answers: Reference answers (the targets' text).
+        words: Direction synonym → direction.
+        settings: Device and batch budget.
+
+    Returns:
+        Share of segment lines whose direction the model prefers correctly (``None``
+        when no reference has a segment line).
+    """
+    import torch
+
+    from validation.reference_model.parsing import SEGMENT_RE
+
+    first: dict[int, set[str]] = {}
+    for word, d in words.items():
+        first.setdefault(tok.encode_texts([" " + word])[0][0], set()).add(d)
+    # a first token shared by synonyms of two directions would decide nothing
+    options = {t: ds.pop() for t, ds in first.items() if len(ds) == 1}
+    by_dir = {d: np.array([t for t, dd in options.items() if dd == d])
+              for d in set(options.values())}
+    dirs = sorted(by_dir)
+    encodings = tok.tokenizer.encode_batch(list(answers), add_special_tokens=False)
+    targets = []  # (row, position in the full sequence, direction)
+    for r, (text, enc) in enumerate(zip(answers, encodings)):
+        ends = np.array([e for _, e in enc.offsets])
+        for m in SEGMENT_RE.finditer(text):
+            k = int(np.searchsorted(ends, m.start(3), side="right"))  # token holding the word
+            if k < len(ends) and m.group(3).lower() in words:
+                targets.append((r, len(examples.prompts[r]) + k, words[m.group(3).lower()]))
+    if not targets:
+        return None
+    rows = sorted({r for r, _, _ in targets})
+    correct = []
+    model.eval()
+    with torch.no_grad():
+        for idx in length_batches(examples.lengths(True)[rows], settings.batch_tokens,
+                                  np.random.default_rng(0)):
+            batch_rows = [rows[i] for i in idx]
+            batch = collate(examples, np.array(batch_rows), tok.pad_id, True, settings.device)
+            batch.pop("labels")
+            probs = torch.softmax(model(**batch).logits.float(), -1).cpu().numpy()
+            where = {r: i for i, r in enumerate(batch_rows)}
+            for r, pos, d in targets:
+                if r in where:
+                    p = probs[where[r], pos - 1]  # logits at pos − 1 predict the token at pos
+                    scores = [p[by_dir[x]].sum() for x in dirs]
+                    correct.append(dirs[int(np.argmax(scores))] == d)
+    return float(np.mean(correct))

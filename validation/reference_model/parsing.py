@@ -28,7 +28,8 @@ class Structure:
     """The trend facts an answer states (``None`` where it states none).
 
     Attributes:
-        directions: Direction of each listed segment, in order.
+        directions: Direction of each listed segment, in order (``None``: unknown word).
+        starts: Start time (seconds) of each listed segment.
         ends: End time (seconds) of each listed segment.
         counts: Number of segments per direction.
         n_trends: Number of distinct trends.
@@ -37,6 +38,7 @@ class Structure:
     """
 
     directions: tuple[str | None, ...] = ()
+    starts: tuple[float, ...] = ()
     ends: tuple[float, ...] = ()
     counts: Mapping[str, int] | None = None
     n_trends: int | None = None
@@ -111,8 +113,9 @@ class AnswerParser:
         Returns:
             The parsed structure.
         """
-        segs = SEGMENT_RE.findall(answer)
+        segs = SEGMENT_RE.findall(answer)  # [(t0, t1, word), …]
         directions = tuple(self.words.get(w.lower()) for _, _, w in segs)
+        starts = tuple(float(t0) for t0, _, _ in segs)
         ends = tuple(float(t1) for _, t1, _ in segs)
         counts: dict[str, int] = {}
         for m in COUNT_LINE_RE.finditer(SEGMENT_RE.sub("", answer)):
@@ -129,4 +132,4 @@ class AnswerParser:
         overall = None
         if sentences and OVERALL_RE.search(sentences[-1]):
             overall = self._direction_in(sentences[-1])
-        return Structure(directions, ends, counts or None, n_trends, n_segments, overall)
+        return Structure(directions, starts, ends, counts or None, n_trends, n_segments, overall)

@@ -11,13 +11,15 @@ import numpy as np
 
 from validation.reference_model.run import HEADLINE, AlignmentReport
 
-STAGE1_ORDER = ("trend_accuracy", "trend_sequence_exact", "segment_count_exact", "count_exact",
+STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_sequence_exact",
+                "segment_count_exact", "count_exact",
                 "boundary_error_s", "overall_trend_accuracy", "bleu1", "rouge1", "rougeL",
                 "meteor", "sbert_cosine")
 """Row order of the stage-1 table: structural metrics first, then the paper's text metrics."""
 
 
-def _fmt(v: object) -> str:
+def fmt_value(v: object) -> str:
+    """A metric as the report prints it: three decimals, ``n/a`` when unavailable."""
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
@@ -76,10 +78,11 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: Path) -> None:
 
 
 def _stage1_table(stage1: Mapping) -> list[str]:
-    a, s, g = stage1["aligned"], stage1["shuffled"], stage1["gap"]
-    lines = ["| metric | aligned | shuffled | gap |", "|---|---:|---:|---:|"]
+    columns = [stage1[k] for k in ("aligned", "shuffled", "gap", "chance")]
+    lines = ["| metric | aligned | shuffled | gap | chance |", "|---|---:|---:|---:|---:|"]
     for k in STAGE1_ORDER:
-        lines.append(f"| {k} | {_fmt(a.get(k))} | {_fmt(s.get(k))} | {_fmt(g.get(k))} |")
+        cells = (fmt_value(m.get(k)) for m in columns)
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -95,9 +98,9 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
     st1, st2 = report.stage1, report.stage2
     sizes = st1["sizes"]
     out = [f"# Alignment report: {dataset_dir.name}", "",
-           f"Alignment score (aligned − shuffled `{HEADLINE}`): **{_fmt(report.alignment_gap)}**"
-           f" · {report.seconds:.0f} s on `{report.settings.device}` · seed "
-           f"{report.settings.seed}", "",
+           f"Alignment score (aligned − shuffled `{HEADLINE}`): "
+           f"**{fmt_value(report.alignment_gap)}** · {report.seconds:.0f} s on "
+           f"`{report.settings.device}` · seed {report.settings.seed}", "",
            "A small GPT-2-style model (built from a config, trained from scratch here) reads "
            "each window's binned sensor tokens and the question and writes the answer. "
            "The same training on randomly re-paired sensor/text rows is the control: text "
@@ -110,18 +113,19 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            f"{sizes['parameters']:,} parameters, vocabulary {sizes['vocab_size']}.", "",
            "`boundary_error_s` is an error (lower is better); every other metric is higher "
            "is better. Structural metrics parse the answers' own wording (segment lines, "
-           "counts, overall trend); `reference_parsed` is the share of references they read."]
+           "counts, overall trend); `reference_parsed` is the share of references they read. "
+           "`chance`: each reference scored against another random reference of its QA type."]
     for name, reason in st1.get("unavailable", {}).items():
         out.append(f"- `{name}` unavailable: {reason}")
     out += ["", "![learning curve](learning_curve.png)", "", "## Stage 2: activity", ""]
     if "skipped" in st2:
         out.append(f"Skipped: {st2['skipped']}")
     else:
-        base = st2["baselines"]
-        out += ["| classifier | accuracy | macro-F1 |", "|---|---:|---:|",
-                f"| reference model | {_fmt(st2['accuracy'])} | {_fmt(st2['macro_f1'])} |"]
-        out += [f"| {k.replace('_', ' ')} | {_fmt(v['accuracy'])} | {_fmt(v['macro_f1'])} |"
-                for k, v in base.items()]
+        scored = {"reference model": st2, **{k.replace("_", " "): v
+                                             for k, v in st2["baselines"].items()}}
+        out += ["| classifier | accuracy | macro-F1 |", "|---|---:|---:|"]
+        out += [f"| {k} | {fmt_value(v['accuracy'])} | {fmt_value(v['macro_f1'])} |"
+                for k, v in scored.items()]
         out += ["", f"Train windows {st2['sizes']['train_rows']}, test windows "
                 f"{st2['sizes']['test_rows']} (subjects "
                 f"{', '.join(st2['sizes']['test_subjects'])}).", "",
@@ -155,8 +159,9 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         f"heads, dropout {s.dropout}, trained from random initialisation with seed {s.seed} "
         f"(AdamW, peak learning rate {s.lr}, batches of about {s.batch_tokens} tokens, "
         f"{s.stage1_steps} steps per language model, {s.stage2_steps} for the classifier).",
-        "", "Input: per channel `<{channel}_start>`, one bin token per sample, "
-        f"`<{{channel}}_end>`; values standardized per channel and window, clipped to "
+        "", "Input: per channel `<{channel}_start>`, one bin token per "
+        f"{s.stage1_pool} sample(s), `<{{channel}}_end>`; values standardized per channel "
+        "and window, clipped to "
         f"±{s.clip} std and cut into {s.n_bins} uniform bins (Chronos-style); then the "
         "question and `<sep>`. Target: the answer and `<eos>` (loss on answer tokens only). "
         f"Stage 2 averages every {s.stage2_pool} samples and standardizes each channel by "
@@ -165,7 +170,8 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "Scores on held-out subjects compare the aligned model with the shuffled control; "
         "the absolute values depend on the small budget and are not comparable to "
         "SensorLLM's LLM-based numbers. Trained on a deterministic subsample "
-        f"({report.stage1['sizes']['train_rows']} stage-1 rows).", "",
+        f"({report.stage1['sizes']['train_rows']} stage-1 rows of QA types "
+        f"{', '.join(s.stage1_qa_types) or 'all'}).", "",
         f"Settings: `{json.dumps(s.to_dict(), sort_keys=True)}`", ""])
 
 

@@ -21,6 +21,8 @@ class VerifySettings:
         text_vocab: BPE merges learned on the dataset's text beyond the 256 byte tokens.
         n_bins: Sensor value bins.
         clip: Standardized values are clipped to ± this many standard deviations.
+        stage1_qa_types: Stage-1 QA types trained and scored; empty means all.
+        stage1_pool: Samples averaged into one stage-1 sensor token.
         stage1_train_rows: Most stage-1 training rows (seeded row-hash subsample).
         stage1_test_rows: Most stage-1 test rows generated and scored.
         stage1_steps: Optimizer steps of each stage-1 language model.
@@ -39,25 +41,27 @@ class VerifySettings:
 
     seed: int = 0
     device: str = "cpu"
-    n_layer: int = 3
-    n_embd: int = 128
+    n_layer: int = 2
+    n_embd: int = 64
     n_head: int = 4
     dropout: float = 0.0
     text_vocab: int = 512
     n_bins: int = 64
     clip: float = 3.0
+    stage1_qa_types: tuple[str, ...] = ("trend_analysis",)
+    stage1_pool: int = 2
     stage1_train_rows: int = 4000
-    stage1_test_rows: int = 300
-    stage1_steps: int = 500
-    batch_tokens: int = 6144
-    lr: float = 2e-3
+    stage1_test_rows: int = 200
+    stage1_steps: int = 250
+    batch_tokens: int = 4096
+    lr: float = 4e-3
     eval_rows: int = 48
     eval_points: int = 10
     max_answer_tokens: int = 384
     stage2_train_rows: int = 3000
     stage2_test_rows: int = 1500
-    stage2_steps: int = 150
-    stage2_pool: int = 2
+    stage2_steps: int = 120
+    stage2_pool: int = 4
     threads: int = 0
 
     def to_dict(self) -> dict:
@@ -68,7 +72,8 @@ class VerifySettings:
 PRESETS = {
     "cpu": VerifySettings(),
     "cuda": VerifySettings(device="cuda", n_layer=6, n_embd=256, n_head=8, text_vocab=1024,
-                           n_bins=128, stage1_train_rows=40000, stage1_test_rows=1000,
+                           n_bins=128, stage1_qa_types=(), stage1_pool=1,
+                           stage1_train_rows=40000, stage1_test_rows=1000,
                            stage1_steps=3000, batch_tokens=32768, lr=1e-3,
                            stage2_train_rows=20000, stage2_test_rows=5000, stage2_steps=1000,
                            stage2_pool=1),

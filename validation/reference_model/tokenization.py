@@ -1,4 +1,4 @@
-"""Tokens: Chronos-style binned sensor values inside per-channel marks, and a locally trained BPE."""
+"""Tokens: Chronos-style binned sensor values inside channel marks, and a locally trained BPE."""
 
 from __future__ import annotations
 

@@ -1,0 +1,47 @@
+"""Benchmark: train + evaluate the reference model on the demo dataset and print the figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from validation.reference_model import settings_for, verify
+
+BUDGET_S = 600.0
+"""The CPU budget of the default settings (issue 8): train + evaluation in ≤ 10 minutes."""
+
+
+def main() -> None:
+    """Run ``verify`` with the device preset and print timings, sizes and headline metrics."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("dataset", nargs="?", type=Path, default=Path("output/uci_har"),
+                    help="dataset written by `harqa build` (default: the demo output/uci_har)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if not (args.dataset / "stage1").is_dir():
+        raise SystemExit(f"{args.dataset}: no dataset; run `harqa build` first")
+    settings = settings_for(args.device, seed=args.seed, threads=args.threads)
+    t0 = time.perf_counter()
+    report = verify(args.dataset, settings,
+                    log=lambda m: print(f"[{time.perf_counter() - t0:7.1f} s] {m}", flush=True))
+    st1, st2 = report.stage1, report.stage2
+    figures = {
+        "seconds_total": report.seconds,
+        "within_cpu_budget": report.seconds <= BUDGET_S if args.device == "cpu" else None,
+        "stage1_sizes": st1["sizes"],
+        "stage1_train_seconds": {k: st1[k]["train_seconds"] for k in ("aligned", "shuffled")},
+        "stage1_generate_seconds": {k: st1[k]["generate_seconds"] for k in ("aligned", "shuffled")},
+        "trend_accuracy": {k: st1[k]["trend_accuracy"] for k in ("aligned", "shuffled")},
+        "alignment_gap": report.alignment_gap,
+        "stage2": {k: st2.get(k) for k in ("accuracy", "macro_f1", "baselines", "sizes")},
+        "settings": settings.to_dict(),
+    }
+    print(json.dumps(figures, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
