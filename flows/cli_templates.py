@@ -44,8 +44,12 @@ def list_templates(templates: Path | None = None, format: str = "text") -> str:
     if format == "json":
         return json.dumps(rows, indent=2)
     return "\n".join(f"{r['qa_type']:<24} stage {r['stage'] or '-'}  v{r['version']:<3} "
-                     f"{r['variants']:>3} variants  share {r['share'] if r['share'] is not None else '-'}"
-                     f"  {r['path']}" for r in rows)
+                     f"{r['variants']:>3} variants  share {_or_dash(r['share'])}  {r['path']}"
+                     for r in rows)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def lint_templates(templates: Path | None = None, format: str = "text") -> tuple[int, str]:

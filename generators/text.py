@@ -562,14 +562,15 @@ def sentence_problems(text: str, style: str) -> list[str]:
     if style == "label":
         return [] if len(lines) == 1 else ["a label answer must be one line"]
     problems = []
-    for line in lines:
+    for k, line in enumerate(lines):
+        last = k == len(lines) - 1
         if not (line[0].isupper() or line[0].isdigit() or line[0] in "[("):
             problems.append(f"line does not start with a capital letter: {line!r}")
         if _LOWER_AFTER_STOP.search(line):
             problems.append(f"sentence inside the line starts lowercase: {line!r}")
         ends_ok = line.endswith((".", "?"))
         if style == "question":
-            ends_ok = ends_ok or (line is not lines[-1] and (
+            ends_ok = ends_ok or (not last and (
                 line.endswith(":") or _OPTION_LINE.match(line) is not None))
         elif style == "lines":
             ends_ok = ends_ok or re.search(r"\S: \S", line) is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from generators.text import stable_index
 from generators.types import DIRECTIONS, Channel, ChannelSummary, TrendSegment
@@ -103,6 +102,15 @@ def correlation_words(r: float) -> tuple[str, str]:
     return strength, sign
 
 
+def correlation_facts(r: float) -> dict[str, object]:
+    """``r`` (rounded to two decimals) with its ``strength``, ``sign`` and ``relation``
+    words (``strong positive``; just ``negligible`` when there is no real correlation)."""
+    r = round(float(r), 2) + 0.0  # no -0.0
+    strength, sign = correlation_words(r)
+    return {"r": r, "strength": strength, "sign": sign,
+            "relation": strength if strength == "negligible" else f"{strength} {sign}"}
+
+
 def same_sensor_pairs(channels: Sequence[Channel]) -> list[tuple[int, int]]:
     """Index pairs of different axes of the same sensor (same location and modality)."""
     return [(i, j) for i in range(len(channels)) for j in range(i + 1, len(channels))
@@ -114,10 +122,6 @@ def same_sensor_pairs(channels: Sequence[Channel]) -> list[tuple[int, int]]:
 VALUE_DECIMALS = 3
 """Decimals of signal values stated in text (same as the statistics)."""
 
-PEAK_PROMINENCE = 0.1
-"""A peak counts when its prominence is at least this share of the window's range."""
-
-
 def val(x: float) -> float:
     """A signal value as the text shows it (``VALUE_DECIMALS``), never ``-0.0``."""
     return round(float(x), VALUE_DECIMALS) + 0.0
@@ -128,39 +132,12 @@ def choose(ctx_seed: int, window_id: str, purpose: str, options: Sequence[str]) 
     return options[stable_index(ctx_seed, window_id, purpose, len(options))]
 
 
-def peak_indices(values: np.ndarray) -> np.ndarray:
-    """Indices of prominent local maxima (prominence ≥ ``PEAK_PROMINENCE`` × range)."""
-    x = np.asarray(values, dtype=np.float64)
-    span = float(x.max() - x.min())
-    if span <= 0:
-        return np.empty(0, dtype=np.intp)
-    return find_peaks(x, prominence=PEAK_PROMINENCE * span)[0]
-
-
 def mean_crossings(values: np.ndarray) -> int:
     """How often the series crosses its own mean (samples equal to the mean are skipped)."""
     x = np.asarray(values, dtype=np.float64)
     side = np.sign(x - x.mean())
     side = side[side != 0]
     return int(np.count_nonzero(side[1:] != side[:-1]))
-
-
-def dominant_frequency(values: np.ndarray, sample_rate_hz: float) -> tuple[float, float]:
-    """Strongest non-zero frequency of a series and its share of the spectral power.
-
-    Args:
-        values: 1-D series (the mean is removed first).
-        sample_rate_hz: Sampling rate.
-
-    Returns:
-        ``(frequency_hz, share)``; ``(0.0, 0.0)`` for a constant or too-short series.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    power = np.abs(np.fft.rfft(x - x.mean())) ** 2
-    if power.size < 3 or power[1:].sum() <= 0:
-        return 0.0, 0.0
-    k = 1 + int(np.argmax(power[1:]))
-    return float(np.fft.rfftfreq(x.size, 1.0 / sample_rate_hz)[k]), float(power[k] / power[1:].sum())
 
 
 def sensor_groups(channels: Sequence[Channel]) -> list[list[int]]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from generators.features import pearson
 from generators.qa import Facts, QAContext
-from generators.qa._common import (STAT_DECIMALS, correlation_words, humanize, same_sensor_pairs,
+from generators.qa._common import (STAT_DECIMALS, correlation_facts, humanize, same_sensor_pairs,
                                    secs, sensor_name, trend_overview)
 
 STAGE = 2
@@ -39,11 +39,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         })
     correlations = []
     for i, j in same_sensor_pairs(ctx.channels):
-        r = round(pearson(ctx.values[:, i], ctx.values[:, j]), 2) + 0.0  # no -0.0
-        strength, sign = correlation_words(r)
-        relation = strength if strength == "negligible" else f"{strength} {sign}"
         correlations.append({"a": sensor_name(ctx.channels[i]), "b": sensor_name(ctx.channels[j]),
-                             "r": r, "strength": strength, "sign": sign, "relation": relation})
+                             **correlation_facts(pearson(ctx.values[:, i], ctx.values[:, j]))})
     yield Facts(channels=tuple(c.name for c in ctx.channels), values={
         "n_channels": len(channels),
         "n_samples": n,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import numpy as np
-
 from generators.features import pearson
 from generators.qa import Facts, QAContext
-from generators.qa._common import (STAT_DECIMALS, correlation_words, group_name, same_sensor_pairs,
-                                   sensor_groups, sensor_name)
+from generators.qa._common import (STAT_DECIMALS, correlation_facts, group_name,
+                                   same_sensor_pairs, sensor_groups, sensor_name)
 
 STAGE = 2
 
@@ -27,7 +25,7 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     Yields:
         Facts with ``groups`` (per sensor: ``sensor``, ``axis``, ``std``, ``unit``,
         ``runner_up``, ``runner_up_std``) and ``top_pair`` (``a``, ``b``, ``r``,
-        ``relation``).
+        ``strength``, ``sign``, ``relation``).
     """
     groups = []
     for idx in sensor_groups(ctx.channels):
@@ -39,13 +37,11 @@ def build(ctx: QAContext) -> Iterator[Facts]:
                        "runner_up": ctx.channels[second].axis, "runner_up_std": stds[order[1]]})
     if not groups:
         return
-    pairs = [(round(pearson(ctx.values[:, i], ctx.values[:, j]), 2) + 0.0, i, j)
+    pairs = [(correlation_facts(pearson(ctx.values[:, i], ctx.values[:, j])), i, j)
              for i, j in same_sensor_pairs(ctx.channels)]
-    r, i, j = max(pairs, key=lambda p: abs(p[0]))
-    strength, sign = correlation_words(r)
+    corr, i, j = max(pairs, key=lambda p: abs(p[0]["r"]))
     yield Facts(channels=tuple(c.name for c in ctx.channels), values={
         "groups": groups,
-        "top_pair": {"a": sensor_name(ctx.channels[i]), "b": sensor_name(ctx.channels[j]),
-                     "r": r, "relation": strength if strength == "negligible" else f"{strength} {sign}"},
-        "n_channels": int(np.shape(ctx.values)[1]),
+        "top_pair": {"a": sensor_name(ctx.channels[i]), "b": sensor_name(ctx.channels[j]), **corr},
+        "n_channels": len(ctx.channels),
     })

@@ -29,7 +29,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         Facts with ``sensor``, ``gravity_axis``, ``gravity_sign``
         (``positive``/``negative``), ``gravity_g`` (mean vector length in g),
         ``tilt_deg`` (whole degrees), ``motion`` (``still``/``moving``),
-        ``magnitude_std`` (in ``unit``, the channel's) and ``posture`` (upright/leaning/lying or ``None``).
+        ``magnitude_std`` (in ``unit``, the channel's) and ``posture``
+        (upright/leaning/lying or ``None``).
     """
     accs = [g for g in sensor_groups(ctx.channels)
             if len(g) == 3 and ctx.channels[g[0]].modality == "acc"]
@@ -42,7 +43,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     mag = np.linalg.norm(ctx.values[:, idx].astype(np.float64), axis=1)  # channel unit
     yield Facts(channels=tuple(ctx.channels[i].name for i in idx), values={
         "sensor": group_name(ctx.channels[idx[0]]),
-        "gravity_axis": g["axis"][1], "gravity_sign": "positive" if g["axis"][0] == "+" else "negative",
+        "gravity_axis": g["axis"][1],
+        "gravity_sign": "positive" if g["axis"][0] == "+" else "negative",
         "gravity_g": val(g["gravity_g"]), "tilt_deg": int(round(g["tilt_deg"])),
         "motion": "still" if mag.std() < STILL_RATIO * mag.mean() else "moving",
         "magnitude_std": val(mag.std()), "unit": ctx.channels[idx[0]].unit,

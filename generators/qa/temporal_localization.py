@@ -25,7 +25,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         ``change`` (end − start value of the segment) and ``slope_per_s``.
     """
     for s in ctx.summaries:
-        wanted = choose(ctx.seed, ctx.window.window_id, f"localize/{s.channel.name}", ("up", "down"))
+        wanted = choose(ctx.seed, ctx.window.window_id, f"localize/{s.channel.name}",
+                        ("up", "down"))
         for target in (wanted, "down" if wanted == "up" else "up"):
             segs = [g for g in s.segments if g.direction == target]
             if segs:
