@@ -283,7 +283,8 @@ def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
 @flow(name="build_preset", log_prints=True)
 def build_preset(preset: str = "uci_har", out: str = "output", seed: int = 0, stage: str = "all",
                  input: str | None = None, reader_options: dict | None = None,
-                 name: str | None = None, min_pass_rate: float | None = None) -> dict:
+                 name: str | None = None, trend_method: str | None = None,
+                 min_pass_rate: float | None = None) -> dict:
     """Build a preset from JSON-friendly parameters (the entry point of deployments).
 
     Args:
@@ -294,13 +295,14 @@ def build_preset(preset: str = "uci_har", out: str = "output", seed: int = 0, st
         input: Source path; ``None`` uses the embedded sample.
         reader_options: Reader options merged over the preset's.
         name: Dataset directory name (default: the preset name).
+        trend_method: Overrides the preset's trend method.
         min_pass_rate: Overrides the share of rows that must pass validation.
 
     Returns:
         The summary of :func:`build_dataset`.
     """
     cfg = make_config(preset, input=input, seed=seed, stage=stage,
-                      reader_options=reader_options, name=name)
+                      reader_options=reader_options, name=name, trend_method=trend_method)
     if min_pass_rate is not None:
         cfg = dataclasses.replace(cfg, min_pass_rate=min_pass_rate)
     return build(cfg, out)

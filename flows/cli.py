@@ -94,7 +94,8 @@ def build(
         table.add_row(key, str(n))
     Console().print(table)
     Console().print(f"pass rate {summary['validation']['pass_rate']:.4f}, "
-                    f"{summary['seconds']:.1f} s")
+                    f"{summary['seconds']:.1f} s, {summary['cache']['hits']} of "
+                    f"{summary['cache']['recordings']} recordings from the cache")
 
 
 @app.command()
@@ -157,11 +158,14 @@ def serve(
     name: Optional[str] = typer.Option(None, help="Deployment name (default: harqa-<preset>)."),
 ) -> None:
     """Serve the build flow on a cron schedule (needs a running `prefect server start`)."""
-    from flows.serve import serve_build
+    from flows.serve import NoServerError, serve_build
 
     params = {"preset": preset, "out": str(out), "seed": seed, "stage": stage,
               "input": None if input is None else str(input)}
-    serve_build(params, cron, name=name or f"harqa-{preset}")
+    try:
+        serve_build(params, cron, name=name or f"harqa-{preset}")
+    except (NoServerError, ValueError) as exc:
+        fail(str(exc))
 
 
 @app.command()

@@ -20,14 +20,20 @@ from generators.registry import UnknownNameError
 
 #: Both stages of two sample recordings, two classes (built once per module).
 SMALL = dataclasses.replace(
-    make_config("uci_har", stage="all", reader_options={"experiments": [1, 5]}),
+    make_config("uci_har", stage="all", reader_options={"experiments": [1, 5]},
+                trend_method="sensorllm"),
     classes=(4, 5), min_pass_rate=0.0)
+
+
+def small_dataset(tmp_path_factory) -> Path:
+    """``SMALL`` built under the session's base temp dir; a second caller finds it up to date."""
+    out = tmp_path_factory.getbasetemp() / "small-all"
+    return Path(run_build(SMALL, out=str(out))["path"])
 
 
 @pytest.fixture(scope="module")
 def built(prefect_server, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export-src")
-    return Path(run_build(SMALL, out=str(out))["path"])
+    return small_dataset(tmp_path_factory)
 
 
 @pytest.fixture

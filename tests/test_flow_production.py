@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: small enough to build in seconds, with two tasks so a kill can land between them. The
 #: pass-rate floor is off because these tests are about orchestration, not the checks.
 SMALL = dataclasses.replace(
-    make_config("uci_har", stage="2", reader_options={"experiments": [1, 5]}),
+    make_config("uci_har", stage="2", reader_options={"experiments": [1, 5]},
+                trend_method="sensorllm"),
     classes=(1, 4), min_pass_rate=0.0)
 N_RECORDINGS = 2
 
@@ -49,7 +50,9 @@ def _manifest(dataset_dir: Path) -> dict:
 
 
 def _finished_parts(out: Path) -> list[Path]:
-    return sorted((out / CACHE_DIRNAME / "parts").glob(f"*/{DONE}"))
+    """Markers of finished cache entries (not of the hidden ones still being filled)."""
+    return sorted(p for p in (out / CACHE_DIRNAME / "parts").glob(f"*/{DONE}")
+                  if not p.parent.name.startswith("."))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +108,8 @@ import dataclasses, sys
 from flows.build import run_build
 from flows.config import make_config
 cfg = dataclasses.replace(
-    make_config("uci_har", stage="2", reader_options={"experiments": [1, 5]}),
+    make_config("uci_har", stage="2", reader_options={"experiments": [1, 5]},
+                trend_method="sensorllm"),
     classes=(1, 4), min_pass_rate=0.0)
 run_build(cfg, out=sys.argv[1])
 """
@@ -211,7 +215,8 @@ def test_cron_schedule_fires_on_a_local_server(tmp_path):
     try:
         _wait(lambda: _healthy(api), 180, "the Prefect server", [server])
         params = {"preset": "uci_har", "out": str(tmp_path / "out"), "stage": "2",
-                  "reader_options": {"experiments": [1]}, "min_pass_rate": 0.0}
+                  "reader_options": {"experiments": [1]}, "trend_method": "sensorllm",
+                  "min_pass_rate": 0.0}
         script = ("import json, sys; from flows.serve import serve_build; "
                   "serve_build(json.loads(sys.argv[1]), '* * * * *', 'harqa-test')")
         served = subprocess.Popen([sys.executable, "-c", script, json.dumps(params)], env=env,

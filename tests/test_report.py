@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -13,21 +12,15 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from flows.build import run_build
-from flows.config import make_config
 from generators import trends
 from generators.dataset import read_stage
 from generators.report import DIRECTION_COLOURS, plot_window, write_report
-
-SMALL = dataclasses.replace(
-    make_config("uci_har", stage="all", reader_options={"experiments": [1, 5]}),
-    classes=(4, 5), min_pass_rate=0.0)
+from test_export import small_dataset
 
 
 @pytest.fixture(scope="module")
 def page(prefect_server, tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("report-src")
-    root = Path(run_build(SMALL, out=str(out))["path"])
+    root = small_dataset(tmp_path_factory)
     steps = []
     path = write_report(root, progress=steps.append)
     assert steps[0] == "reading" and steps[-1] == "writing"
