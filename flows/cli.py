@@ -213,9 +213,13 @@ def report(
 
 def _register_plugins() -> None:
     """Commands whose bodies live beside their feature (``flows/cli_<feature>.py``)."""
+    from flows.cli_templates import templates_app
     from flows.cli_trends import trends_command
 
     app.command("trends")(handled(trends_command))
+    for command in templates_app.registered_commands:
+        command.callback = handled(command.callback)
+    app.add_typer(templates_app, name="templates")
 
 
 def main() -> None:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
-from generators import features, pipeline, qa
+from generators import pipeline, qa
 from generators.errors import InputError
 from generators.text import load_packs
 
@@ -108,13 +107,7 @@ def preview_templates(qa_type: str, n: int = 3, templates: Path | None = None, s
     cfg = make_config(seed=seed, stage=str(stage))
     items = []
     for rec in pipeline.recordings(cfg):
-        for w in pipeline.cut(rec, cfg):
-            values = np.ascontiguousarray(rec.values[w.start:w.end])
-            summaries = tuple(features.summarize(values[:, i], rec.sample_rate_hz, ch,
-                                                 cfg.trend_method)
-                              for i, ch in enumerate(rec.channels))
-            ctx = qa.QAContext(rec.dataset, w, values, rec.channels, rec.sample_rate_hz,
-                               summaries, tuple(sorted(set(rec.label_names.values()))), seed)
+        for ctx in pipeline.contexts(rec, cfg):
             items += qa.build_items(ctx, [qa_type], packs, cfg.trend_method, seed)
             if len(items) >= n:
                 break

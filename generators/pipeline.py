@@ -85,6 +85,30 @@ class RecordingItems:
     items: tuple[QAItem, ...]
 
 
+def contexts(rec: Recording, cfg: BuildConfig,
+             cuts: list[Window] | None = None) -> Iterator[qa.QAContext]:
+    """The QA builders' view of each window: its values and per-channel summaries.
+
+    Args:
+        rec: The recording.
+        cfg: Build settings.
+        cuts: Windows of ``rec`` (default: all windows of the configured stages).
+
+    Yields:
+        One context per window, in window order.
+    """
+    cuts = cut(rec, cfg) if cuts is None else cuts
+    label_names = tuple(sorted({rec.label_names[c] for c in (cfg.classes or rec.label_names)
+                                if c in rec.label_names}))
+    slices = [rec.values[w.start:w.end] for w in cuts]
+    all_summaries = features.summarize_windows(slices, rec.sample_rate_hz, rec.channels,
+                                               cfg.trend_method, **cfg.trend_params)
+    for w, values, summaries in zip(cuts, slices, all_summaries):
+        yield qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
+                           sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
+                           label_names=label_names, seed=cfg.seed)
+
+
 def describe(rec: Recording, cfg: BuildConfig,
              packs: dict[str, TemplatePack]) -> RecordingItems:
     """Window one recording, summarize each window's channels and render its QA rows.
@@ -97,17 +121,8 @@ def describe(rec: Recording, cfg: BuildConfig,
     Returns:
         The recording with its rows.
     """
-    label_names = tuple(sorted({rec.label_names[c] for c in (cfg.classes or rec.label_names)
-                                if c in rec.label_names}))
     items: list[QAItem] = []
-    cuts = cut(rec, cfg)
-    slices = [rec.values[w.start:w.end] for w in cuts]
-    all_summaries = features.summarize_windows(slices, rec.sample_rate_hz, rec.channels,
-                                               cfg.trend_method, **cfg.trend_params)
-    for w, values, summaries in zip(cuts, slices, all_summaries):
-        ctx = qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
-                           sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
-                           label_names=label_names, seed=cfg.seed)
-        items += qa.build_items(ctx, qa.select_types(w, cfg.seed, cfg.qa_mix), packs,
+    for ctx in contexts(rec, cfg):
+        items += qa.build_items(ctx, qa.select_types(ctx.window, cfg.seed, cfg.qa_mix), packs,
                                 cfg.trend_method, cfg.seed)
     return RecordingItems(rec, tuple(items))
