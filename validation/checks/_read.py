@@ -162,13 +162,26 @@ class Compiler:
         atoms = alternation({w for words in number_words() for w in re.split(r"[ -]", words)})
         self._words = rf"{atoms}(?:(?:\s+|-){atoms})*"
 
-    def nodes(self, nodes, slots: dict | None, place: str | None = None) -> str:
+    def nodes(self, nodes, slots: dict | None, place: str | None = None,
+              top: bool = False) -> str:
         """Regex of a node list; with ``slots``, named groups are added and recorded.
 
         ``place`` is the loop iteration being compiled (one of ``LOOP_PLACES``), so that
         ``loop.first``/``loop.last`` conditions are decided rather than made optional.
+        ``top`` says the list is a whole template, whose ends are line ends.
         """
-        return "".join(self._node(n, slots, place) for n in nodes)
+        edge = "\n" if top else ""
+        out = []
+        for i, n in enumerate(nodes):
+            if isinstance(n, tuple):
+                before = nodes[i - 1] if i else edge
+                after = nodes[i + 1] if i + 1 < len(nodes) else edge
+                alone = (isinstance(before, str) and before.rstrip(" \t").endswith("\n")
+                         and isinstance(after, str) and after.lstrip(" \t").startswith("\n"))
+                out.append(self._expr(n[1], slots, alone))
+            else:
+                out.append(self._node(n, slots, place))
+        return "".join(out)
 
     def _group(self, body: str, slot: Slot, slots: dict | None) -> str:
         if slots is None:
@@ -185,8 +198,6 @@ class Compiler:
             lead = r"\s*" if node[:1].isspace() else ""
             trail = r"\s*" if node[-1:].isspace() else ""
             return lead + r"\s+".join(re.escape(w) for w in words) + trail
-        if isinstance(node, tuple):
-            return self._expr(node[1], slots)
         if node.kind == "for":
             body = tuple(node.branches[0][1])
             v = {p: self.nodes(body, None, p) for p in LOOP_PLACES}
@@ -205,7 +216,7 @@ class Compiler:
         options.append(self.nodes(node.orelse, slots, place) if node.orelse is not None else "")
         return "(?:" + "|".join(options) + ")"
 
-    def _expr(self, expr: str, slots: dict | None) -> str:
+    def _expr(self, expr: str, slots: dict | None, alone: bool = False) -> str:
         parts = [p.strip() for p in expr.split("|")]
         head, filters = parts[0], [f.split("(")[0].strip() for f in parts[1:]]
         pick = _PICK.match(head)
@@ -216,8 +227,10 @@ class Compiler:
             name = pick.group(1)
             if name not in self.pack.phrases:
                 raise ValueError(f"no phrase list {name!r} in pack {self.pack.qa_type!r}")
-            body = "|".join(self.nodes(parse_template(src), None)
+            body = "|".join(self.nodes(parse_template(src), None, top=True)
                             for src in self.pack.phrases[name])
+            if alone:  # a whole line: the first phrasing that fills it is the one
+                body = rf"(?>(?:{body})(?:(?<=\n)|(?=[ \t]*(?:\n|$))))"
             return self._group(body, Slot("pick", name), slots)
         if literal:
             word = literal.group(1)
@@ -258,7 +271,7 @@ class Compiler:
                    ) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a node list (at a loop ``place``) and its slots."""
         slots: dict[str, Slot] = {}
-        return re.compile(self.nodes(nodes, slots, place), re.I), slots
+        return re.compile(self.nodes(nodes, slots, place, top=place is None), re.I), slots
 
     # ------------------------------------------------------------ reading
 

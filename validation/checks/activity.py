@@ -6,9 +6,9 @@ from typing import Iterator, Mapping
 
 from validation.checks import Failure, Row
 from validation.checks._channels import channel_of, describe
-from validation.checks._read import Unreadable, one, read_row
+from validation.checks._read import Unreadable, compiler, one
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
-from validation.checks._trends import compare_overview, segments
+from validation.checks._trends import compare_overview, fitted
 
 NAME = "activity"
 
@@ -55,7 +55,7 @@ def _stats(row: Row, items: list[dict]) -> Iterator[Failure]:
 
 def _trends(row: Row, items: list[dict]) -> Iterator[Failure]:
     for k, item in _per_channel(row, items, "trends"):
-        segs = segments(row, k)
+        segs = fitted(row, k)
         if isinstance(segs, Failure):
             yield segs
             return
@@ -88,16 +88,57 @@ def _correlations(row: Row, items: list[dict]) -> Iterator[Failure]:
                                              f"{len(expected)}")
 
 
+_LAYOUT = "{{ pick('window_line') }}\n{{ pick('analysis') }}\n"
+
+
+def read_question(row: Row) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """Read the question line by line along the pack's layout.
+
+    The variants share ``window_line`` then ``analysis`` (statistics intro, one line per
+    channel, trend intro, one line per channel, then optionally a correlation intro and
+    one line per axis pair), then a question line of their own. Reading by lines keeps
+    each regex to one line.
+
+    Returns:
+        (window and question-line values, statistics per channel, trends per channel,
+        correlations per pair).
+
+    Raises:
+        Unreadable: A line does not fit its place.
+    """
+    c = compiler(NAME)
+    name = row.template_id.split("/", 1)[-1]
+    variant = next((v for v in c.pack.variants if v.name == name), None)
+    if variant is None or not variant.question.startswith(_LAYOUT):
+        raise Unreadable(f"unknown variant or layout of {row.template_id!r}")
+    lines = row.question.split("\n")
+    n = row.series.shape[0]
+    if len(lines) < 2 * n + 5:
+        raise Unreadable(f"{len(lines)} lines; {n} channels need at least {2 * n + 5}")
+    window = c.read_list("window_line", lines[0])
+    c.read_list("stats_intro", lines[1])
+    stats = [c.read_list("stat_line", ln) for ln in lines[2:2 + n]]
+    c.read_list("trend_intro", lines[2 + n])
+    trends = [c.read_list("channel_trend", ln) for ln in lines[3 + n:3 + 2 * n]]
+    rest = lines[3 + 2 * n:-1]
+    pairs = []
+    if rest:
+        c.read_list("corr_intro", rest[0])
+        pairs = [c.read_list("corr_line", ln) for ln in rest[1:]]
+    for k, v in c.read(variant.question[len(_LAYOUT):], lines[-1]).items():
+        window.setdefault(k, []).extend(v)
+    return window, stats, trends, pairs
+
+
 def check(row: Row) -> Iterator[Failure]:
     """Recompute every number and word of the question's description; the answer is the label."""
     try:
-        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
-        loops = q.get("channels", [])
-        if len(loops) != 2:
-            raise Unreadable(f"expected a statistics and a trend list, got {len(loops)} lists")
-        found = list(_window(row, q)) + list(_stats(row, loops[0])) + list(_trends(row, loops[1]))
-        found += list(_correlations(row, [p for loop in q.get("correlations", []) for p in loop]))
-        said = str(one(a, "activity"))
+        q, stats, trends, pairs = read_question(row)
+        found = list(_window(row, q)) + list(_stats(row, stats)) + list(_trends(row, trends))
+        found += list(_correlations(row, pairs))
+        name = row.template_id.split("/", 1)[-1]
+        variant = next(v for v in compiler(NAME).pack.variants if v.name == name)
+        said = str(one(compiler(NAME).read(variant.answer, row.answer), "activity"))
     except Unreadable as exc:
         yield Failure(f"{NAME}.structure", str(exc))
         return

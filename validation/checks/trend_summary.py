@@ -6,7 +6,7 @@ from typing import Iterator
 
 from validation.checks import Failure, Row
 from validation.checks._read import Unreadable, one, read_row
-from validation.checks._trends import compare_overview, segments
+from validation.checks._trends import compare_overview, fitted
 
 
 def check(row: Row) -> Iterator[Failure]:
@@ -17,14 +17,14 @@ def check(row: Row) -> Iterator[Failure]:
     except Unreadable as exc:
         yield Failure("trend_summary.structure", str(exc))
         return
-    segs = segments(row, 0)
+    segs = fitted(row, 0)
     if isinstance(segs, Failure):
         yield segs
         return
-    times = segs.times()
-    if not start.agrees(times[0][0]) or not end.agrees(times[-1][1]):
+    last = (row.series.shape[1] - 1) / row.sample_rate_hz
+    if not start.agrees(0.0) or not end.agrees(last):
         yield Failure("trend_summary.span", f"text spans {start}–{end}s, series "
-                                            f"{times[0][0]:.4f}–{times[-1][1]:.4f}s")
+                                            f"0.00–{last:.4f}s")
     try:
         yield from compare_overview("trend_summary", stated, segs)
     except Unreadable as exc:
