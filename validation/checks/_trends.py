@@ -163,7 +163,7 @@ class Fitted:
         d = np.diff(x)
         noise = float(np.median(np.abs(d - np.median(d)))) / (0.6745 * np.sqrt(2))
         cutoff = float(row.trend_params.get("cutoff_hz", 4.0))
-        half = max(1, int(round(row.sample_rate_hz / (4 * cutoff))))
+        half = min(max(1, int(round(row.sample_rate_hz / (4 * cutoff)))), (x.size - 1) // 4)
         return cls(x, row.sample_rate_hz, noise, overall(x), half)
 
     @property
@@ -189,6 +189,20 @@ class Fitted:
     def change(self, a: int, b: int) -> float:
         """Change of the local level from sample ``a`` to sample ``b``."""
         return self.level(b) - self.level(a)
+
+    def largest_move(self) -> tuple[float, float]:
+        """Largest rise and largest fall of the local level between any two samples."""
+        kernel = np.ones(2 * self.half + 1) / (2 * self.half + 1)
+        level = np.convolve(np.pad(self.x, self.half, mode="edge"), kernel, mode="valid")
+        rise = float(np.max(level - np.minimum.accumulate(level)))
+        fall = float(np.max(np.maximum.accumulate(level) - level))
+        return rise, fall
+
+    def absent_ok(self, direction: str) -> bool:
+        """Whether the series can lack any ``direction`` segment: no large move that way."""
+        rise, fall = self.largest_move()
+        limit = 0.5 * float(np.ptp(self.x)) + 4 * self.noise
+        return (rise if direction == "up" else fall) <= limit
 
     def direction_ok(self, direction: str, a: int, b: int) -> bool:
         """A stated direction agrees with the fitted change over ``a..b`` within noise."""
@@ -262,6 +276,14 @@ def _overview_fitted(prefix: str, p: str, stated: Mapping[str, list], f: Fitted,
     if abs(total - f.end_s) > slack + 1e-6:
         out.append(Failure(f"{prefix}.times", f"{where}times add up to {total:.2f}s, the window "
                                               f"lasts {f.end_s:.2f}s"))
+    said_dirs = {d for d, _ in items}
+    if n_trends == 1 and not f.direction_ok(items[0][0], 0, f.x.size - 1):
+        out.append(Failure(f"{prefix}.direction", f"{where}one {items[0][0]} trend, the level "
+                                                  f"changes by {f.change(0, f.x.size - 1):+.4f}"))
+    for d in ("up", "down"):
+        if d not in said_dirs and not f.absent_ok(d):
+            out.append(Failure(f"{prefix}.direction", f"{where}no {d} trend stated, the series "
+                                                      f"has a large {d} move"))
     expected = f.overall if n_trends > 1 else None  # merged runs: one trend = one segment
     said_overall = one(stated, f"{p}overall") if stated.get(f"{p}overall") else None
     if said_overall != expected:
