@@ -157,3 +157,16 @@ def test_huggingface_loads_both_configs(built):
         ds = datasets.load_dataset(str(built), f"stage{stage}")
         assert set(ds) == {"train", "test"}
         assert ds["test"].num_rows == read_stage(built, stage, "test").num_rows
+
+
+def test_cli_export_writes_to_an_fsspec_url(built, mem):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["export", str(built), "--format", "jsonl",
+                                      "--out", "memory://cli"])
+    assert result.exit_code == 0, result.output
+    assert mem.exists("/cli/stage2/test.jsonl")
+    bad = CliRunner().invoke(app, ["export", str(built), "--format", "csv", "--out", "memory://x"])
+    assert bad.exit_code == 2 and "known: jsonl, sensorllm" in bad.output

@@ -60,3 +60,14 @@ def test_plot_draws_one_line_per_detected_segment(page):
             assert to_hex(line.get_color()) == DIRECTION_COLOURS[seg.direction]
             np.testing.assert_allclose(line.get_xdata(), [seg.start_s, seg.end_s])
         np.testing.assert_allclose(signal.get_ydata(), row["series"][0], rtol=1e-6)
+
+
+def test_cli_report_writes_the_page(page, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    root, _ = page
+    result = CliRunner().invoke(app, ["report", str(root), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
