@@ -392,3 +392,13 @@ def one(values: Mapping[str, list], name: str, default: object = None) -> object
     if any(v != found[0] for v in found[1:]):
         raise Unreadable(f"{name} stated inconsistently: {[str(v) for v in found]}")
     return found[0]
+
+
+def unit_failures(prefix: str, row, values: Mapping[str, list]) -> list:
+    """Units stated after values of a one-channel row must be the channel's unit."""
+    from validation.checks import Failure
+
+    unit = row.channel_units[0] if row.channel_units else ""
+    return [Failure(f"{prefix}.unit", f"{key[:-5]} in {u!r}, the channel is in {unit!r}")
+            for key, found in values.items() if key.endswith("@unit")
+            for u in found if u != unit]

@@ -1,0 +1,49 @@
+"""Check a change-amount row: first and last value, net change, its direction and mean rate."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from validation.checks import Failure, Row
+from validation.checks._read import Unreadable, one, read_row, unit_failures
+
+
+def check(row: Row) -> Iterator[Failure]:
+    """Recompute the end values from the series; change and rate follow from the stated ends."""
+    try:
+        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        said = {k: one(a, k) for k in a if not k.endswith("@unit") and k not in ("sensor",)}
+    except Unreadable as exc:
+        yield Failure("change_amount.structure", str(exc))
+        return
+    yield from unit_failures("change_amount", row, a)
+    x = np.asarray(row.series[0], dtype=np.float64)
+    duration = (x.size - 1) / row.sample_rate_hz
+    first, last = x[0], x[-1]
+    for key, true in (("start_value", first), ("end_value", last), ("start_s", 0.0),
+                      ("end_s", duration)):
+        if key in said and not said[key].agrees(true):
+            yield Failure("change_amount.value", f"{key} {said[key]}, series {true:.6f}")
+    # The text's change is end − start of its own rounded ends: allow both roundings.
+    slack = 10.0 ** -3
+    change = last - first
+    for key, true in (("change", change), ("abs_change", abs(change))):
+        if key in said and not said[key].agrees(true, extra=slack):
+            yield Failure("change_amount.value", f"{key} {said[key]}, series {true:.6f}")
+    if "rate_per_s" in said and duration > 0 and not said["rate_per_s"].agrees(
+            change / duration, extra=slack / duration):
+        yield Failure("change_amount.rate", f"rate {said['rate_per_s']}/s, series "
+                                            f"{change / duration:.6f}/s")
+    if "direction" in said:
+        if "change" in said:
+            ref = said["change"].value
+        elif "start_value" in said and "end_value" in said:
+            ref = round(said["end_value"].value - said["start_value"].value, 9)
+        else:
+            ref = round(change, 3)
+        expected = "up" if ref > 0 else "down" if ref < 0 else "steady"
+        if said["direction"] != expected:
+            yield Failure("change_amount.direction", f"direction {said['direction']}, the "
+                                                     f"change is {ref:+.4f}")
