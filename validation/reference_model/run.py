@@ -184,6 +184,23 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     return stage1, {"curves": curves, "samples": samples}, tok, lm
 
 
+def _transfer_backbone(lm, model) -> None:
+    """Start the classifier from the aligned language model's transformer.
+
+    Position embeddings beyond the language model's longest sequence keep their random
+    initialisation (stage-2 windows may be longer than stage-1 rows).
+    """
+    import torch
+
+    state = dict(lm.transformer.state_dict())
+    wpe = state.pop("wpe.weight")
+    missing, unexpected = model.transformer.load_state_dict(state, strict=False)
+    if unexpected or set(missing) != {"wpe.weight"}:
+        raise RuntimeError(f"backbone mismatch: missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        model.transformer.wpe.weight[:wpe.shape[0]] = wpe
+
+
 def _round_up(n: int, k: int) -> int:
     return -(-n // k) * k
 
@@ -219,14 +236,11 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorT
     test_ex = _class_examples(view, test_rows, classes)
     known = np.array([t[0] >= 0 for t in test_ex.targets])
     width = int(max(train_ex.lengths(False).max(), test_ex.lengths(False).max()))
-    if width > lm.config.n_positions:
-        raise InputError(dataset_dir / "stage2", f"stage-2 windows need {width} tokens, more "
-                         f"than the backbone's {lm.config.n_positions}; raise stage2_pool")
-    config = gpt2_config(s, tok.vocab_size, lm.config.n_positions, tok.pad_id, tok.eos_id,
-                         num_labels=len(classes))
+    config = gpt2_config(s, tok.vocab_size, max(lm.config.n_positions, _round_up(width, 64)),
+                         tok.pad_id, tok.eos_id, num_labels=len(classes))
     set_seed(s.seed)
     model = GPT2ForSequenceClassification(config)
-    model.transformer.load_state_dict(lm.transformer.state_dict())
+    _transfer_backbone(lm, model)
     held_out = Examples(test_ex.prompts[:s.eval_rows * 4], test_ex.targets[:s.eval_rows * 4])
     held_out = Examples(*(tuple(x for x, k in zip(seq, known) if k) for seq in
                           (held_out.prompts, held_out.targets)))
