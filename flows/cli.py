@@ -211,12 +211,28 @@ def report(
     Console().print(f"report written to {path}")
 
 
+@app.command()
+@handled
+def validate(
+    dataset_dir: Path = typer.Argument(..., help="A dataset directory (built by harqa or edited)."),
+    format: str = typer.Option("text", help="text or json."),
+) -> None:
+    """Re-validate an existing dataset without rebuilding it (exit 1 when anything fails)."""
+    from flows.cli_validate import validate_command
+
+    code = validate_command(dataset_dir, format)
+    if code:
+        raise typer.Exit(code)
+
+
 def _register_plugins() -> None:
     """Commands whose bodies live beside their feature (``flows/cli_<feature>.py``)."""
     from flows.cli_templates import templates_app
     from flows.cli_trends import trends_command
+    from flows.cli_verify import verify_command
 
     app.command("trends")(handled(trends_command))
+    app.command("verify")(handled(verify_command))
     for command in templates_app.registered_commands:
         command.callback = handled(command.callback)
     app.add_typer(templates_app, name="templates")
