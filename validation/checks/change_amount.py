@@ -21,28 +21,29 @@ def check(row: Row) -> Iterator[Failure]:
     yield from unit_failures("change_amount", row, a)
     x = np.asarray(row.series[0], dtype=np.float64)
     duration = (x.size - 1) / row.sample_rate_hz
-    first, last = x[0], x[-1]
+    first, last = float(x[0]), float(x[-1])
     for key, true in (("start_value", first), ("end_value", last), ("start_s", 0.0),
                       ("end_s", duration)):
         if key in said and not said[key].agrees(true):
             yield Failure("change_amount.value", f"{key} {said[key]}, series {true:.6f}")
-    # The text's change is end − start of its own rounded ends: allow both roundings.
-    slack = 10.0 ** -3
-    change = last - first
-    for key, true in (("change", change), ("abs_change", abs(change))):
-        if key in said and not said[key].agrees(true, extra=slack):
-            yield Failure("change_amount.value", f"{key} {said[key]}, series {true:.6f}")
+    # The generator's change is end − start of its rounded ends (so the text adds up) and
+    # its rate that change over the duration: with both ends stated, both are exact.
+    if "start_value" in said and "end_value" in said:
+        ref, extra = round(said["end_value"].value - said["start_value"].value, 9), 0.0
+    else:
+        ref, extra = last - first, 10.0 ** -3
+    if "change" in said:
+        if not said["change"].agrees(ref, extra=extra):
+            yield Failure("change_amount.value", f"change {said['change']}, ends give {ref:+.6f}")
+        ref, extra = said["change"].value, 0.0
+    if "abs_change" in said and not said["abs_change"].agrees(abs(ref), extra=extra):
+        yield Failure("change_amount.value", f"change {said['abs_change']}, ends give "
+                                             f"{abs(ref):.6f}")
     if "rate_per_s" in said and duration > 0 and not said["rate_per_s"].agrees(
-            change / duration, extra=slack / duration):
+            ref / duration, extra=extra / duration):
         yield Failure("change_amount.rate", f"rate {said['rate_per_s']}/s, series "
-                                            f"{change / duration:.6f}/s")
+                                            f"{ref / duration:.6f}/s")
     if "direction" in said:
-        if "change" in said:
-            ref = said["change"].value
-        elif "start_value" in said and "end_value" in said:
-            ref = round(said["end_value"].value - said["start_value"].value, 9)
-        else:
-            ref = round(change, 3)
         expected = "up" if ref > 0 else "down" if ref < 0 else "steady"
         if said["direction"] != expected:
             yield Failure("change_amount.direction", f"direction {said['direction']}, the "
