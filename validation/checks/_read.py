@@ -225,10 +225,12 @@ class Compiler:
         guard = True
         if pick:
             name = pick.group(1)
-            if name not in self.pack.phrases:
+            if re.match(r"pick\(\s*'[^']+'\s*~", head):  # pick('why_' ~ kind): any such list
+                name += "*"
+            if name not in self.pack.phrases and not name.endswith("*"):
                 raise ValueError(f"no phrase list {name!r} in pack {self.pack.qa_type!r}")
             body = "|".join(self.nodes(parse_template(src), None, top=True)
-                            for src in self.pack.phrases[name])
+                            for src in self._sources(name))
             if alone:  # a whole line: the first phrasing that fills it is the one
                 body = rf"(?>(?:{body})(?:(?<=\n)|(?=[ \t]*(?:\n|$))))"
             return self._group(body, Slot("pick", name), slots)
@@ -315,9 +317,16 @@ class Compiler:
             raise Unreadable(f"text does not follow template {source[:50]!r}…")
         return self._values(m, slots)
 
+    def _sources(self, name: str) -> list[str]:
+        """Phrasings of list ``name``; ``prefix*`` means every list whose name starts so."""
+        if name.endswith("*"):
+            return [src for key, srcs in self.pack.phrases.items()
+                    if key.startswith(name[:-1]) for src in srcs]
+        return list(self.pack.phrases[name])
+
     def read_list(self, name: str, text: str) -> dict[str, list]:
         """Values of ``text`` read as whichever phrasing of list ``name`` matches it whole."""
-        for src in self.pack.phrases[name]:
+        for src in self._sources(name):
             pattern, slots = self.pattern(src)
             m = pattern.fullmatch(text.strip())
             if m:
