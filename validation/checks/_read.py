@@ -18,7 +18,7 @@ import inflect
 from generators.text import DIRECTION_LISTS, TemplatePack, load_packs
 
 NUMBER = r"[-−]?\d+(?:\.\d+)?"
-TEXT = r"[^\n]+?"
+TEXT = r"[^\n.;()]+?"  # names and words: never across a sentence, clause or bracket
 _TAG = re.compile(r"({{.*?}}|{%.*?%})", re.S)
 _PICK = re.compile(r"pick\(\s*'([^']+)'")
 _TREND_INDEX = re.compile(r"trend\[\s*([\w.]+)\s*\]")
@@ -336,10 +336,17 @@ class Compiler:
     def read_loop(self, body: tuple, text: str) -> list[dict[str, list]]:
         """One dict of values per iteration of a loop body over ``text``."""
         text = text.strip()
-        only, slots = self.pattern_of(body, "only")
-        m = only.fullmatch(text)
-        if m:
+        try:
+            return self._read_items(body, text)
+        except Unreadable:
+            only, slots = self.pattern_of(body, "only")
+            m = only.fullmatch(text)
+            if m is None:
+                raise
             return [self._values(m, slots)]
+
+    def _read_items(self, body: tuple, text: str) -> list[dict[str, list]]:
+        """Read two or more loop items: the first, middle ones, then the last to the end."""
         out, pos = [], 0
         for place in ("first", "middle"):
             pattern, slots = self.pattern_of(body, place)
