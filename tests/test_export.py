@@ -151,10 +151,11 @@ def test_split_refuses_a_question_of_another_shape():
         split_activity_question("one line\nQ?", {"n_channels": 6, "correlations": []})
 
 
-def test_huggingface_loads_both_configs(built):
+def test_huggingface_loads_both_configs(built, tmp_path):
     datasets = pytest.importorskip("datasets")
     for stage in (1, 2):
-        ds = datasets.load_dataset(str(built), f"stage{stage}")
+        # A fresh cache: HF's shared cache can serve an older build of the same layout.
+        ds = datasets.load_dataset(str(built), f"stage{stage}", cache_dir=str(tmp_path))
         assert set(ds) == {"train", "test"}
         assert ds["test"].num_rows == read_stage(built, stage, "test").num_rows
 
