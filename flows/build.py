@@ -189,10 +189,18 @@ def _validate(cfg: BuildConfig, counts: dict, staging: Path) -> tuple[dict, list
 def build(cfg: BuildConfig, out: str) -> dict:
     """The body of the build flows (run inside a flow run; tasks go to its task runner).
 
+    Holds the output root's lock throughout, so overlapping runs into one root (a cron
+    that fires while the last run is still going) never share a staging directory.
+
     Raises:
         InputError: Bad input (nothing is left in the output directory).
         ValidationFailed: See :func:`build_dataset`.
     """
+    with BuildCache(Path(out)).locked():
+        return _build(cfg, out)
+
+
+def _build(cfg: BuildConfig, out: str) -> dict:
     logger = get_run_logger()
     started = time.perf_counter()
     out_root = Path(out)

@@ -44,7 +44,7 @@ def serve_build(parameters: dict, cron: str, name: str) -> None:
 
     build_preset.serve(name=name, cron=cron, parameters=parameters,
                        description=f"harqa build of preset {parameters.get('preset')}",
-                       tags=["harqa"], pause_on_shutdown=False)
+                       tags=["harqa"], pause_on_shutdown=False, limit=1)
 
 
 class _ProgressHandler(logging.Handler):

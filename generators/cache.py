@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -147,6 +149,18 @@ class BuildCache:
     def __init__(self, out_root: Path) -> None:
         self.root = Path(out_root) / CACHE_DIRNAME
         self.hashes = FileHashes(self.root / "file-hashes.json")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the output root's build lock: builds into one root run one at a time (a
+        schedule that fires while the previous run is still going waits for it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "build.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def recordings_dir(self, key: str) -> Path:
         """The entry of one set of staged recordings."""
