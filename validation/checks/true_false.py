@@ -1,0 +1,51 @@
+"""Check a true/false row: the verdict is the truth of the claim, recomputed from the series."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from validation.checks import Failure, Row
+from validation.checks._read import Unreadable, compiler, one, packs
+from validation.checks.multiple_choice import claim_holds, plausible_count, read_claim, \
+    unit_failures
+
+
+def verdict(row: Row) -> bool:
+    """The verdict the answer opens with: ``True`` for a ``verdict_true`` phrasing.
+
+    Raises:
+        Unreadable: The answer opens with neither (or both) kinds of verdict.
+    """
+    c = compiler(row.qa_type)
+    found = set()
+    for value in (True, False):
+        for src in packs()[row.qa_type].phrases[f"verdict_{str(value).lower()}"]:
+            m = c.pattern(src)[0].match(row.answer)
+            if m and (m.end() == len(row.answer) or row.answer[m.end()].isspace()):
+                found.add(value)
+    if len(found) != 1:
+        raise Unreadable(f"answer opens with {len(found)} kinds of verdict")
+    return found.pop()
+
+
+def check(row: Row) -> Iterator[Failure]:
+    """The stated actual value must hold, and the verdict must be whether the claim holds."""
+    try:
+        kind, q, a = read_claim(row)
+        claimed, actual, said = one(q, "v"), one(a, "v"), verdict(row)
+        holds, actual_holds = claim_holds(row, kind, claimed), claim_holds(row, kind, actual)
+    except Unreadable as exc:
+        yield Failure("true_false.structure", str(exc))
+        return
+    yield from unit_failures("true_false", row, [q, a])
+    if actual_holds is False:
+        yield Failure("true_false.value", f"{kind}: the answer gives {actual}, which the series "
+                                          f"does not bear out")
+    if holds is None:  # undecidable (robust segment count): verdict and answer must agree
+        holds = claimed == actual
+        if not plausible_count(row, kind, actual):
+            yield Failure("true_false.value", f"{actual} segments cannot fit "
+                                              f"{row.series.shape[1]} samples")
+    if said != holds:
+        yield Failure("true_false.verdict", f"{kind}: claim {claimed} is {holds} of the series, "
+                                            f"the answer says {said}")
