@@ -1,0 +1,84 @@
+"""Check a posture row: gravity axis and sign, mean-vector length and tilt, still or moving."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from validation.checks import Failure, Row
+from validation.checks._channels import MODALITY_NOUNS
+from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row
+
+G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
+"""One unit of acceleration in g (standard gravity)."""
+
+STILL_RATIO = 0.05
+"""The documented rule: still when the magnitude's std is below this share of its mean."""
+
+
+def stated_motion(row: Row) -> str:
+    """``still`` or ``moving``: which ``motion_<word>`` phrasing the answer ends with.
+
+    Raises:
+        Unreadable: The answer ends with neither (or both).
+    """
+    c = compiler(row.qa_type)
+    text = row.answer.strip()
+    found = {name[len("motion_"):] for name, srcs in packs()[row.qa_type].phrases.items()
+             if name.startswith("motion_") for src in srcs
+             if any(m.end() == len(text) for m in c.pattern(src)[0].finditer(text))}
+    if len(found) != 1:
+        raise Unreadable(f"answer ends with motion phrasings of {sorted(found) or 'none'}")
+    return found.pop()
+
+
+def check(row: Row) -> Iterator[Failure]:
+    """Recompute the mean acceleration vector of the row's x, y, z accelerometer channels."""
+    try:
+        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        said = {k: one(a, k) for k in a}
+        motion = stated_motion(row)
+    except Unreadable as exc:
+        yield Failure("posture.structure", str(exc))
+        return
+    axes = [n.rsplit("_", 1)[-1] for n in row.channel_names]
+    unit = row.channel_units[0] if row.channel_units else ""
+    if axes != ["x", "y", "z"] or set(row.channel_modalities) != {"acc"} or unit not in G_PER_UNIT:
+        yield Failure("posture.channel", f"needs x, y, z accelerometer channels in g or m/s², "
+                                         f"got {row.channel_names} in {unit!r}")
+        return
+    sensor = " ".join([row.channel_locations[0].replace("_", "-")] * bool(row.channel_locations[0])
+                      + [MODALITY_NOUNS["acc"]])
+    if "sensor" in said and str(said["sensor"]).lower() != sensor:
+        yield Failure("posture.channel", f"names {said['sensor']!r}, the row holds {sensor!r}")
+    xyz = np.asarray(row.series, dtype=np.float64).T
+    mean = xyz.mean(axis=0) / G_PER_UNIT[unit]
+    length = float(np.linalg.norm(mean))
+    k = int(np.argmax(np.abs(mean)))
+    if said.get("gravity_axis", "xyz"[k]).lower() != "xyz"[k]:
+        yield Failure("posture.axis", f"gravity on {said['gravity_axis']}, mean vector {mean}")
+    sign = "positive" if mean[k] >= 0 else "negative"
+    if said.get("gravity_sign", sign).lower() != sign:
+        yield Failure("posture.axis", f"{said['gravity_sign']} side, mean {mean[k]:+.4f} g")
+    if "gravity_g" in said and not said["gravity_g"].agrees(length):
+        yield Failure("posture.value", f"mean vector {said['gravity_g']} g, series {length:.4f} g")
+    for u in a.get("gravity_g@unit", []):
+        if u != "g":
+            yield Failure("posture.unit", f"mean vector in {u!r}, stated as g")
+    if "tilt_deg" in said and length > 0:
+        tilt = float(np.degrees(np.arccos(min(1.0, abs(mean[k]) / length))))
+        if not Stated(float(said["tilt_deg"]), 0).agrees(tilt, extra=1e-6):
+            yield Failure("posture.value", f"tilt {said['tilt_deg']}°, series {tilt:.2f}°")
+    mag = np.linalg.norm(xyz, axis=1)
+    if "magnitude_std" in said and not said["magnitude_std"].agrees(mag.std()):
+        yield Failure("posture.value", f"magnitude std {said['magnitude_std']}, series "
+                                       f"{mag.std():.5f}")
+    for u in a.get("magnitude_std@unit", []):
+        if u != unit:
+            yield Failure("posture.unit", f"magnitude std in {u!r}, the channels are in {unit!r}")
+    ratio = mag.std() / mag.mean() if mag.mean() > 0 else np.inf
+    still = motion == "still"
+    if still != (ratio < STILL_RATIO) and abs(ratio - STILL_RATIO) > 1e-9:
+        yield Failure("posture.motion", f"{'still' if still else 'moving'} stated, magnitude "
+                                        f"std/mean {ratio:.4f} (still below {STILL_RATIO})")
