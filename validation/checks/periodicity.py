@@ -1,0 +1,100 @@
+"""Check a periodicity row: period, frequency, cycles, strength and cadence from the autocorrelation."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from validation.checks import Failure, Row
+from validation.checks._channels import channel_of
+from validation.checks._read import Stated, Unreadable, one, read_row
+
+REGULARITY = ((0.7, "clearly periodic"), (0.4, "somewhat periodic"), (0.0, "only weakly periodic"))
+"""The documented scale: periodicity strength (as the text rounds it) at or above → words."""
+
+GAIT_CADENCE = (60.0, 220.0)
+"""Steps per minute a gait cadence may have."""
+
+GAIT_MIN_STRENGTH = 0.5
+"""A cadence is only given for a periodicity at least this strong."""
+
+
+def autocorrelation(x: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the line-detrended series with itself at each lag 0…n−2.
+
+    Computed lag by lag with ``np.corrcoef`` on the overlapping parts (the generator uses
+    FFTs and prefix sums); 0 where either part is constant.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t = np.arange(x.size, dtype=np.float64)
+    d = x - np.polyval(np.polyfit(t, x, 1), t)
+    r = np.zeros(max(x.size - 1, 0))
+    for lag in range(r.size):
+        a, b = d[:x.size - lag], d[lag:]
+        if a.std() * b.std() > 1e-12 * max(float(np.abs(d).max()), 1e-300) ** 2:
+            r[lag] = np.corrcoef(a, b)[0, 1]
+    return r
+
+
+def period(x: np.ndarray, rate: float) -> tuple[float, float] | None:
+    """The repeating period (s) and its strength, ``None`` when nothing repeats twice.
+
+    The period is the first local maximum of the autocorrelation (lags from 1/8 s to half
+    the window) reaching 90 % of the highest one, refined by a parabola through it and its
+    neighbours; the strength is the autocorrelation there, clipped to 0–1.
+    """
+    r = autocorrelation(x)
+    lo, hi = max(1, int(np.ceil(rate / 8.0))), x.size // 2
+    if hi - lo < 2 or hi + 1 >= r.size:
+        return None
+    lags = np.arange(lo, hi + 1)
+    peak = lags[(r[lags] > r[lags - 1]) & (r[lags] >= r[lags + 1])]
+    if not peak.size or r[peak].max() <= 0:
+        return None
+    k = int(peak[np.argmax(r[peak] >= 0.9 * r[peak].max())])
+    curve = r[k - 1] - 2 * r[k] + r[k + 1]
+    shift = 0.5 * (r[k - 1] - r[k + 1]) / curve if curve < 0 else 0.0
+    return (k + shift) / rate, float(np.clip(r[k], 0.0, 1.0))
+
+
+def check(row: Row) -> Iterator[Failure]:
+    """Recompute the channel's period and strength; every stated figure follows from them."""
+    try:
+        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        said = {k: one(a, k) for k in a}
+    except Unreadable as exc:
+        yield Failure("periodicity.structure", str(exc))
+        return
+    if "sensor" in said and channel_of(row, str(said["sensor"])) != 0:
+        yield Failure("periodicity.channel", f"names {said['sensor']!r}, not the row's channel")
+    rate, n = row.sample_rate_hz, row.series.shape[1]
+    if "duration_s" in said and not said["duration_s"].agrees(n / rate):
+        yield Failure("periodicity.value", f"window of {said['duration_s']}s, series {n / rate:.4f}s")
+    found = period(row.series[0], rate)
+    if found is None:
+        yield Failure("periodicity.period", "the series repeats no pattern twice")
+        return
+    p, strength = found
+    # float32 storage against the generator's float64 sums: allow a hair beyond rounding.
+    for key, true in (("period_s", p), ("freq_hz", 1 / p), ("n_cycles", n / rate / p),
+                      ("strength", strength)):
+        if key in said and not said[key].agrees(true, extra=1e-6):
+            yield Failure("periodicity.value", f"{key} {said[key]}, series {true:.4f}")
+    if "per_minute" in said and not Stated(float(said["per_minute"]), 0).agrees(60 / p, 1e-6):
+        yield Failure("periodicity.value", f"{said['per_minute']} per minute, series {60 / p:.3f}")
+    if "regularity" in said:
+        level = said["strength"].value if "strength" in said else round(strength, 2)
+        word = next(w for limit, w in REGULARITY if level >= limit)
+        if str(said["regularity"]).lower() != word:
+            yield Failure("periodicity.regularity", f"{said['regularity']!r} for strength "
+                                                    f"{level:.2f}, which is {word!r}")
+    steps = said.get("steps_per_min")
+    if steps is not None:
+        lo, hi = GAIT_CADENCE
+        fits = [c for c in (1, 2) if Stated(float(steps), 0).agrees(60 * c / p, 1e-6)]
+        if row.channel_modalities[0] != "acc" or not fits or not lo - 0.5 <= steps <= hi + 0.5 \
+                or strength < GAIT_MIN_STRENGTH - 1e-6:
+            yield Failure("periodicity.cadence", f"{steps} steps per minute: not one or two steps "
+                                                 f"per {p:.3f}s cycle of a gait-like "
+                                                 f"accelerometer (strength {strength:.2f})")
