@@ -1,0 +1,152 @@
+"""Semantic checks of multiple choice, true/false, temporal localization, periodicity, posture."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from generators import dataset, pipeline, text
+from generators.config import BuildConfig
+from generators.schema import QA_SCHEMA
+from validation import semantic
+from validation.checks import periodicity
+from validation.checks._read import packs
+
+TYPES = ("multiple_choice", "true_false", "temporal_localization", "periodicity", "posture")
+METHODS = ("sensorllm", "robust")
+
+
+def _table(method: str, n_recordings: int, per_type: int | None) -> pa.Table:
+    """Rows of ``TYPES`` from the first embedded recordings, through the real generator."""
+    cfg = BuildConfig(trend_method=method)
+    tables = []
+    for rec in itertools.islice(pipeline.recordings(cfg), n_recordings):
+        items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
+                 if it.qa_type in TYPES]
+        if per_type is not None:
+            items = [it for t in TYPES for it in [i for i in items if i.qa_type == t][:per_type]]
+        tables.append(dataset.items_to_table(items, rec, cfg.trend_params))
+    return pa.concat_tables(tables)
+
+
+@pytest.fixture(scope="module")
+def rows() -> pa.Table:
+    """Up to 60 rows of each type per trend method from the first recording."""
+    return pa.concat_tables([_table(m, 1, 60) for m in METHODS])
+
+
+def _where(rows: pa.Table, qa_type: str, method: str) -> list[dict]:
+    mask = pc.and_(pc.equal(rows["qa_type"], qa_type), pc.equal(rows["trend_method"], method))
+    return rows.filter(mask).to_pylist()
+
+
+def _reject(rec: dict, **changes: str) -> str:
+    """Reasons the check gives for one row with ``changes``; '' when it is accepted."""
+    _, bad = semantic.check_table(pa.Table.from_pylist([{**rec, **changes}], schema=QA_SCHEMA))
+    return bad["reason"][0].as_py() if bad.num_rows else ""
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("qa_type", TYPES)
+def test_generated_rows_pass(rows: pa.Table, qa_type: str, method: str) -> None:
+    recs = _where(rows, qa_type, method)
+    assert recs, f"no {qa_type} rows generated"
+    bad = [(r["question"], r["answer"], _reject(r)) for r in recs if _reject(r)]
+    assert not bad, bad[:2]
+
+
+def _mc_wrong_letter(rec: dict) -> dict:
+    facts = json.loads(rec["facts"])
+    other = next(o["letter"] for o in facts["options"] if o["letter"] != facts["answer_letter"])
+    m = re.search(rf"(?<!\w){facts['answer_letter']}(?!\w)", rec["answer"])
+    return {"answer": rec["answer"][:m.start()] + other + rec["answer"][m.end():]}
+
+
+def _tf_flipped(rec: dict) -> dict:
+    phrases = packs()["true_false"].phrases
+    facts = json.loads(rec["facts"])
+    said, other = ("verdict_true", "verdict_false") if facts["is_true"] else \
+        ("verdict_false", "verdict_true")
+    head = next(p for p in sorted(phrases[said], key=len, reverse=True)
+                if rec["answer"].startswith(p + " "))
+    return {"answer": phrases[other][0] + rec["answer"][len(head):]}
+
+
+def _number(rec: dict, field: str, key: str, fmt: str, delta: float) -> dict:
+    """Shift the first stated ``key`` (formatted with ``fmt``) in ``field`` by ``delta``."""
+    value = json.loads(rec["facts"])[key]
+    old = format(value, fmt)
+    assert old in rec[field], (old, rec[field])
+    return {field: rec[field].replace(old, format(value + delta, fmt), 1)}
+
+
+def _tl_shifted(rec: dict) -> dict:
+    """End time off by half a 50 Hz sample: no sample (robust), not the run's end (seed)."""
+    return _number(rec, "answer", "t1", ".2f", 0.01)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("qa_type,corrupt,check", [
+    ("multiple_choice", _mc_wrong_letter, "multiple_choice.answer"),
+    ("true_false", _tf_flipped, "true_false.verdict"),
+    ("temporal_localization", _tl_shifted, "temporal_localization.time"),
+    ("periodicity", lambda r: _number(r, "answer", "freq_hz", ".2f", 0.3), "periodicity.value"),
+    ("posture", lambda r: _number(r, "answer", "tilt_deg", "d", 7), "posture.value"),
+])
+def test_corrupted_rows_rejected(rows: pa.Table, qa_type: str, method: str, corrupt,
+                                 check: str) -> None:
+    recs = _where(rows, qa_type, method)
+    assert recs[0]["sample_rate_hz"] == 50.0
+    for rec in recs[:10]:
+        assert check in _reject(rec, **corrupt(rec)), (rec["question"], rec["answer"])
+
+
+def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> None:
+    recs = _where(rows, "temporal_localization", "robust")
+    rec = max(recs, key=lambda r: abs(json.loads(r["facts"])["change"]))
+    phrases = packs()["temporal_localization"].phrases
+    target = json.loads(rec["facts"])["target"]
+    other = "down" if target == "up" else "up"
+    word = next(w for w in sorted(phrases[f"event_{target}"], key=len, reverse=True)
+                if re.search(rf"(?<!\w){w}(?!\w)", rec["question"]))
+    question = re.sub(rf"(?<!\w){word}(?!\w)", phrases[f"event_{other}"][0], rec["question"])
+    assert "temporal_localization.direction" in _reject(rec, question=question)
+
+
+def test_truncated_answers_rejected(rows: pa.Table) -> None:
+    for qa_type in TYPES:
+        rec = _where(rows, qa_type, "sensorllm")[0]
+        assert f"{qa_type}.structure" in _reject(rec, answer=rec["answer"][:len(rec["answer"]) // 2])
+
+
+def test_period_of_a_known_sine() -> None:
+    rate, hz = 50.0, 2.0
+    t = np.arange(256) / rate
+    p, strength = periodicity.period(np.sin(2 * np.pi * hz * t) + 0.3 * t, rate)
+    assert p == pytest.approx(1 / hz, abs=0.5 / rate) and strength > 0.95
+    assert periodicity.period(np.linspace(0, 1, 256), rate) is None
+
+
+def _mc_options_tie(rec: dict) -> bool:
+    """Whether two options of a max-time question both name a sample at the maximum."""
+    facts = json.loads(rec["facts"])
+    x = np.asarray(rec["series"][0])
+    at_max = {round(k / rec["sample_rate_hz"], 2) for k in np.flatnonzero(x == x.max())}
+    return facts["kind"] == "max_time" and \
+        sum(o["value"] in at_max for o in facts["options"]) > 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_false_rejects_on_two_recordings(method: str) -> None:
+    """Every row of two recordings passes, except questions with two true options."""
+    table = _table(method, 2, None)
+    assert set(table["qa_type"].to_pylist()) == set(TYPES)
+    _, bad = semantic.check_table(table)
+    wrong = [r["reason"] for r in bad.to_pylist() if not _mc_options_tie(r)]
+    assert not wrong, wrong[:3]
