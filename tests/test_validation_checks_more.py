@@ -122,7 +122,8 @@ def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> N
 def test_truncated_answers_rejected(rows: pa.Table) -> None:
     for qa_type in TYPES:
         rec = _where(rows, qa_type, "sensorllm")[0]
-        assert f"{qa_type}.structure" in _reject(rec, answer=rec["answer"][:len(rec["answer"]) // 2])
+        half = rec["answer"][:len(rec["answer"]) // 2]
+        assert f"{qa_type}.structure" in _reject(rec, answer=half)
 
 
 def test_period_of_a_known_sine() -> None:

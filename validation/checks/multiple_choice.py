@@ -1,4 +1,4 @@
-"""Check a multiple-choice row: exactly one option is true of the series and it is the marked one."""
+"""Check a multiple-choice row: exactly one option is true of the series, the marked one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check a periodicity row: period, frequency, cycles, strength and cadence from the autocorrelation."""
+"""Check a periodicity row: period, frequency, cycles, strength, cadence from self-correlation."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("periodicity.channel", f"names {said['sensor']!r}, not the row's channel")
     rate, n = row.sample_rate_hz, row.series.shape[1]
     if "duration_s" in said and not said["duration_s"].agrees(n / rate):
-        yield Failure("periodicity.value", f"window of {said['duration_s']}s, series {n / rate:.4f}s")
+        yield Failure("periodicity.value", f"window of {said['duration_s']}s, series "
+                                           f"{n / rate:.4f}s")
     found = period(row.series[0], rate)
     if found is None:
         yield Failure("periodicity.period", "the series repeats no pattern twice")
