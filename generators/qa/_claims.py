@@ -56,6 +56,10 @@ def claim(ctx: QAContext, i: int, kind: str) -> tuple[object, list[object]]:
     if kind == "max_time":
         end = (x.size - 1) / rate
         truth = secs(int(np.argmax(x)) / rate)
-        return truth, _distinct(truth, [secs(int(np.argmin(x)) / rate), secs(end / 2),
-                                        secs(0.0), secs(end), secs(end / 4), secs(3 * end / 4)])
+        # A maximum reached more than once: every time it is reached is true, so none of
+        # them may be offered as a wrong option.
+        also_true = {secs(j / rate) for j in np.flatnonzero(x == x.max())}
+        candidates = [secs(int(np.argmin(x)) / rate), secs(end / 2), secs(0.0), secs(end),
+                      secs(end / 4), secs(3 * end / 4)]
+        return truth, _distinct(truth, [c for c in candidates if c not in also_true])
     raise ValueError(f"unknown claim kind {kind!r}; known: {list(CLAIM_KINDS)}")
