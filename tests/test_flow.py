@@ -62,11 +62,12 @@ def test_same_seed_gives_identical_rows(demo, tmp_path):
     assert again.equals(first)
 
 
-def test_load_dataset_reads_both_configs(demo):
+def test_load_dataset_reads_both_configs(demo, tmp_path):
     datasets = pytest.importorskip("datasets")
     root, summary = demo
     for stage in (1, 2):
-        ds = datasets.load_dataset(str(root), f"stage{stage}")
+        # A fresh cache: HF keys its cache by path, and pytest reuses temporary paths.
+        ds = datasets.load_dataset(str(root), f"stage{stage}", cache_dir=str(tmp_path / "hf"))
         assert set(ds) == {"train", "test"}
         assert ds["train"].num_rows == summary["counts"][f"stage{stage}/train"]
         row = ds["test"][0]
