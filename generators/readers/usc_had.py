@@ -45,6 +45,7 @@ def _load(file: Path) -> np.ndarray:
     try:
         contents = scipy.io.loadmat(file)
     except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        # scipy signals MATLAB v7.3 (HDF5) files with NotImplementedError.
         raise InputError(file, f"not a readable MATLAB v5 .mat file ({exc})") from None
     fields = [k for k in contents if not k.startswith("__")]
     key = find_field(fields, READINGS)
