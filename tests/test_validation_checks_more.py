@@ -141,3 +141,20 @@ def test_no_false_rejects_on_two_recordings(method: str) -> None:
     assert set(table["qa_type"].to_pylist()) == set(TYPES)
     _, bad = semantic.check_table(table)
     assert bad.num_rows == 0, bad["reason"].to_pylist()[:3]
+
+
+def test_unanswerable_answer_must_restate_the_asked_time() -> None:
+    cfg = BuildConfig(trend_method="robust")
+    rec = next(pipeline.recordings(cfg))
+    items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
+             if it.qa_type == "unanswerable" and "asked_t0" in it.facts]
+    table = dataset.items_to_table(items, rec, cfg.trend_params).to_pylist()
+    mutated = 0
+    for row in table:
+        asked = f"{json.loads(row['facts'])['asked_t0']:.2f}"
+        if asked in row["answer"] and asked in row["question"]:
+            wrong = f"{float(asked) + 0.01:.2f}"
+            assert _reject(row) == ""
+            assert "unanswerable.restated" in _reject(row, answer=row["answer"].replace(asked, wrong))
+            mutated += 1
+    assert mutated > 0
