@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,16 +197,114 @@ def _render(template: Template, context: dict[str, object]) -> str:
     """Render with ``context`` as the parent scope, uncopied.
 
     ``Template.render`` copies the environment globals (a slow ChainMap) into a new dict
-    on every call; rows render ~15 small templates each, so the context is built once per
-    row with the globals in it (``_base_context``) and shared by every render.
+    on every call, and ``Template.new_context`` makes a set of them; rows render ~15 small
+    templates each, so the context is built once per row with the globals in it
+    (``_base_context``) and shared by every render, and the ``Context`` is made directly.
     """
-    return ENV.concat(template.root_render_func(template.new_context(context, shared=True)))
+    ctx = ENV.context_class(ENV, context, template.name, template.blocks)
+    return ENV.concat(template.root_render_func(ctx))
 
 
 def _base_context(facts: Mapping[str, object]) -> dict[str, object]:
     context: dict[str, object] = dict(ENV.globals)
     context.update(facts)
     return context
+
+
+# ---------------------------------------------------------------- memoized phrasings
+
+class _Uncacheable(Exception):
+    """A value whose rendering cannot be keyed (not JSON-like)."""
+
+
+_NOT_CACHEABLE_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends,
+                        nodes.Macro, nodes.CallBlock, nodes.ExprStmt, nodes.Block)
+"""Nodes whose effect reaches beyond the template's own output."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A compiled phrasing and, when its output is a function of its inputs, those inputs.
+
+    Attributes:
+        template: The compiled template.
+        names: Context variables it reads (``pick`` excluded).
+        picks: Arguments of its ``pick`` calls (all constant).
+        cacheable: Whether the output is determined by ``names``' values and the picks'
+            outputs: no calls but constant-argument ``pick``, no ``random`` filter, no
+            includes, imports, macros or blocks (and, checked when keying, every value
+            read is JSON-like, so no global such as ``cycler`` or ``lipsum``).
+    """
+
+    template: Template
+    names: tuple[str, ...]
+    picks: tuple[tuple[str, ...], ...]
+    cacheable: bool
+
+
+@functools.lru_cache(maxsize=8192)
+def _source(source: str) -> _Source:
+    template = compile_template(source)
+    ast = ENV.parse(source)
+    # Jinja leaves out names of globals (``range``…), but a fact may shadow one; their
+    # values are keyed too (a global's own value is not JSON-like: never cached).
+    names = meta.find_undeclared_variables(ast) | {
+        n.name for n in ast.find_all(nodes.Name) if n.ctx == "load" and n.name in ENV.globals}
+    picks = []
+    cacheable = not any(ast.find_all(_NOT_CACHEABLE_NODES)) \
+        and not any(f.name == "random" for f in ast.find_all(nodes.Filter))
+    for call in ast.find_all(nodes.Call):
+        if (isinstance(call.node, nodes.Name) and call.node.name == "pick" and call.args
+                and not (call.kwargs or call.dyn_args or call.dyn_kwargs)
+                and all(isinstance(a, nodes.Const) and isinstance(a.value, str)
+                        for a in call.args)):
+            picks.append(tuple(a.value for a in call.args))
+        else:
+            cacheable = False
+    return _Source(template, tuple(sorted(names - {"pick"})), tuple(picks), cacheable)
+
+
+def _freeze(value: object) -> object:
+    """A hashable key that equal renderings share: type-tagged (``1``, ``1.0`` and
+    ``True`` render differently), ``-0.0`` apart from ``0.0``, order kept."""
+    kind = type(value)
+    if kind is float:
+        return kind, value, math.copysign(1.0, value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return kind, value
+    if kind is dict:
+        return kind, tuple((_freeze(k), _freeze(v)) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return kind, tuple(_freeze(v) for v in value)
+    raise _Uncacheable
+
+
+_RENDERED: dict[tuple, str] = {}
+"""Output of cacheable phrasings by (source, input values, nested picks' outputs)."""
+_RENDERED_MAX = 200_000
+
+
+def _render_source(source: str, context: dict[str, object]) -> str:
+    """Render one phrasing in ``context``, reusing the output of an identical earlier call.
+
+    Rows repeat the same few phrasings with the same inputs (a ``data`` word, a count,
+    a direction), and a Jinja render costs far more than looking the output up.
+    """
+    info = _source(source)
+    if not info.cacheable:
+        return _render(info.template, context)
+    try:
+        key = (source, tuple(_freeze(context[n]) for n in info.names),
+               tuple(context["pick"](*args) for args in info.picks))  # type: ignore[operator]
+    except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
+        return _render(info.template, context)
+    out = _RENDERED.get(key)
+    if out is None:
+        out = _render(info.template, context)
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = out
+    return out
 
 
 # ---------------------------------------------------------------- loading
@@ -417,16 +516,15 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
             purpose = "phrase:" + "/".join([name, *map(str, keys)])
             k = stable_index(seed, row_key, purpose, len(options)) if forced_phrase is None \
                 else forced_phrase % len(options)
-            source = options[k]
             inner = bind({**context, **extra}) if extra else context
-            return _render(compile_template(source), inner)
+            return _render_source(options[k], inner)
 
         context["pick"] = pick
         return context
 
     context = bind(base)
-    question = _tidy(_render(compile_template(variant.question), context))
-    answer = _tidy(_render(compile_template(variant.answer), context))
+    question = _tidy(_render_source(variant.question, context))
+    answer = _tidy(_render_source(variant.answer, context))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
 
 
