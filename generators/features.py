@@ -47,8 +47,17 @@ class SeriesBatch:
         return cls(x, float(sample_rate_hz), (channel,) * x.shape[0])
 
     def column(self, attribute: str) -> np.ndarray:
-        """An attribute of each row's channel (``unit``, ``modality``…) as an object array."""
-        return np.array([getattr(c, attribute) for c in self.channels], dtype=object)
+        """An attribute of each row's channel (``unit``, ``modality``…) as an object array
+        (built once per batch: several features ask for the same one; do not modify it)."""
+        cache = self._column_cache
+        if attribute not in cache:
+            cache[attribute] = np.array([getattr(c, attribute) for c in self.channels],
+                                        dtype=object)
+        return cache[attribute]
+
+    @cached_property
+    def _column_cache(self) -> dict[str, np.ndarray]:
+        return {}
 
     @property
     def n(self) -> int:

@@ -138,8 +138,11 @@ def estimate_noise(values: np.ndarray) -> np.ndarray:
     if d2.shape[-1] == 0:
         return np.zeros(x.shape[:-1])
     mad = 1.4826 * np.median(np.abs(d2), axis=-1) / np.sqrt(6.0)
-    rms = np.sqrt(np.mean(d2 * d2, axis=-1) / 6.0)
-    return np.where(mad > 0, mad, rms)
+    flat = ~(mad > 0)
+    if flat.any():  # the fallback only for the rows that need it (most have a MAD)
+        d2 = d2[flat]
+        mad[flat] = np.sqrt(np.mean(d2 * d2, axis=-1) / 6.0)
+    return mad
 
 
 @lru_cache(maxsize=64)
@@ -220,26 +223,28 @@ class _LineFits:
     """Least-squares lines over inclusive sample ranges ``[a, b]`` of a batch's rows.
 
     Prefix sums of x, t·x and x² (t = sample index) make every fit O(1); the sums of t
-    and t² have closed forms.
+    and t² have closed forms. The three sums of one sample sit side by side, so a fit
+    gathers two rows of three instead of six scattered values.
     """
 
     def __init__(self, x: np.ndarray) -> None:
         rows, n = x.shape
         t = np.arange(n, dtype=np.float64)
         self.rows, self.n = rows, n
-        self.sx, self.stx, self.sxx = (
-            np.hstack([np.zeros((rows, 1)), np.cumsum(v, axis=1)]).ravel()
-            for v in (x, x * t, x * x))
+        self.prefix = np.zeros((rows, n + 1, 3))
+        for k, v in enumerate((x, x * t, x * x)):
+            np.cumsum(v, axis=1, out=self.prefix[:, 1:, k])
+        self.prefix = self.prefix.reshape(-1, 3)
 
     def _sums(self, r: np.ndarray, a: np.ndarray, b: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         lo = r * (self.n + 1) + a
         hi = lo + (b - a + 1)
         m = (b - a + 1).astype(np.float64)
-        sx = self.sx[hi] - self.sx[lo]
-        cov = (self.stx[hi] - self.stx[lo]) - (a + b) * 0.5 * sx  # Σ(t − t̄)·x
+        sx, stx, sxx = (self.prefix[hi] - self.prefix[lo]).T
+        cov = stx - (a + b) * 0.5 * sx  # Σ(t − t̄)·x
         vt = m * (m * m - 1) / 12.0  # Σ(t − t̄)²
-        return m, sx, cov, vt, self.sxx[hi] - self.sxx[lo]
+        return m, sx, cov, vt, sxx
 
     def sse(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Squared error of the best line over each ``[a, b]``."""
@@ -370,7 +375,10 @@ def _residual_noise(raw: np.ndarray, smooth: np.ndarray, sample_rate_hz: float,
         return estimate_noise(raw)
     h0 = _savgol_hat(length, params.polyorder)[length // 2, length // 2]
     est = 1.4826 * np.median(np.abs(raw - smooth), axis=1) / np.sqrt(1.0 - h0)
-    return np.where(est > 0, est, estimate_noise(raw))
+    flat = ~(est > 0)
+    if flat.any():
+        est[flat] = estimate_noise(raw[flat])
+    return est
 
 
 def robust_table(values: np.ndarray, sample_rate_hz: float,
