@@ -216,9 +216,9 @@ def peaks(batch: SeriesBatch) -> Columns:
     top, top_at = np.full(rows, np.nan), np.full(rows, np.nan)
     if row.size:
         height = x[row, col]
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
         best = np.maximum.reduceat(height, starts)
-        hits = np.flatnonzero(height >= np.repeat(best, np.diff(np.r_[starts, row.size])))
+        hits = np.flatnonzero(height >= np.repeat(best, np.diff(np.append(starts, row.size))))
         first = hits[np.searchsorted(hits, starts)]  # the earliest of equal highest peaks
         top[row[starts]], top_at[row[starts]] = height[first], col[first] / fs
     return {"count": np.bincount(row, minlength=rows), "highest": top, "highest_at_s": top_at,
@@ -260,7 +260,7 @@ def cadence(batch: SeriesBatch) -> Columns:
     ``GAIT_CADENCE_RANGE``; left out for other modalities.
     """
     acc = batch.column("modality") == "acc"
-    trunk = np.isin(batch.column("location"), list(TRUNK_LOCATIONS))
+    trunk = np.array([c.location in TRUNK_LOCATIONS for c in batch.channels], dtype=bool)
     period, strength = batch.periodicity
     lags, r = batch.autocorrelation
     cycle = period * batch.sample_rate_hz  # samples

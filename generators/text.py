@@ -282,19 +282,32 @@ def _freeze(value: object) -> object:
 _RENDERED: dict[tuple, str] = {}
 """Output of cacheable phrasings by (source, input values, nested picks' outputs)."""
 _RENDERED_MAX = 200_000
+_MISSING = object()
 
 
-def _render_source(source: str, context: dict[str, object]) -> str:
+def _render_source(source: str, context: dict[str, object], frozen: dict[str, object]) -> str:
     """Render one phrasing in ``context``, reusing the output of an identical earlier call.
 
     Rows repeat the same few phrasings with the same inputs (a ``data`` word, a count,
     a direction), and a Jinja render costs far more than looking the output up.
+
+    Args:
+        source: Jinja source.
+        context: The render context (not modified).
+        frozen: ``_freeze``-d values of ``context``, by name, filled in as needed (the
+            values of a context do not change while its row renders).
     """
     info = _source(source)
     if not info.cacheable:
         return _render(info.template, context)
     try:
-        key = (source, tuple(_freeze(context[n]) for n in info.names),
+        values = []
+        for name in info.names:
+            value = frozen.get(name, _MISSING)
+            if value is _MISSING:
+                value = frozen[name] = _freeze(context[name])
+            values.append(value)
+        key = (source, tuple(values),
                tuple(context["pick"](*args) for args in info.picks))  # type: ignore[operator]
     except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
         return _render(info.template, context)
@@ -502,7 +515,11 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
     base = _base_context(facts)
     base["trend"] = synonym_set(pack.phrases, seed, row_key)
 
-    def bind(context: dict[str, object]) -> dict[str, object]:
+    def bind(context: dict[str, object]) -> Callable[[str], str]:
+        """Give ``context`` its ``pick``; returns a renderer of sources in it."""
+        picked: dict[str, str] = {}  # a phrasing's output by purpose, within this context
+        frozen: dict[str, object] = {}
+
         def pick(name: str, *keys: object, **extra: object) -> str:
             """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
 
@@ -514,17 +531,24 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
             except KeyError:
                 raise KeyError(f"no phrase list {name!r}; known: {sorted(pack.phrases)}") from None
             purpose = "phrase:" + "/".join([name, *map(str, keys)])
+            if not extra and purpose in picked:
+                return picked[purpose]
             k = stable_index(seed, row_key, purpose, len(options)) if forced_phrase is None \
                 else forced_phrase % len(options)
-            inner = bind({**context, **extra}) if extra else context
-            return _render_source(options[k], inner)
+            if extra:
+                return bind({**context, **extra})(options[k])
+            out = picked[purpose] = render_in(options[k])
+            return out
+
+        def render_in(source: str) -> str:
+            return _render_source(source, context, frozen)
 
         context["pick"] = pick
-        return context
+        return render_in
 
-    context = bind(base)
-    question = _tidy(_render_source(variant.question, context))
-    answer = _tidy(_render_source(variant.answer, context))
+    render_in = bind(base)
+    question = _tidy(render_in(variant.question))
+    answer = _tidy(render_in(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
 
 
