@@ -10,8 +10,9 @@ stage-1 ``trend_summary`` row of every channel (facts, then the sandboxed Jinja 
 seed-style side (per-sample DataFrame rows, an ``iterrows`` merge, ``str.format``
 sentences, as the SensorLLM notebook does) is timed on an evenly spaced sample of the
 channel-windows because it is slow. The two sides alternate within one process
-(``--repeat`` rounds) and the median of each counts, so load from other processes hits
-both alike. Prints channel-windows per second for both, the ratio, harqa's time per
+(``--repeat`` rounds) and the median of each counts; times are this process's CPU time
+(``time.process_time``), so waiting for a CPU shared with other processes does not
+count, and what load remains (caches, memory bandwidth) hits both sides alike. Prints channel-windows per second for both, the ratio, harqa's time per
 stage (trends / features / rendering, µs per channel-window), and writes
 ``benchmarks/results/speed.json``.
 """
@@ -83,36 +84,36 @@ def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: d
     answers: list[str] = []
     spent = {"summarize": 0.0, "render": 0.0}
     for rec, wins in data:
-        start = time.perf_counter()
+        start = time.process_time()
         contexts = list(pipeline.contexts(rec, cfg, wins))
-        mid = time.perf_counter()
+        mid = time.process_time()
         for ctx in contexts:
             answers += [item.answer
                         for item in qa.build_items(ctx, [QA_TYPE], packs, cfg.trend_method,
                                                    cfg.seed)]
         spent["summarize"] += mid - start
-        spent["render"] += time.perf_counter() - mid
+        spent["render"] += time.process_time() - mid
     return answers, spent
 
 
 def trends_only(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig) -> float:
     """Seconds for the robust trends alone, batched per recording as ``contexts`` does."""
-    start = time.perf_counter()
+    start = time.process_time()
     for rec, wins in data:
         series = [np.asarray(rec.values[w.start:w.end, c], dtype=np.float64)
                   for w in wins for c in range(len(rec.channels))]
         trends.detect_batch(series, rec.sample_rate_hz, cfg.trend_method, **cfg.trend_params)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def seed_side(data: list[tuple[Recording, list[Window]]], pick: np.ndarray) -> float:
     """Seconds for the seed-style generator on the picked channel-windows."""
     flat = [(rec, w, c) for rec, wins in data for w in wins for c in range(len(rec.channels))]
-    start = time.perf_counter()
+    start = time.process_time()
     for i in pick:
         rec, w, c = flat[int(i)]
         seed_style(rec.values[w.start:w.end, c], rec.sample_rate_hz, "normalized waist sensor")
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:
@@ -135,9 +136,9 @@ def main() -> None:
         pick = np.linspace(0, n_items - 1, min(args.seed_sample, n_items)).astype(int)
         ours, theirs, summ, rend, trend = [], [], [], [], []
         for _ in range(args.repeat):
-            start = time.perf_counter()
+            start = time.process_time()
             answers, spent = harqa(data, cfg, packs)
-            ours.append(time.perf_counter() - start)
+            ours.append(time.process_time() - start)
             summ.append(spent["summarize"])
             rend.append(spent["render"])
             theirs.append(seed_side(data, pick))

@@ -223,22 +223,23 @@ class _LineFits:
     """Least-squares lines over inclusive sample ranges ``[a, b]`` of a batch's rows.
 
     Prefix sums of x, t·x and x² (t = sample index) make every fit O(1); the sums of t
-    and t² have closed forms. The three sums of one sample sit side by side, so a fit
-    gathers two rows of three instead of six scattered values.
+    and t² have closed forms. The three sums of one sample sit side by side, and each
+    row keeps only its own ``length + 1`` prefixes (not the zero padding up to the
+    longest row), so the random lookups of a fit stay in a small, dense table.
     """
 
-    def __init__(self, x: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, lengths: np.ndarray) -> None:
         rows, n = x.shape
         t = np.arange(n, dtype=np.float64)
-        self.rows, self.n = rows, n
-        self.prefix = np.zeros((rows, n + 1, 3))
+        padded = np.zeros((rows, n + 1, 3))
         for k, v in enumerate((x, x * t, x * x)):
-            np.cumsum(v, axis=1, out=self.prefix[:, 1:, k])
-        self.prefix = self.prefix.reshape(-1, 3)
+            np.cumsum(v, axis=1, out=padded[:, 1:, k])
+        self.prefix = padded[np.arange(n + 1) <= lengths[:, None]]  # row by row, in order
+        self.base = np.cumsum(lengths + 1) - (lengths + 1)  # where each row's prefixes start
 
     def _sums(self, r: np.ndarray, a: np.ndarray, b: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        lo = r * (self.n + 1) + a
+        lo = self.base[r] + a
         hi = lo + (b - a + 1)
         m = (b - a + 1).astype(np.float64)
         sx, stx, sxx = (self.prefix[hi] - self.prefix[lo]).T
@@ -438,7 +439,7 @@ def _robust(series: Sequence[np.ndarray], sample_rate_hz: float, params: RobustP
                                 params.noise_floor_rel * np.ptp(raw, axis=1))
         spread[idx] = np.ptp(smooth, axis=1)
     min_len = max(1, int(round(params.min_duration_s * sample_rate_hz)))
-    fits = _LineFits(x)
+    fits = _LineFits(x, lengths)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(lengths), min_len, lengths)
     _refine(fits, row, a, b, min_len)
     smooth = x + offset[:, None]
