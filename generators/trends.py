@@ -137,7 +137,7 @@ def estimate_noise(values: np.ndarray) -> np.ndarray:
     d2 = np.diff(x, 2, axis=-1)
     if d2.shape[-1] == 0:
         return np.zeros(x.shape[:-1])
-    mad = 1.4826 * np.median(np.abs(d2), axis=-1) / np.sqrt(6.0)
+    mad = np.asarray(1.4826 * np.median(np.abs(d2), axis=-1) / np.sqrt(6.0))  # 0-d for 1-D
     flat = ~(mad > 0)
     if flat.any():  # the fallback only for the rows that need it (most have a MAD)
         d2 = d2[flat]

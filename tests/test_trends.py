@@ -158,6 +158,16 @@ def test_noise_estimate():
     assert trends.estimate_noise(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_estimate_noise_falls_back_to_rms_where_the_mad_is_zero():
+    """A mostly flat quantised series: median |Δ²x| is 0, so the RMS of Δ²x counts."""
+    spike = np.zeros(21)
+    spike[10] = 1.0  # Δ²x: 1, −2, 1 and sixteen zeros
+    rms = np.sqrt(6.0 / 19 / 6.0)
+    assert trends.estimate_noise(spike) == pytest.approx(rms)
+    batch = np.vstack([spike, np.arange(21.0) ** 2])  # second row: Δ²x = 2 everywhere
+    assert trends.estimate_noise(batch) == pytest.approx([rms, 1.4826 * 2 / np.sqrt(6.0)])
+
+
 def test_denoise_cutoff_is_in_hz_and_keeps_lines():
     assert trends.smoothing_window(50.0, 4.0, 2) == 15
     assert trends.smoothing_window(100.0, 4.0, 2) == 27
