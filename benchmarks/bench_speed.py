@@ -12,9 +12,11 @@ sentences, as the SensorLLM notebook does) is timed on an evenly spaced sample o
 channel-windows because it is slow. The two sides alternate within one process
 (``--repeat`` rounds) and the median of each counts; times are this process's CPU time
 (``time.process_time``), so waiting for a CPU shared with other processes does not
-count, and what load remains (caches, memory bandwidth) hits both sides alike. Prints channel-windows per second for both, the ratio, harqa's time per
-stage (trends / features / rendering, µs per channel-window), and writes
-``benchmarks/results/speed.json``.
+count, and what load remains (caches, memory bandwidth) hits both sides alike. In
+harqa's breakdown, trends are timed alone on the same batches, features are the rest of
+``pipeline.contexts``, and rendering is ``qa.build_items`` (facts, Jinja, row objects).
+Prints channel-windows per second for both, the ratio, harqa's time per stage (µs per
+channel-window), and writes ``benchmarks/results/speed.json``.
 """
 
 from __future__ import annotations
