@@ -281,7 +281,7 @@ def _freeze(value: object) -> object:
 
 _RENDERED: dict[tuple, str] = {}
 """Output of cacheable phrasings by (source, input values, nested picks' outputs)."""
-_RENDERED_MAX = 200_000
+_RENDERED_MAX = 20_000  # ~1 KB a key: bounded well below a day-long build's memory budget
 _MISSING = object()
 
 
