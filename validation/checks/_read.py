@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import inflect
+import numpy as np
 
 from generators.text import DIRECTION_LISTS, TemplatePack, load_packs
 
@@ -26,6 +27,11 @@ _TREND_ATTR = re.compile(r"trend\.(\w+)")
 _FOR = re.compile(r"(\w+)\s+in\s+(.+)")
 _INFLECT = inflect.engine()
 _LOOP_TEST = re.compile(r"(not\s+)?loop\.(first|last)")
+
+VALUE_DECIMALS = 3
+"""Decimals of signal values and statistics in text (templates/README.md)."""
+
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 LOOP_PLACES = ("first", "middle", "last", "only")
 """Iterations a loop body is compiled for: its ``loop.first``/``loop.last`` values differ."""
@@ -57,11 +63,19 @@ class Stated:
     decimals: int
 
     def agrees(self, true: float, extra: float = 0.0) -> bool:
-        """Whether ``true`` rounds to this number (half a last digit, plus ``extra``)."""
-        return abs(self.value - true) <= 0.5 * 10.0 ** -self.decimals + extra + 1e-9
+        """Whether ``true`` rounds to this number: within half a last digit, plus
+        ``extra``, plus a float32 epsilon of ``true`` (series are stored as float32)."""
+        slack = FLOAT32_EPS * max(1.0, abs(true))
+        return abs(self.value - true) <= 0.5 * 10.0 ** -self.decimals + extra + slack
 
     def __str__(self) -> str:
         return f"{self.value:.{self.decimals}f}"
+
+
+def value(stated: Stated) -> Stated:
+    """A signal value as rounded before printing: ``VALUE_DECIMALS`` decimals, though the
+    text drops trailing zeros (``0.7`` stands for 0.700)."""
+    return Stated(stated.value, max(stated.decimals, VALUE_DECIMALS))
 
 
 def parse_number(token: str) -> Stated:
@@ -258,8 +272,11 @@ class Compiler:
             body += r"\s+seconds"
         if "a" in filters:
             body = r"an?\s+" + body
-        if not guard:  # a number never starts or ends inside another number
-            return rf"(?<![\d.]){body}(?!\d)"
+        if not guard:  # a number never starts or ends inside another number…
+            # …and a number with an optional unit never stops before a letter: "0.02s" is
+            # a time, not "0.02" without a unit, and "rad/s" is not cut to "rad".
+            after = r"[\w/^°]" if "unit" in filters else r"\d"
+            return rf"(?<![\d.]){body}(?!{after}|\.\d)"
         # A word slot never starts or ends inside a word, so lazy text cannot split "waist".
         return rf"(?<!\w){body}(?!\w)"
 
@@ -345,11 +362,21 @@ class Compiler:
                 raise
             return [self._values(m, slots)]
 
+    @functools.lru_cache(maxsize=None)
+    def item_pattern(self, body: tuple, place: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
+        """The capturing regex of a first or middle loop item, which must end where a
+        further item can start (so ``0.02s`` is not read as ``0.02`` before an optional
+        unit or suffix, leaving ``s`` behind)."""
+        slots: dict[str, Slot] = {}
+        item = self.nodes(body, slots, place)
+        nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
+        return re.compile(f"(?:{item})(?={nxt})", re.I), slots
+
     def _read_items(self, body: tuple, text: str) -> list[dict[str, list]]:
         """Read two or more loop items: the first, middle ones, then the last to the end."""
         out, pos = [], 0
         for place in ("first", "middle"):
-            pattern, slots = self.pattern_of(body, place)
+            pattern, slots = self.item_pattern(body, place)
             last, last_slots = self.pattern_of(body, "last")
             while True:
                 m = last.fullmatch(text, pos) if place == "middle" else None

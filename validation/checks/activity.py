@@ -8,7 +8,7 @@ from validation.checks import Failure, Row
 from validation.checks._channels import channel_of, describe
 from validation.checks._read import Unreadable, compiler, one
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
-from validation.checks._trends import compare_overview, fitted
+from validation.checks._trends import compare_overview, segments
 
 NAME = "activity"
 
@@ -55,7 +55,7 @@ def _stats(row: Row, items: list[dict]) -> Iterator[Failure]:
 
 def _trends(row: Row, items: list[dict]) -> Iterator[Failure]:
     for k, item in _per_channel(row, items, "trends"):
-        segs = fitted(row, k)
+        segs = segments(row, k)
         if isinstance(segs, Failure):
             yield segs
             return
