@@ -72,10 +72,11 @@ class Stated:
         return f"{self.value:.{self.decimals}f}"
 
 
-def value(stated: Stated) -> Stated:
-    """A signal value as rounded before printing: ``VALUE_DECIMALS`` decimals, though the
-    text drops trailing zeros (``0.7`` stands for 0.700)."""
-    return Stated(stated.value, max(stated.decimals, VALUE_DECIMALS))
+def value(stated: Stated, decimals: int = VALUE_DECIMALS) -> Stated:
+    """A number as rounded before printing: values and statistics to three decimals,
+    correlations to two (``decimals``); the text drops trailing zeros, so ``0.7`` stands
+    for 0.700."""
+    return Stated(stated.value, max(stated.decimals, decimals))
 
 
 def parse_number(token: str) -> Stated:

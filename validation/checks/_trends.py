@@ -125,6 +125,12 @@ def smoothing_length(rate: float, cutoff_hz: float, polyorder: int) -> int:
     return length
 
 
+@functools.lru_cache(maxsize=64)
+def _centre_weight(length: int, polyorder: int) -> float:
+    """Weight of the middle sample in the Savitzky–Golay filter."""
+    return float(savgol_coeffs(length, polyorder)[length // 2])
+
+
 def _mad_noise(x: np.ndarray) -> float:
     """White-noise std from second differences (MAD; RMS when the median is zero)."""
     d2 = np.diff(x, 2)
@@ -157,66 +163,62 @@ class _Lines:
         return np.maximum((self.s2[b + 1] - self.s2[a]) - sx * sx / m - explained, 0.0)
 
 
-def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float) -> list[list[int]]:
+def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Pieces of ``max(2, min_len // 2)`` steps, joined pairwise while cheap or short.
 
     A pair of neighbours is wanted when either piece is shorter than ``min_len`` steps or
     joining raises the squared error by less than ``tol``. Pairs are ranked short first,
     then by that cost (ties: the left pair); each round joins every wanted pair ranked
     before both of its neighbouring pairs, until none is wanted.
+
+    Returns:
+        First and last sample of each segment.
     """
     step = max(2, min_len // 2)
     count = -(-max(n - step, 1) // step)  # the last piece takes the remaining steps
-    segs = [[k * step, k * step + step] for k in range(count)]
-    segs[-1][1] = n - 1
-    errors = list(lines.sse([s[0] for s in segs], [s[1] for s in segs]))
-    while len(segs) > 1:
-        a = np.array([s[0] for s in segs])
-        b = np.array([s[1] for s in segs])
-        joined = lines.sse(a[:-1], b[1:])
-        e = np.array(errors)
-        cost = joined - e[:-1] - e[1:]
-        short = ((b - a) < min_len)
+    first = np.arange(count) * step
+    last = np.minimum(first + step, n - 1)
+    last[-1] = n - 1
+    err = lines.sse(first, last)
+    while first.size > 1:
+        joined = lines.sse(first[:-1], last[1:])
+        cost = joined - err[:-1] - err[1:]
+        short = (last - first) < min_len
         short = short[:-1] | short[1:]
         wanted = short | (cost < tol)
         if not wanted.any():
             break
-        joins = []
-        for p in np.flatnonzero(wanted):
-            if p > 0 and _ranks_before(short, cost, p - 1, p):
-                continue
-            if p + 1 < cost.size and not _ranks_before(short, cost, p, p + 1):
-                continue
-            joins.append(int(p))
-        for p in reversed(joins):
-            segs[p] = [segs[p][0], segs[p + 1][1]]
-            errors[p] = joined[p]
-            del segs[p + 1], errors[p + 1]
-    return segs
+        # p_first[p]: pair p ranks before pair p + 1
+        p_first = np.where(short[:-1] != short[1:], short[:-1], cost[:-1] <= cost[1:])
+        join = wanted & np.r_[True, ~p_first] & np.r_[p_first, True]
+        p = np.flatnonzero(join)
+        last[p], err[p] = last[p + 1], joined[p]
+        keep = np.ones(first.size, dtype=bool)
+        keep[p + 1] = False
+        first, last, err = first[keep], last[keep], err[keep]
+    return first, last
 
 
-def _ranks_before(short: np.ndarray, cost: np.ndarray, p: int, q: int) -> bool:
-    """Whether pair ``p`` is joined before its right neighbour ``q`` (= p + 1)."""
-    if short[p] != short[q]:
-        return bool(short[p])
-    return bool(cost[p] <= cost[q])
-
-
-def _move_boundaries(lines: _Lines, segs: list[list[int]], min_len: int) -> None:
+def _move_boundaries(lines: _Lines, first: np.ndarray, last: np.ndarray, min_len: int) -> None:
     """Two sweeps over even- then odd-numbered inner boundaries: each moves (in place) to
     the split of its two segments with the least squared error, within the first pieces'
     spacing of where it was, keeping both segments ``min_len`` steps long (first best)."""
     reach = max(2, min_len // 2)
+    offsets = np.arange(-reach, reach + 1)
     for _ in range(2):
         for parity in (0, 1):
-            moved = {}
-            for i in range(parity, len(segs) - 1, 2):
-                a, k, b = segs[i][0], segs[i][1], segs[i + 1][1]
-                ks = np.arange(max(a + min_len, k - reach), min(b - min_len, k + reach) + 1)
-                cost = lines.sse(np.full(ks.size, a), ks) + lines.sse(ks, np.full(ks.size, b))
-                moved[i] = int(ks[np.argmin(cost)])
-            for i, k in moved.items():
-                segs[i][1] = segs[i + 1][0] = k
+            i = np.arange(parity, first.size - 1, 2)
+            if not i.size:
+                continue
+            a, k, b = first[i, None], last[i, None], last[i + 1, None]
+            ks = k + offsets  # candidates × boundaries, some out of range
+            ok = (ks >= a + min_len) & (ks <= b - min_len)
+            ks_safe = np.where(ok, ks, k)
+            cost = np.where(ok, lines.sse(np.broadcast_to(a, ks.shape), ks_safe)
+                            + lines.sse(ks_safe, np.broadcast_to(b, ks.shape)), np.inf)
+            best = ks[np.arange(i.size), np.argmin(cost, axis=1)]
+            last[i] = first[i + 1] = best
 
 
 def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyorder: int,
@@ -250,7 +252,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
                  n if n % 2 else n - 1)
     if length > polyorder + 1:
         smooth = savgol_filter(centred, length, polyorder, mode="interp")
-        centre = savgol_coeffs(length, polyorder)[length // 2]
+        centre = _centre_weight(length, polyorder)
         noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
         noise = noise if noise > 0 else _mad_noise(centred)
     else:
@@ -258,8 +260,8 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     noise = max(noise, noise_floor_rel * float(np.ptp(raw)))
     min_len = max(1, int(round(min_duration_s * rate)))
     lines = _Lines(smooth)
-    segs = _join_bottom_up(lines, n, min_len, split_k * noise ** 2 * math.log(n))
-    _move_boundaries(lines, segs, min_len)
+    first, last = _join_bottom_up(lines, n, min_len, split_k * noise ** 2 * math.log(n))
+    _move_boundaries(lines, first, last, min_len)
     level = smooth + raw.mean()
     threshold = max(steady_k * noise, steady_rel * float(np.ptp(smooth)))
 
@@ -267,7 +269,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         change = level[b] - level[a]
         return int(np.sign(change)) if abs(change) >= threshold else 0
 
-    runs = [(a, b, judged(a, b)) for a, b in segs]
+    runs = [(a, b, judged(a, b)) for a, b in zip(first.tolist(), last.tolist())]
     while True:  # merge equal neighbours; a merged steady run may now rise or fall
         merged: list[tuple[int, int, int]] = []
         for a, b, s in runs:

@@ -22,8 +22,9 @@ def _target(row: Row) -> str:
 
 
 def check(row: Row) -> Iterator[Failure]:
-    """The interval is the steepest segment of the asked direction (largest |slope|,
-    first on ties); its change and slope are that segment's, within the text's rounding."""
+    """The interval is the steepest segment of the asked direction (largest |slope|; on a
+    tie, to float rounding, any of the tied ones); its change and slope are that
+    segment's, within the text's rounding."""
     try:
         _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
         target = _target(row)
@@ -41,13 +42,17 @@ def check(row: Row) -> Iterator[Failure]:
     if not runs:
         yield Failure("temporal_localization.direction", f"the series has no {target} segment")
         return
-    slopes = segs.slopes()
-    k = max(runs, key=lambda k: abs(slopes[k]))
-    (a0, a1), (v0, v1) = segs.times()[k], segs.values[k]
-    if not (t0.agrees(a0) and t1.agrees(a1)):
+    slopes, times = segs.slopes(), segs.times()
+    steepest = max(abs(slopes[k]) for k in runs)
+    tied = [k for k in runs if abs(slopes[k]) >= steepest * (1 - 1e-9)]
+    hit = [k for k in tied if t0.agrees(times[k][0]) and t1.agrees(times[k][1])]
+    if not hit:
+        a0, a1 = times[tied[0]]
         yield Failure("temporal_localization.time", f"steepest {target} at {t0}–{t1}s, series "
                                                     f"{a0:.4f}–{a1:.4f}s")
         return
+    k = hit[0]
+    v0, v1 = segs.values[k]
     if change is not None and not value(change).agrees(v1 - v0):
         yield Failure("temporal_localization.value", f"change {change}, series {v1 - v0:+.6f}")
     if slope is not None and not value(slope).agrees(slopes[k]):
