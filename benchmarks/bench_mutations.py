@@ -226,11 +226,16 @@ def main() -> None:
     figures = {"per_kind": per_kind, "overall": round(caught / max(total, 1), 4),
                "mutated": total, "untouched": len(untouched), "false_rejects": len(false),
                "false_reject_examples": false[:5], "validate_seconds": round(seconds, 2)}
-    print(json.dumps(figures, indent=2))
-    missed = [r for r in mutated if r["row_id"] not in caught_ids][:5]
-    for r in missed:
-        print("MISSED", truth[r["row_id"]], (r["question"] if r["qa_type"] == "activity"
-                                              else r["answer"])[:300].replace("\n", " | "))
+    print(json.dumps({k: v for k, v in figures.items() if k != "missed"}, indent=2))
+    originals = {r["row_id"]: r for r in rows}
+    field = {True: "question", False: "answer"}
+    figures["missed"] = [
+        {"kind": truth[r["row_id"]], "qa_type": r["qa_type"],
+         "question": r["question"], "original": originals[r["row_id"].split("#")[0]][
+             field[r["qa_type"] == "activity"]], "mutated": r[field[r["qa_type"] == "activity"]]}
+        for r in mutated if r["row_id"] not in caught_ids]
+    for m in figures["missed"][:5]:
+        print("MISSED", m["kind"], m["mutated"][:300].replace("\n", " | "))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import inflect
-import numpy as np
 
 from generators.text import DIRECTION_LISTS, TemplatePack, load_packs
 
@@ -31,7 +30,10 @@ _LOOP_TEST = re.compile(r"(not\s+)?loop\.(first|last)")
 VALUE_DECIMALS = 3
 """Decimals of signal values and statistics in text (templates/README.md)."""
 
-FLOAT32_EPS = float(np.finfo(np.float32).eps)
+SLACK = 1e-9
+"""Relative float slack of a comparison. The generator computed from the same float32
+samples that a row stores, in float64, so only summation order differs (~1e-15); a
+float32 epsilon (1.2e-7) would accept a last digit off by one at rounding boundaries."""
 
 LOOP_PLACES = ("first", "middle", "last", "only")
 """Iterations a loop body is compiled for: its ``loop.first``/``loop.last`` values differ."""
@@ -64,8 +66,8 @@ class Stated:
 
     def agrees(self, true: float, extra: float = 0.0) -> bool:
         """Whether ``true`` rounds to this number: within half a last digit, plus
-        ``extra``, plus a float32 epsilon of ``true`` (series are stored as float32)."""
-        slack = FLOAT32_EPS * max(1.0, abs(true))
+        ``extra``, plus ``SLACK`` of ``true``."""
+        slack = SLACK * max(1.0, abs(true))
         return abs(self.value - true) <= 0.5 * 10.0 ** -self.decimals + extra + slack
 
     def __str__(self) -> str:
@@ -439,10 +441,12 @@ def one(values: Mapping[str, list], name: str, default: object = None) -> object
 
 
 def unit_failures(prefix: str, row, values: Mapping[str, list]) -> list:
-    """Units stated after values of a one-channel row must be the channel's unit."""
+    """Units stated after values of a one-channel row (``x | unit(unit)``, or a bare
+    ``{{ unit }}``) must be the channel's unit."""
     from validation.checks import Failure
 
     unit = row.channel_units[0] if row.channel_units else ""
-    return [Failure(f"{prefix}.unit", f"{key[:-5]} in {u!r}, the channel is in {unit!r}")
-            for key, found in values.items() if key.endswith("@unit")
+    return [Failure(f"{prefix}.unit", f"{key.split('@')[0]} in {u!r}, the channel is in "
+                                      f"{unit!r}")
+            for key, found in values.items() if key.endswith("@unit") or key == "unit"
             for u in found if u != unit]

@@ -19,7 +19,7 @@ from scipy.signal import savgol_coeffs, savgol_filter
 
 from validation.checks import Failure, Row
 from validation.checks._read import Stated, one
-from validation.checks._signal import overall, sign_runs
+from validation.checks._signal import mad_noise, overall, sign_runs
 
 ROBUST_DEFAULTS = {"cutoff_hz": 4.0, "polyorder": 2, "min_duration_s": 0.2, "split_k": 2.0,
                    "steady_k": 2.0, "steady_rel": 0.1, "noise_floor_rel": 0.005}
@@ -129,15 +129,6 @@ def smoothing_length(rate: float, cutoff_hz: float, polyorder: int) -> int:
 def _centre_weight(length: int, polyorder: int) -> float:
     """Weight of the middle sample in the Savitzky–Golay filter."""
     return float(savgol_coeffs(length, polyorder)[length // 2])
-
-
-def _mad_noise(x: np.ndarray) -> float:
-    """White-noise std from second differences (MAD; RMS when the median is zero)."""
-    d2 = np.diff(x, 2)
-    if not d2.size:
-        return 0.0
-    mad = 1.4826 * float(np.median(np.abs(d2))) / math.sqrt(6.0)
-    return mad if mad > 0 else math.sqrt(float(np.mean(d2 * d2)) / 6.0)
 
 
 class _Lines:
@@ -254,9 +245,9 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         smooth = savgol_filter(centred, length, polyorder, mode="interp")
         centre = _centre_weight(length, polyorder)
         noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
-        noise = noise if noise > 0 else _mad_noise(centred)
+        noise = noise if noise > 0 else mad_noise(centred)
     else:
-        smooth, noise = centred.copy(), _mad_noise(centred)
+        smooth, noise = centred.copy(), mad_noise(centred)
     noise = max(noise, noise_floor_rel * float(np.ptp(raw)))
     min_len = max(1, int(round(min_duration_s * rate)))
     lines = _Lines(smooth)

@@ -21,11 +21,15 @@ def _crossings(x: np.ndarray) -> int:
 def check(row: Row) -> Iterator[Failure]:
     """Every stated count equals the one recomputed from the series."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
         said = {k: one(a, k) for k in a}
+        asked = one(q, "dir") if "dir" in q else None
     except Unreadable as exc:
         yield Failure("counting.structure", str(exc))
         return
+    if asked is not None and said.get("dir", asked) != asked:
+        yield Failure("counting.direction", f"asked for {asked} segments, the answer counts "
+                                            f"{said['dir']} ones")
     x = np.asarray(row.series[0], dtype=np.float64)
     if "n_crossings" in said and said["n_crossings"] != _crossings(x):
         yield Failure("counting.count", f"{said['n_crossings']} mean crossings stated, series "

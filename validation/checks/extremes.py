@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from validation.checks import Failure, Row
 from validation.checks._read import Unreadable, one, read_row, unit_failures, value
+from validation.checks._signal import prominent_peaks
 
 
 def check(row: Row) -> Iterator[Failure]:
@@ -34,10 +34,6 @@ def check(row: Row) -> Iterator[Failure]:
                                            f"{name} there")
     if said_range is not None and not value(said_range).agrees(x.max() - x.min()):
         yield Failure("extremes.value", f"range {said_range}, series {np.ptp(x):.6f}")
-    if isinstance(n_peaks, int):
-        # Peaks counted by the generator need prominence ≥ 0.2 × range (and more): at most
-        # this many exist.
-        most = len(find_peaks(x, prominence=0.2 * float(np.ptp(x)) - 1e-12)[0]) if np.ptp(x) else 0
-        if n_peaks > most:
-            yield Failure("extremes.count", f"{n_peaks} peaks stated, the series has at most "
-                                            f"{most} with that prominence")
+    if isinstance(n_peaks, int) and n_peaks != prominent_peaks(x):
+        yield Failure("extremes.count", f"{n_peaks} prominent peaks stated, the series has "
+                                        f"{prominent_peaks(x)}")

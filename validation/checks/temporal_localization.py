@@ -11,11 +11,16 @@ from validation.checks._read import Unreadable, alternation, one, packs, read_ro
 from validation.checks._trends import segments
 
 
-def _target(row: Row) -> str:
-    """The asked direction, from which ``event_up``/``event_down`` word the question uses."""
+def _events(row: Row, text: str) -> set[str]:
+    """Directions whose ``event_up``/``event_down`` words a text uses."""
     phrases = packs()[row.qa_type].phrases
-    found = {d for d in ("up", "down") if re.search(
-        rf"(?<!\w){alternation(phrases[f'event_{d}'])}(?!\w)", row.question, re.I)}
+    return {d for d in ("up", "down") if re.search(
+        rf"(?<!\w){alternation(phrases[f'event_{d}'])}(?!\w)", text, re.I)}
+
+
+def _target(row: Row) -> str:
+    """The asked direction: the one kind of event the question names."""
+    found = _events(row, row.question)
     if len(found) != 1:
         raise Unreadable(f"question names {len(found)} kinds of event")
     return found.pop()
@@ -34,6 +39,9 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("temporal_localization.structure", str(exc))
         return
     yield from unit_failures("temporal_localization", row, a)
+    if _events(row, row.answer) - {target}:
+        yield Failure("temporal_localization.direction", f"asked for the steepest {target}, "
+                                                         f"the answer names another event")
     segs = segments(row, 0)
     if isinstance(segs, Failure):
         yield segs
