@@ -120,7 +120,8 @@ def wrong_option(question: str, answer: str, rng: random.Random) -> str | None:
     said, wrong = options[right], options[other]
     if said in new:
         return new.replace(said, wrong, 1)
-    num_said, num_wrong = NUM.search(said) or INT.search(said), NUM.search(wrong) or INT.search(wrong)
+    num_said = NUM.search(said) or INT.search(said)
+    num_wrong = NUM.search(wrong) or INT.search(wrong)
     if num_said and num_wrong and num_said.group() in new:
         return new.replace(num_said.group(), num_wrong.group(), 1)
     return new

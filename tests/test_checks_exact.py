@@ -132,7 +132,8 @@ def test_loop_reads_numbers_with_a_unit_or_suffix() -> None:
     """A loop item like ``0.02s`` or ``-0.01 rad/s`` is read whole, not cut before its
     suffix (the loop group is atomic, so a cut could not be undone)."""
     c = compiler("multiple_choice")
-    block = "{% for o in options %}{{ o.letter }}) {{ pick('show', o.letter, v=o.value) }}\n{% endfor %}"
+    block = ("{% for o in options %}{{ o.letter }}) {{ pick('show', o.letter, v=o.value) }}\n"
+             "{% endfor %}")
     source = "Q?\n" + block + "Pick one."
     times = c.read(source, "Q?\nA) 1.96s\nB) 0.02s\nPick one.")["options"][0]
     assert [(o["o.letter"], str(o["v"][0])) for o in times] == [(["A"], "1.96"), (["B"], "0.02")]

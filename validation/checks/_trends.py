@@ -18,7 +18,7 @@ import numpy as np
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from validation.checks import Failure, Row
-from validation.checks._read import Stated, one
+from validation.checks._read import one
 from validation.checks._signal import mad_noise, overall, sign_runs
 
 ROBUST_DEFAULTS = {"cutoff_hz": 4.0, "polyorder": 2, "min_duration_s": 0.2, "split_k": 2.0,
