@@ -268,9 +268,8 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
                 merged[-1] = (merged[-1][0], b, s)
             else:
                 merged.append((a, b, s))
-        rejudged = [(a, b, judged(a, b) if s == 0 else s) for a, b, s in merged]
-        runs = rejudged
-        if [s for *_, s in rejudged] == [s for *_, s in merged]:
+        runs = [(a, b, judged(a, b) if s == 0 else s) for a, b, s in merged]
+        if runs == merged:
             break
     bounds = [[a, b] for a, b, _ in runs]
     signs = [s for *_, s in runs]
@@ -281,7 +280,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         a, b = bounds[i]
         turn = a + int(np.argmax(level[a:b + 1] * signs[i - 1]))
         bounds[i - 1][1] = bounds[i + 1][0] = turn
-    keep = [i for i in range(len(runs)) if i not in set(drop)]
+    keep = sorted(set(range(len(runs))) - set(drop))
     return (tuple((bounds[i][0], bounds[i][1]) for i in keep), tuple(signs[i] for i in keep),
             tuple((float(level[bounds[i][0]]), float(level[bounds[i][1]])) for i in keep))
 
