@@ -35,23 +35,37 @@ def _hapt_windows(n: int, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def _row(x: np.ndarray, method: str) -> Row:
+def _row(x: np.ndarray, method: str, rate: float = RATE) -> Row:
     params = trends.trend_params(method)
-    return Row("r", "trend_summary", "", "", x[None, :], RATE, ("a",), ("g",), ("",), ("acc",),
+    return Row("r", "trend_summary", "", "", x[None, :], rate, ("a",), ("g",), ("",), ("acc",),
                "WALKING", None, None, "trend_summary/x", method, params)
 
 
-@pytest.mark.parametrize("method", ["robust", "sensorllm"])
-def test_segments_equal_the_generators_on_real_windows(method: str) -> None:
-    """2 000 real windows plus constant and stepped series: the same boundaries,
-    directions and (to float rounding) values as ``generators.trends``."""
-    series = _hapt_windows(2000) + [np.zeros(50, np.float32), np.ones(3, np.float32),
-                                   np.repeat(np.arange(8, dtype=np.float32), 25)]
-    theirs = trends.detect_batch(series, RATE, method)
+def _quantised_walks(n: int) -> list[np.ndarray]:
+    """Random walks on a 1/64 grid (like raw accelerometer counts): many exact ties."""
+    rng = np.random.default_rng(5)
+    return [(np.round(np.cumsum(rng.normal(0, 0.02, int(rng.integers(10, 800)))) * 64) / 64
+             ).astype(np.float32) for _ in range(n)]
+
+
+@pytest.mark.parametrize("method,rate,kind", [
+    ("robust", RATE, "hapt"), ("sensorllm", RATE, "hapt"),
+    ("robust", 25.0, "quantised"), ("robust", 100.0, "quantised"),
+])
+def test_segments_equal_the_generators(method: str, rate: float, kind: str) -> None:
+    """2 000 real HAPT windows (plus constant and stepped series), or 300 quantised walks
+    at other rates: the same boundaries, directions and (to float rounding) values as
+    ``generators.trends``."""
+    if kind == "hapt":
+        series = _hapt_windows(2000) + [np.zeros(50, np.float32), np.ones(3, np.float32),
+                                       np.repeat(np.arange(8, dtype=np.float32), 25)]
+    else:
+        series = _quantised_walks(300)
+    theirs = trends.detect_batch(series, rate, method)
     differ = []
     for k, (x, want) in enumerate(zip(series, theirs)):
-        got = segments(_row(x, method), 0)
-        bounds = tuple((round(s.start_s * RATE), round(s.end_s * RATE)) for s in want)
+        got = segments(_row(x, method, rate), 0)
+        bounds = tuple((round(s.start_s * rate), round(s.end_s * rate)) for s in want)
         if (got.bounds, got.directions) != (bounds, tuple(s.direction for s in want)):
             differ.append(k)
         elif not np.allclose(got.values, [(s.start_value, s.end_value) for s in want],

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
-from scipy.signal import savgol_coeffs, savgol_filter
+from scipy import ndimage
+from scipy.signal import savgol_coeffs
 
 from validation.checks import Failure, Row
 from validation.checks._read import one
@@ -126,9 +127,30 @@ def smoothing_length(rate: float, cutoff_hz: float, polyorder: int) -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def _centre_weight(length: int, polyorder: int) -> float:
-    """Weight of the middle sample in the Savitzky–Golay filter."""
-    return float(savgol_coeffs(length, polyorder)[length // 2])
+def _projection(length: int, polyorder: int) -> np.ndarray:
+    """Least-squares polynomial fit over ``length`` samples as a matrix (fitted values =
+    matrix @ samples): its middle row is the Savitzky–Golay filter, its first and last
+    rows the fits at the window's edges."""
+    t = np.arange(length, dtype=np.float64)
+    basis = np.vander(t - t.mean(), polyorder + 1)
+    return basis @ np.linalg.pinv(basis)
+
+
+def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
+    """Savitzky–Golay smoothing, the ends from the polynomial fitted to the first and last
+    window (scipy's ``mode="interp"``).
+
+    Computed from the projection matrix, sample by sample in float64, rather than with
+    ``scipy.signal.savgol_filter``, whose results differ in the last bit: on quantised
+    series equal smoothed values then stop being equal, and a tie (the top of a plateau,
+    two equally good boundaries) is broken the other way than the generator broke it.
+    """
+    hat = _projection(length, polyorder)
+    half = length // 2
+    y = ndimage.correlate1d(x, hat[half], mode="nearest")
+    y[:half] = (x[None, :length] * hat[:half]).sum(axis=-1)
+    y[-half:] = (x[None, -length:] * hat[length - half:]).sum(axis=-1)
+    return y
 
 
 class _Lines:
@@ -242,8 +264,8 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     length = min(smoothing_length(float(rate), float(cutoff_hz), int(polyorder)),
                  n if n % 2 else n - 1)
     if length > polyorder + 1:
-        smooth = savgol_filter(centred, length, polyorder, mode="interp")
-        centre = _centre_weight(length, polyorder)
+        smooth = _savgol(centred, length, polyorder)
+        centre = _projection(length, polyorder)[length // 2, length // 2]
         noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
         noise = noise if noise > 0 else mad_noise(centred)
     else:
