@@ -104,11 +104,37 @@ def unit_change(text: str, rng: random.Random) -> str | None:
     return text[:m.start()] + new + text[m.end():]
 
 
+OPTION = re.compile(r"^([A-Z])\) (.+)$", re.M)
+
+
+def wrong_option(question: str, answer: str, rng: random.Random) -> str | None:
+    """Mark another lettered option: its letter, and its value where the answer restates
+    the marked one's."""
+    options = dict(OPTION.findall(question))
+    marked = re.search(rf"(?<!\w)[{''.join(options)}](?!\w)", answer) if options else None
+    if marked is None:  # the answer opens with the marked letter
+        return None
+    right = marked.group()
+    other = rng.choice(sorted(set(options) - {right}))
+    new = answer[:marked.start()] + other + answer[marked.end():]
+    said, wrong = options[right], options[other]
+    if said in new:
+        return new.replace(said, wrong, 1)
+    num_said = NUM.search(said) or INT.search(said)
+    num_wrong = NUM.search(wrong) or INT.search(wrong)
+    if num_said and num_wrong and num_said.group() in new:
+        return new.replace(num_said.group(), num_wrong.group(), 1)
+    return new
+
+
 MUTATIONS = {"number_slight": number_slight, "number_gross": number_gross,
              "direction_flip": direction_flip, "swap_times": swap_times,
              "count_off_by_one": count_off_by_one, "truncate": truncate,
              "unit_change": unit_change}
 """Kind → text mutation (``None`` where a text offers nothing to mutate)."""
+
+KINDS = ["wrong_activity", "wrong_mc_option", *MUTATIONS]
+"""Every mutation kind: those that need the row (label, options) and the text ones."""
 
 
 def _mutate_row(row: dict, kind: str, rng: random.Random, activities: list[str]) -> dict | None:
@@ -118,6 +144,10 @@ def _mutate_row(row: dict, kind: str, rng: random.Random, activities: list[str])
             return None
         other = [a for a in activities if a != row["answer"].lower()]
         return {**row, "answer": rng.choice(other)}
+    if kind == "wrong_mc_option":
+        new = wrong_option(row["question"], row["answer"], rng) \
+            if row["qa_type"] == "multiple_choice" else None
+        return None if new is None or new == row["answer"] else {**row, "answer": new}
     field = "question" if row["qa_type"] == "activity" else "answer"
     new = MUTATIONS[kind](row[field], rng)
     if new is None or new == row[field]:
@@ -161,7 +191,7 @@ def main() -> None:
     rng.shuffle(rows)
     activities = sorted({r["answer"].lower() for r in rows if r["qa_type"] == "activity"})
     mutated, truth, used = [], {}, set()
-    for kind in ["wrong_activity", *MUTATIONS]:
+    for kind in KINDS:
         n = 0
         for i, row in enumerate(rows):
             if n >= args.per_kind or i in used:
@@ -187,7 +217,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     caught_ids = {r["row_id"] for r in report["rejected_ids"]}
     per_kind = {}
-    for kind in ["wrong_activity", *MUTATIONS]:
+    for kind in KINDS:
         ids = [i for i, k in truth.items() if k == kind]
         per_kind[kind] = {"mutated": len(ids), "caught": sum(i in caught_ids for i in ids),
                           "rate": round(sum(i in caught_ids for i in ids) / max(len(ids), 1), 4)}
@@ -197,11 +227,16 @@ def main() -> None:
     figures = {"per_kind": per_kind, "overall": round(caught / max(total, 1), 4),
                "mutated": total, "untouched": len(untouched), "false_rejects": len(false),
                "false_reject_examples": false[:5], "validate_seconds": round(seconds, 2)}
-    print(json.dumps(figures, indent=2))
-    missed = [r for r in mutated if r["row_id"] not in caught_ids][:5]
-    for r in missed:
-        print("MISSED", truth[r["row_id"]], (r["question"] if r["qa_type"] == "activity"
-                                              else r["answer"])[:300].replace("\n", " | "))
+    print(json.dumps({k: v for k, v in figures.items() if k != "missed"}, indent=2))
+    originals = {r["row_id"]: r for r in rows}
+    field = {True: "question", False: "answer"}
+    figures["missed"] = [
+        {"kind": truth[r["row_id"]], "qa_type": r["qa_type"],
+         "question": r["question"], "original": originals[r["row_id"].split("#")[0]][
+             field[r["qa_type"] == "activity"]], "mutated": r[field[r["qa_type"] == "activity"]]}
+        for r in mutated if r["row_id"] not in caught_ids]
+    for m in figures["missed"][:5]:
+        print("MISSED", m["kind"], m["mutated"][:300].replace("\n", " | "))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)

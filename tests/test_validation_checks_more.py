@@ -116,7 +116,8 @@ def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> N
     word = next(w for w in sorted(phrases[f"event_{target}"], key=len, reverse=True)
                 if re.search(rf"(?<!\w){w}(?!\w)", rec["question"]))
     question = re.sub(rf"(?<!\w){word}(?!\w)", phrases[f"event_{other}"][0], rec["question"])
-    assert "temporal_localization.direction" in _reject(rec, question=question)
+    # the steepest segment of the other direction lies elsewhere, or there is none
+    assert re.match(r"temporal_localization\.(time|direction):", _reject(rec, question=question))
 
 
 def test_truncated_answers_rejected(rows: pa.Table) -> None:

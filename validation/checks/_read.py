@@ -27,6 +27,14 @@ _FOR = re.compile(r"(\w+)\s+in\s+(.+)")
 _INFLECT = inflect.engine()
 _LOOP_TEST = re.compile(r"(not\s+)?loop\.(first|last)")
 
+VALUE_DECIMALS = 3
+"""Decimals of signal values and statistics in text (templates/README.md)."""
+
+SLACK = 1e-9
+"""Relative float slack of a comparison. The generator computed from the same float32
+samples that a row stores, in float64, so only summation order differs (~1e-15); a
+float32 epsilon (1.2e-7) would accept a last digit off by one at rounding boundaries."""
+
 LOOP_PLACES = ("first", "middle", "last", "only")
 """Iterations a loop body is compiled for: its ``loop.first``/``loop.last`` values differ."""
 
@@ -57,11 +65,20 @@ class Stated:
     decimals: int
 
     def agrees(self, true: float, extra: float = 0.0) -> bool:
-        """Whether ``true`` rounds to this number (half a last digit, plus ``extra``)."""
-        return abs(self.value - true) <= 0.5 * 10.0 ** -self.decimals + extra + 1e-9
+        """Whether ``true`` rounds to this number: within half a last digit, plus
+        ``extra``, plus ``SLACK`` of ``true``."""
+        slack = SLACK * max(1.0, abs(true))
+        return abs(self.value - true) <= 0.5 * 10.0 ** -self.decimals + extra + slack
 
     def __str__(self) -> str:
         return f"{self.value:.{self.decimals}f}"
+
+
+def value(stated: Stated, decimals: int = VALUE_DECIMALS) -> Stated:
+    """A number as rounded before printing: values and statistics to three decimals,
+    correlations to two (``decimals``); the text drops trailing zeros, so ``0.7`` stands
+    for 0.700."""
+    return Stated(stated.value, max(stated.decimals, decimals))
 
 
 def parse_number(token: str) -> Stated:
@@ -258,8 +275,11 @@ class Compiler:
             body += r"\s+seconds"
         if "a" in filters:
             body = r"an?\s+" + body
-        if not guard:  # a number never starts or ends inside another number
-            return rf"(?<![\d.]){body}(?!\d)"
+        if not guard:  # a number never starts or ends inside another number…
+            # …and a number with an optional unit never stops before a letter: "0.02s" is
+            # a time, not "0.02" without a unit, and "rad/s" is not cut to "rad".
+            after = r"[\w/^°]" if "unit" in filters else r"\d"
+            return rf"(?<![\d.]){body}(?!{after}|\.\d)"
         # A word slot never starts or ends inside a word, so lazy text cannot split "waist".
         return rf"(?<!\w){body}(?!\w)"
 
@@ -345,11 +365,21 @@ class Compiler:
                 raise
             return [self._values(m, slots)]
 
+    @functools.lru_cache(maxsize=None)
+    def item_pattern(self, body: tuple, place: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
+        """The capturing regex of a first or middle loop item, which must end where a
+        further item can start (so ``0.02s`` is not read as ``0.02`` before an optional
+        unit or suffix, leaving ``s`` behind)."""
+        slots: dict[str, Slot] = {}
+        item = self.nodes(body, slots, place)
+        nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
+        return re.compile(f"(?:{item})(?={nxt})", re.I), slots
+
     def _read_items(self, body: tuple, text: str) -> list[dict[str, list]]:
         """Read two or more loop items: the first, middle ones, then the last to the end."""
         out, pos = [], 0
         for place in ("first", "middle"):
-            pattern, slots = self.pattern_of(body, place)
+            pattern, slots = self.item_pattern(body, place)
             last, last_slots = self.pattern_of(body, "last")
             while True:
                 m = last.fullmatch(text, pos) if place == "middle" else None
@@ -411,10 +441,12 @@ def one(values: Mapping[str, list], name: str, default: object = None) -> object
 
 
 def unit_failures(prefix: str, row, values: Mapping[str, list]) -> list:
-    """Units stated after values of a one-channel row must be the channel's unit."""
+    """Units stated after values of a one-channel row (``x | unit(unit)``, or a bare
+    ``{{ unit }}``) must be the channel's unit."""
     from validation.checks import Failure
 
     unit = row.channel_units[0] if row.channel_units else ""
-    return [Failure(f"{prefix}.unit", f"{key[:-5]} in {u!r}, the channel is in {unit!r}")
-            for key, found in values.items() if key.endswith("@unit")
+    return [Failure(f"{prefix}.unit", f"{key.split('@')[0]} in {u!r}, the channel is in "
+                                      f"{unit!r}")
+            for key, found in values.items() if key.endswith("@unit") or key == "unit"
             for u in found if u != unit]

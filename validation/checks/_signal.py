@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import find_peaks
 
 _DIRECTION = np.array(["down", "steady", "up"])  # indexed by sign + 1
 
@@ -41,6 +42,29 @@ def sign_runs(x: np.ndarray) -> list[Run]:
     firsts = np.r_[0, breaks]
     lasts = np.r_[breaks, code.size]
     return [Run(int(a), int(b), str(_DIRECTION[code[a]])) for a, b in zip(firsts, lasts)]
+
+
+def mad_noise(x: np.ndarray) -> float:
+    """White-noise std of a series from its second differences: 1.4826 · median|Δ²x| / √6
+    (a second difference of white noise has std σ·√6); their RMS / √6 when the median is
+    zero (quantised, mostly flat series); 0 for fewer than three samples."""
+    d2 = np.diff(np.asarray(x, dtype=np.float64), 2)
+    if not d2.size:
+        return 0.0
+    mad = 1.4826 * float(np.median(np.abs(d2))) / np.sqrt(6.0)
+    return mad if mad > 0 else float(np.sqrt(np.mean(d2 * d2) / 6.0))
+
+
+PEAK_NOISE_K, PEAK_RANGE_REL = 3.0, 0.2
+"""A prominent peak rises at least max(3 × noise, 0.2 × range) above its bases (the
+documented rule of ``extremes``)."""
+
+
+def prominent_peaks(x: np.ndarray) -> int:
+    """Number of local maxima (not at the ends) of at least the prominence above."""
+    x = np.asarray(x, dtype=np.float64)
+    need = max(PEAK_NOISE_K * mad_noise(x), PEAK_RANGE_REL * float(np.ptp(x)), 1e-12)
+    return int(find_peaks(x, prominence=need)[0].size)
 
 
 def overall(x: np.ndarray) -> str:

@@ -6,9 +6,9 @@ from typing import Iterator, Mapping
 
 from validation.checks import Failure, Row
 from validation.checks._channels import channel_of, describe
-from validation.checks._read import Unreadable, compiler, one
+from validation.checks._read import Unreadable, compiler, one, value
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
-from validation.checks._trends import compare_overview, fitted
+from validation.checks._trends import compare_overview, segments
 
 NAME = "activity"
 
@@ -43,7 +43,7 @@ def _stats(row: Row, items: list[dict]) -> Iterator[Failure]:
     for k, item in _per_channel(row, items, "statistics"):
         mean, std = mean_std(row.series[k])
         for name, true in (("mean", mean), ("std", std)):
-            said = one(item, f"c.{name}")
+            said = value(one(item, f"c.{name}"))
             unit = one(item, f"c.{name}@unit", row.channel_units[k] or "-")
             if not said.agrees(true):
                 yield Failure(f"{NAME}.stats", f"{describe(row, k)} {name}: text {said}, "
@@ -55,7 +55,7 @@ def _stats(row: Row, items: list[dict]) -> Iterator[Failure]:
 
 def _trends(row: Row, items: list[dict]) -> Iterator[Failure]:
     for k, item in _per_channel(row, items, "trends"):
-        segs = fitted(row, k)
+        segs = segments(row, k)
         if isinstance(segs, Failure):
             yield segs
             return
@@ -71,7 +71,7 @@ def _correlations(row: Row, items: list[dict]) -> Iterator[Failure]:
                                                  f"{one(item, 'p.b')!r} names no channel pair")
             continue
         seen.add(frozenset((a, b)))
-        r, said = correlation(row.series[a], row.series[b]), one(item, "p.r")
+        r, said = correlation(row.series[a], row.series[b]), value(one(item, "p.r"), 2)
         if not said.agrees(r):
             yield Failure(f"{NAME}.correlation", f"r({describe(row, a)}, {describe(row, b)}): "
                                                  f"text {said}, series {r:.4f}")

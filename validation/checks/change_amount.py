@@ -7,7 +7,10 @@ from typing import Iterator
 import numpy as np
 
 from validation.checks import Failure, Row
-from validation.checks._read import Unreadable, one, read_row, unit_failures
+from validation.checks._read import Unreadable, one, read_row, unit_failures, value
+
+
+VALUES = ("start_value", "end_value", "change", "abs_change", "rate_per_s")
 
 
 def check(row: Row) -> Iterator[Failure]:
@@ -15,6 +18,8 @@ def check(row: Row) -> Iterator[Failure]:
     try:
         _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
         said = {k: one(a, k) for k in a if not k.endswith("@unit") and k not in ("sensor",)}
+        # values are rounded to three decimals before printing (trailing zeros dropped)
+        said.update({k: value(said[k]) for k in VALUES if k in said})
     except Unreadable as exc:
         yield Failure("change_amount.structure", str(exc))
         return

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from validation.checks import Failure, Row
 from validation.checks._channels import MODALITY_NOUNS, channel_of
-from validation.checks._read import Unreadable, one, read_row
+from validation.checks._read import Unreadable, one, read_row, value
 from validation.checks._signal import correlation, correlation_relation, mean_std
 
 
@@ -41,7 +41,8 @@ def _moving(row: Row, items: list[dict]) -> Iterator[Failure]:
             if stds[axis] != ranked[rank]:
                 yield Failure("channel_comparison.rank", f"{axis}-axis std {stds[axis]} is not "
                                                          f"rank {rank + 1} of {ranked}")
-            if std_key in g and not one(g, std_key).agrees(mean_std(row.series[axes[axis]])[1]):
+            if std_key in g and not value(one(g, std_key)).agrees(
+                    mean_std(row.series[axes[axis]])[1]):
                 yield Failure("channel_comparison.value", f"{axis}-axis std {one(g, std_key)}, "
                                                           f"series {stds[axis]}")
         for unit in g.get("g.std@unit", []) + g.get("g.runner_up_std@unit", []):
@@ -54,7 +55,7 @@ def _pair(row: Row, a: dict) -> Iterator[Failure]:
     if i is None or j is None or i == j:
         yield Failure("channel_comparison.structure", "the most correlated pair names no pair")
         return
-    said = one(a, "top_pair.r")
+    said = value(one(a, "top_pair.r"), 2)
     r = correlation(row.series[i], row.series[j])
     if not said.agrees(r):
         yield Failure("channel_comparison.value", f"r {said}, series {r:.4f}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from validation.checks import Failure, Row
-from validation.checks._read import Unreadable, one, read_row, unit_failures
+from validation.checks._read import Unreadable, one, read_row, unit_failures, value
+from validation.checks._signal import prominent_peaks
 
 
 def check(row: Row) -> Iterator[Failure]:
@@ -24,20 +24,16 @@ def check(row: Row) -> Iterator[Failure]:
     yield from unit_failures("extremes", row, a)
     x = np.asarray(row.series[0], dtype=np.float64)
     for name, true in (("max", x.max()), ("min", x.min())):
-        value, t = said[f"{name}_value"], said[f"{name}_t"]
+        stated, t = value(said[f"{name}_value"]), said[f"{name}_t"]
         k = int(round(t.value * row.sample_rate_hz))
-        if not value.agrees(true):
-            yield Failure("extremes.value", f"{name} {value}, series {true:.6f}")
+        if not stated.agrees(true):
+            yield Failure("extremes.value", f"{name} {stated}, series {true:.6f}")
         elif not (0 <= k < x.size and t.agrees(k / row.sample_rate_hz)
-                  and value.agrees(x[k])):
+                  and stated.agrees(x[k])):
             yield Failure("extremes.time", f"{name} at {t}s, but the series is not at its "
                                            f"{name} there")
-    if said_range is not None and not said_range.agrees(x.max() - x.min(), extra=1e-9):
+    if said_range is not None and not value(said_range).agrees(x.max() - x.min()):
         yield Failure("extremes.value", f"range {said_range}, series {np.ptp(x):.6f}")
-    if isinstance(n_peaks, int):
-        # Peaks counted by the generator need prominence ≥ 0.2 × range (and more): at most
-        # this many exist.
-        most = len(find_peaks(x, prominence=0.2 * float(np.ptp(x)) - 1e-12)[0]) if np.ptp(x) else 0
-        if n_peaks > most:
-            yield Failure("extremes.count", f"{n_peaks} peaks stated, the series has at most "
-                                            f"{most} with that prominence")
+    if isinstance(n_peaks, int) and n_peaks != prominent_peaks(x):
+        yield Failure("extremes.count", f"{n_peaks} prominent peaks stated, the series has "
+                                        f"{prominent_peaks(x)}")

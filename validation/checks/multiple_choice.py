@@ -8,46 +8,16 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from validation.checks import Failure, Row
-from validation.checks._read import Stated, Unreadable, compiler, one, packs
+from validation.checks._read import Stated, Unreadable, compiler, one, packs, value
 from validation.checks._signal import overall
-from validation.checks._trends import Segments, segments
-
-VALUE_DECIMALS = 3
-"""Signal values in text are rounded to three decimals (templates/README.md), though a
-trailing zero is not printed (``1.02`` stands for 1.020): compare at this precision."""
+from validation.checks._trends import segments
 
 _KIND_PICK = re.compile(r"'(\w+?_)'\s*~\s*kind\b")
-_OPTIONS_PICK = "{{ pick('options_block') }}"
-_OPTION_LINES = re.compile(r"(?:^[A-Z]\) [^\n]*(?:\n|$))+", re.M)
-_OPTION = re.compile(r"^([A-Z])\) ([^\n]*)$", re.M)
-_PLACEHOLDER = "OPTIONSBLOCK"
 
 
 def claim_kinds(qa_type: str) -> list[str]:
     """Claim kinds the pack can phrase: the suffixes of its ``fact_<kind>`` phrase lists."""
     return [name[len("fact_"):] for name in packs()[qa_type].phrases if name.startswith("fact_")]
-
-
-def read_options(question: str, source: str, qa_type: str) -> tuple[str, str, list[dict]]:
-    """Split the lettered option lines out of a question and read each option's value.
-
-    Each option is read whole with the pack's ``show`` phrase; the question and its
-    source keep a placeholder where the block was. (Read as one ``for`` loop, a last
-    option like ``0.02s`` is lost: the loop group is atomic and its number slot may stop
-    before the ``s``, so the block is taken apart line by line here.)
-
-    Returns:
-        ``(question, source, options)`` with ``options`` one dict per line: ``o.letter``
-        and the values ``show`` states (``v``, ``v@unit``). No block: unchanged, ``[]``.
-    """
-    block = _OPTION_LINES.search(question)
-    if _OPTIONS_PICK not in source or block is None:
-        return question, source, []
-    c = compiler(qa_type)
-    options = [{"o.letter": [m.group(1)], **c.read_list("show", m.group(2))}
-               for m in _OPTION.finditer(block.group())]
-    question = question[:block.start()] + _PLACEHOLDER + "\n" + question[block.end():]
-    return question, source.replace(_OPTIONS_PICK, _PLACEHOLDER), options
 
 
 def read_claim(row: Row) -> tuple[str, dict[str, list], dict[str, list]]:
@@ -67,47 +37,44 @@ def read_claim(row: Row) -> tuple[str, dict[str, list], dict[str, list]]:
     if variant is None:
         raise Unreadable(f"unknown template variant {row.template_id!r}")
     c = compiler(row.qa_type)
-    question, q_source, options = read_options(row.question, variant.question, row.qa_type)
     fits = {}
     for kind in claim_kinds(row.qa_type):
         def source(src: str) -> str:
             return _KIND_PICK.sub(lambda m: f"'{m.group(1)}{kind}'", src)
         try:
-            fits[kind] = (c.read(source(q_source), question),
+            fits[kind] = (c.read(source(variant.question), row.question),
                           c.read(source(variant.answer), row.answer))
         except Unreadable:
             continue
     if len(fits) != 1:
         raise Unreadable(f"text fits claim kinds {sorted(fits)}; expected exactly one")
     kind, (q, a) = next(iter(fits.items()))
-    if options:
-        q["options"] = [options]
     return kind, q, a
 
 
-def claim_holds(row: Row, kind: str, value: object) -> bool | None:
+def claim_holds(row: Row, kind: str, claimed: object) -> bool:
     """Whether a claimed value of one kind is true of the row's channel 0.
 
-    ``None`` when it cannot be decided independently: a segment count under a trend
-    method whose segmentation is not recomputed here (``robust``).
-
     Raises:
-        Unreadable: An unknown kind, or a value of the wrong type for it.
+        Unreadable: An unknown kind, a value of the wrong type for it, or a channel
+            whose segments cannot be recomputed.
     """
     x = np.asarray(row.series[0], dtype=np.float64)
     if kind == "overall":
-        return value == overall(x)
+        return claimed == overall(x)
     if kind == "n_segments":
-        if not isinstance(value, int):
-            raise Unreadable(f"segment count {value!r} is not a whole number")
+        if not isinstance(claimed, int):
+            raise Unreadable(f"segment count {claimed!r} is not a whole number")
         segs = segments(row, 0)
-        return value == len(segs.directions) if isinstance(segs, Segments) else None
-    if not isinstance(value, Stated):
-        raise Unreadable(f"{kind} value {value!r} is not a number")
+        if isinstance(segs, Failure):
+            raise Unreadable(segs.reason)
+        return claimed == len(segs.directions)
+    if not isinstance(claimed, Stated):
+        raise Unreadable(f"{kind} value {claimed!r} is not a number")
     if kind == "max_value":
-        return Stated(value.value, max(value.decimals, VALUE_DECIMALS)).agrees(x.max())
+        return value(claimed).agrees(x.max())
     if kind == "max_time":
-        return x.max() in x[samples_at(value, row.sample_rate_hz, x.size)]
+        return x.max() in x[samples_at(claimed, row.sample_rate_hz, x.size)]
     raise Unreadable(f"no independent check for claim kind {kind!r}")
 
 
@@ -116,11 +83,6 @@ def samples_at(t: Stated, rate: float, n: int) -> np.ndarray:
     half = 0.5 * 10.0 ** -t.decimals + 1e-9
     lo, hi = int(np.ceil((t.value - half) * rate)), int(np.floor((t.value + half) * rate))
     return np.arange(max(lo, 0), min(hi, n - 1) + 1)
-
-
-def plausible_count(row: Row, kind: str, value: object) -> bool:
-    """An undecidable segment count is at least possible: 1 to (samples − 1) segments."""
-    return kind != "n_segments" or 1 <= int(value) <= row.series.shape[1] - 1
 
 
 def unit_failures(prefix: str, row: Row, values: list[Mapping[str, list]]) -> list[Failure]:
@@ -154,10 +116,6 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("multiple_choice.answer", f"answer {letter} is {options[letter]} in the "
                                                 f"options but {said} in the answer")
     true = [k for k, t in truth.items() if t]
-    if truth[letter] is None:  # undecidable (robust segment count): only what is possible
-        if not plausible_count(row, kind, options[letter]):
-            yield Failure("multiple_choice.answer", f"{options[letter]} segments cannot fit "
-                                                    f"{row.series.shape[1]} samples")
-    elif true != [letter]:
+    if true != [letter]:
         yield Failure("multiple_choice.answer", f"{kind}: marked {letter}, options true of the "
                                                 f"series: {true or 'none'}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from validation.checks import Failure, Row
 from validation.checks._channels import MODALITY_NOUNS
-from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row
+from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row, value
 
 G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
 """One unit of acceleration in g (standard gravity)."""
@@ -61,7 +61,7 @@ def check(row: Row) -> Iterator[Failure]:
     sign = "positive" if mean[k] >= 0 else "negative"
     if said.get("gravity_sign", sign).lower() != sign:
         yield Failure("posture.axis", f"{said['gravity_sign']} side, mean {mean[k]:+.4f} g")
-    if "gravity_g" in said and not said["gravity_g"].agrees(length):
+    if "gravity_g" in said and not value(said["gravity_g"]).agrees(length):
         yield Failure("posture.value", f"mean vector {said['gravity_g']} g, series {length:.4f} g")
     for u in a.get("gravity_g@unit", []):
         if u != "g":
@@ -71,7 +71,7 @@ def check(row: Row) -> Iterator[Failure]:
         if not Stated(float(said["tilt_deg"]), 0).agrees(tilt, extra=1e-6):
             yield Failure("posture.value", f"tilt {said['tilt_deg']}°, series {tilt:.2f}°")
     mag = np.linalg.norm(xyz, axis=1)
-    if "magnitude_std" in said and not said["magnitude_std"].agrees(mag.std()):
+    if "magnitude_std" in said and not value(said["magnitude_std"]).agrees(mag.std()):
         yield Failure("posture.value", f"magnitude std {said['magnitude_std']}, series "
                                        f"{mag.std():.5f}")
     for u in a.get("magnitude_std@unit", []):

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from validation.checks import Failure, Row
 from validation.checks._read import Unreadable, one, read_row
-from validation.checks._trends import Fitted, check_fitted, fitted
+from validation.checks._trends import segments
 
 
 def _stated(row: Row) -> tuple[list[tuple], dict[str, int]]:
@@ -31,18 +31,9 @@ def check(row: Row) -> Iterator[Failure]:
     except Unreadable as exc:
         yield Failure("trend_analysis.structure", str(exc))
         return
-    segs = fitted(row, 0)
+    segs = segments(row, 0)
     if isinstance(segs, Failure):
         yield segs
-        return
-    if isinstance(segs, Fitted):
-        yield from check_fitted("trend_analysis", said, segs)
-        listed: dict[str, int] = {}
-        for _, _, d in said:
-            listed[d] = listed.get(d, 0) + 1
-        if counts != (listed if len(listed) > 1 else {}):
-            yield Failure("trend_analysis.count", f"text counts {counts}, its segments "
-                                                  f"{listed}")
         return
     truth = list(zip(segs.times(), segs.directions))
     if len(said) != len(truth):

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from validation.checks import Failure, Row
 from validation.checks._read import Unreadable, one, read_row
-from validation.checks._trends import compare_overview, fitted
+from validation.checks._trends import compare_overview, segments
 
 
 def check(row: Row) -> Iterator[Failure]:
@@ -17,7 +17,7 @@ def check(row: Row) -> Iterator[Failure]:
     except Unreadable as exc:
         yield Failure("trend_summary.structure", str(exc))
         return
-    segs = fitted(row, 0)
+    segs = segments(row, 0)
     if isinstance(segs, Failure):
         yield segs
         return

@@ -36,9 +36,10 @@ def check(row: Row) -> Iterator[Failure]:
                 yield Failure("unanswerable.time", f"asked time {t}s lies inside the window "
                                                   f"(ends {end:.2f}s)")
     # The answer restates what was asked: it must restate it exactly.
-    times = {t.value for t in a.get("asked_t0", []) + q.get("asked_t0", [])}
-    if len(times) > 1:
-        yield Failure("unanswerable.restated", f"asked time stated as {sorted(times)}")
+    for key in ("asked_t0", "asked_t1"):
+        times = {t.value for t in a.get(key, []) + q.get(key, [])}
+        if len(times) > 1:
+            yield Failure("unanswerable.restated", f"{key} stated as {sorted(times)}")
     sensors = {str(v).lower() for v in a.get("asked_sensor", []) + q.get("asked_sensor", [])}
     if len(sensors) > 1:
         yield Failure("unanswerable.restated", f"asked sensor stated as {sorted(sensors)}")
