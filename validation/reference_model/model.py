@@ -90,16 +90,15 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
     far from bin 41 as from bin 3, and the time 1.30 as far from 1.32 as from 0.10. This
     embedding adds (a) on every bin token, a learned causal convolution over the
     standardized centre values of the last ``kernel`` tokens, so the model reads the
-    level and its local change (what trends are made of) from the first layer on, and
+    level and its local change (what trends are made of) from the first layer on;
     (b) on every time token, a learned projection of sine/cosine features of its
     seconds, so near times get near vectors (sensor tokens carry the time token of
-    their first sample, see ``Examples.times``), and (c) ``anchored``: on every time
-    token of the text, a learned projection of the embedding of the sensor token at that
-    time: every text token reads the sensor embeddings at the last two times the text
-    named before it (``anchor_positions``), so the words after "0.66 to 1.30 seconds"
-    see the signal at 0.66 and at 1.30 without having to learn to find them by
-    attention (which a model this small does not learn within the CPU budget: forced
-    direction accuracy stayed ≤ 0.45 after 600 steps without it).
+    their first sample, see ``Examples.times``); and (c) in ``anchored``, on every text
+    token, a learned projection of the sensor embeddings at the last two times the text
+    named up to it (``anchor_positions``), so the words after "0.66 to 1.30 seconds"
+    see the signal at 0.66 s and 1.30 s without having to learn to find them by
+    attention, which a model this small does not learn within the CPU budget (forced
+    direction accuracy on the demo stayed ≤ 0.45 after 600 steps without (c)).
 
     Args:
         vocab_size: Token ids.
