@@ -93,9 +93,10 @@ def _lm_examples(tok: SensorTextTokenizer, rows: Rows) -> Examples:
 def _class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
     index = {c: i for i, c in enumerate(classes)}
     sensor = _sensor(tok, rows)
+    # no time tokens: with no text to align to, they only add a clock to every window
     return Examples(tuple(np.append(ids, tok.sep_id) for ids, _ in sensor),
                     tuple(np.array([index.get(a, -1)]) for a in rows.activity),
-                    tuple(np.append(t, tok.pad_id) for _, t in sensor))
+                    tuple(np.full(len(ids) + 1, tok.pad_id) for ids, _ in sensor))
 
 
 def _check_device(device: str) -> None:
