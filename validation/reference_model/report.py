@@ -183,7 +183,8 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "projection of the sensor embeddings at the last two times the text named (so "
         "the words after `0.66 to 1.30 seconds:` read the signal at 0.66 s and 1.30 s). "
         f"Stage 2 averages every {s.stage2_pool} samples and standardizes each channel by "
-        "its training-set mean and std; the class is read at the final `<sep>`.", "",
+        "its training-set mean and std; its windows carry no time tokens (no text to "
+        "align to); the class is read at the final `<sep>`.", "",
         "## Intended use and limits", "",
         "Scores on held-out subjects compare the aligned model with the shuffled control; "
         "the absolute values depend on the small budget and are not comparable to "
