@@ -154,10 +154,16 @@ def test_tokenizer_layout_and_round_trip(tmp_path):
 
     texts = ["0.00s to 1.20s: increasing", "Number of increasing trends: 12"] * 20
     tok = SensorTextTokenizer.train(texts, ["waist_acc_x", "waist_acc_y"], Binning(8, 3.0), 64)
-    ids = tok.encode_sensor(np.array([[-1.0, 1.0], [0.0, 0.0]]), ["waist_acc_y", "waist_acc_x"])
+    ids, times = tok.encode_sensor(np.array([[-1.0, 1.0], [0.0, 0.0]]),
+                                   ["waist_acc_y", "waist_acc_x"], 50.0)
     names = [tok.tokenizer.id_to_token(i) for i in ids]
     assert names == ["<waist_acc_y_start>", "<bin_2>", "<bin_5>", "<waist_acc_y_end>",
                      "<waist_acc_x_start>", "<bin_4>", "<bin_4>", "<waist_acc_x_end>"]
+    # each sample's time token (0.02 s was never written by the texts: none)
+    assert [tok.tokenizer.id_to_token(i) for i in times] == [
+        "<pad>", "0.00", "<pad>", "<pad>", "<pad>", "0.00", "<pad>", "<pad>"]
+    assert [tok.tokenizer.id_to_token(i) for i in tok.encode_texts(["1.20s"])[0]][0] == "1.20"
+    assert sorted(tok.time_values().values()) == [0.0, 1.2]
     text = "Between 10.25s and 3.5 seconds: décroissant\nNumber of steady trends: 107"
     assert tok.decode(tok.encode_texts([text])[0]) == text
     digits = [tok.tokenizer.id_to_token(i) for i in tok.encode_texts(["107"])[0]]
@@ -165,6 +171,49 @@ def test_tokenizer_layout_and_round_trip(tmp_path):
     tok.save(tmp_path)
     again = SensorTextTokenizer.load(tmp_path)
     assert again.encode_texts([text]) == tok.encode_texts([text])
+
+
+def test_anchor_positions_follow_the_last_two_named_times():
+    from validation.reference_model.model import anchor_positions
+
+    pad, t1, t2, word = 0, 7, 8, 5
+    times = np.array([[pad, t1, t2, pad, pad, pad, pad, pad]])  # sensor tokens at 1 and 2
+    ids = np.array([[3, 4, 4, word, t2, word, t1, word]])
+    out = anchor_positions(ids, times, pad)
+    assert out[0, :, 0].tolist() == [-1, -1, -1, -1, 2, 2, 1, 1]
+    assert out[0, :, 1].tolist() == [-1, -1, -1, -1, -1, -1, 2, 2]
+
+
+def test_generate_matches_teacher_forced_argmax(dataset):
+    """The cached greedy loop gives what the full model predicts at every step."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import torch
+
+    from validation.reference_model.model import (Examples, build_model, collate, forward,
+                                                  generate, gpt2_config, train)
+    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.tokenization import SensorTextTokenizer
+
+    s = settings_for("cpu", **TINY)
+    rows = load_rows(dataset, 1, "train", 6)
+    tok = SensorTextTokenizer.train([*rows.question, *rows.answer],
+                                    sorted({n for ns in rows.channel_names for n in ns}),
+                                    Binning(16, 3.0), 64)
+    ex = _lm_examples(tok, rows)
+    torch.manual_seed(0)
+    model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 4)
+    train(model, ex, ex, tok.pad_id, True, s, 20)  # enough to start answers with times
+    gen = generate(model, ex, tok.pad_id, tok.eos_id, 12, s, batch_size=4)
+    assert any(set(g.tolist()) & set(tok.time_values()) for g in gen)  # anchors exercised
+    forced = Examples(ex.prompts, tuple(np.asarray(g, dtype=np.int64) for g in gen), ex.times)
+    for i, g in enumerate(gen):
+        batch = collate(forced, np.array([i]), tok.pad_id, True, "cpu")
+        batch.pop("labels")
+        with torch.no_grad():
+            logits = forward(model, batch).logits[0]
+        n = len(ex.prompts[i])
+        assert logits[n - 1:n - 1 + len(g)].argmax(-1).tolist() == g.tolist()
 
 
 # ------------------------------------------------------------------ parsing

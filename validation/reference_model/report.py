@@ -114,7 +114,18 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            "`boundary_error_s` is an error (lower is better); every other metric is higher "
            "is better. Structural metrics parse the answers' own wording (segment lines, "
            "counts, overall trend); `reference_parsed` is the share of references they read. "
-           "`chance`: each reference scored against another random reference of its QA type."]
+           "`chance`: each reference scored against another random reference of its QA type.",
+           "",
+           "`forced_trend_accuracy` (the alignment score's metric): for every `t0 … t1: "
+           "direction` line of every held-out reference, the model reads the sensor tokens, "
+           "the question and the reference answer up to that line's direction word, and its "
+           "direction is the one (up, down, steady) whose synonyms get the most probability "
+           "there; the score is the share of lines it gets right. It asks whether the "
+           "signal decides the text, with the times given. Its chance level is that of a "
+           "model that knows only the text: the shuffled control. `trend_accuracy` parses "
+           "freely generated (greedy) answers: per row, the share of the reference's time "
+           "span where the generated segments state the reference's direction (times the "
+           "answer leaves out count as wrong), so it also needs the times spelled right."]
     for name, reason in st1.get("unavailable", {}).items():
         out.append(f"- `{name}` unavailable: {reason}")
     out += ["", "![learning curve](learning_curve.png)", "", "## Stage 2: activity", ""]
@@ -164,8 +175,16 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "and window, clipped to "
         f"±{s.clip} std and cut into {s.n_bins} uniform bins (Chronos-style); then the "
         "question and `<sep>`. Target: the answer and `<eos>` (loss on answer tokens only). "
+        "Every two-decimal time of the texts is one token. The input embedding adds to each "
+        "bin token a causal convolution over the last "
+        f"{s.value_kernel} bin values (level and local change), to each time token sine/"
+        "cosine features of its seconds, to each sensor token the embedding of the time "
+        "token of its first sample (GPT-2 `token_type_ids`), and to each text token a "
+        "projection of the sensor embeddings at the last two times the text named (so "
+        "the words after `0.66 to 1.30 seconds:` read the signal at 0.66 s and 1.30 s). "
         f"Stage 2 averages every {s.stage2_pool} samples and standardizes each channel by "
-        "its training-set mean and std; the class is read at the final `<sep>`.", "",
+        "its training-set mean and std; its windows carry no time tokens (no text to "
+        "align to); the class is read at the final `<sep>`.", "",
         "## Intended use and limits", "",
         "Scores on held-out subjects compare the aligned model with the shuffled control; "
         "the absolute values depend on the small budget and are not comparable to "

@@ -15,8 +15,9 @@ from generators.errors import InputError
 from validation.reference_model import metrics
 from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
                                              shuffled_pairing)
-from validation.reference_model.model import (CurvePoint, Examples, forced_direction_accuracy,
-                                              generate, gpt2_config, predict_classes, train)
+from validation.reference_model.model import (CurvePoint, Examples, build_model,
+                                              forced_direction_accuracy, generate, gpt2_config,
+                                              predict_classes, train)
 from validation.reference_model.parsing import AnswerParser, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
@@ -72,20 +73,30 @@ class AlignmentReport:
                 "curves": {k: [vars(p) for p in v] for k, v in self.curves.items()}}
 
 
+def _sensor(tok: SensorTextTokenizer, rows: Rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [tok.encode_sensor(s, n, r) for s, n, r in
+            zip(rows.series, rows.channel_names, rows.sample_rate_hz)]
+
+
 def _lm_examples(tok: SensorTextTokenizer, rows: Rows) -> Examples:
     questions = tok.encode_texts(rows.question)
     answers = tok.encode_texts(rows.answer)
-    prompts = tuple(np.concatenate([tok.encode_sensor(s, n), q, [tok.sep_id]]).astype(np.int64)
-                    for s, n, q in zip(rows.series, rows.channel_names, questions))
+    sensor = _sensor(tok, rows)
+    prompts = tuple(np.concatenate([ids, q, [tok.sep_id]]).astype(np.int64)
+                    for (ids, _), q in zip(sensor, questions))
+    times = tuple(np.concatenate([t, np.full(len(q) + 1, tok.pad_id)]).astype(np.int64)
+                  for (_, t), q in zip(sensor, questions))
     targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
-    return Examples(prompts, targets)
+    return Examples(prompts, targets, times)
 
 
 def _class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
     index = {c: i for i, c in enumerate(classes)}
-    prompts = tuple(np.append(tok.encode_sensor(s, n), tok.sep_id).astype(np.int64)
-                    for s, n in zip(rows.series, rows.channel_names))
-    return Examples(prompts, tuple(np.array([index.get(a, -1)]) for a in rows.activity))
+    sensor = _sensor(tok, rows)
+    # no time tokens: with no text to align to, they only add a clock to every window
+    return Examples(tuple(np.append(ids, tok.sep_id) for ids, _ in sensor),
+                    tuple(np.array([index.get(a, -1)]) for a in rows.activity),
+                    tuple(np.full(len(ids) + 1, tok.pad_id) for ids, _ in sensor))
 
 
 def _check_device(device: str) -> None:
@@ -117,7 +128,7 @@ def _subjects(rows: Rows) -> list[str]:
 def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: AnswerParser,
             log: Callable[[str], None]) -> tuple[dict, dict, SensorTextTokenizer, object]:
     """Train the aligned and shuffled language models and score both on held-out rows."""
-    from transformers import GPT2LMHeadModel, set_seed
+    from transformers import set_seed
 
     s = settings
     train_rows = load_rows(dataset_dir, 1, "train", s.stage1_train_rows, s.seed,
@@ -129,7 +140,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     tok.save(out / "tokenizer")
     train_ex = _lm_examples(tok, train_rows)
     test_ex = _lm_examples(tok, test_rows)
-    held_out = Examples(test_ex.prompts[:s.eval_rows], test_ex.targets[:s.eval_rows])
+    held_out = test_ex.head(s.eval_rows)
     max_new = int(min(s.max_answer_tokens, max(len(t) for t in train_ex.targets) + 8))
     n_positions = int(max(train_ex.lengths(True).max(), max(map(len, test_ex.prompts)) + max_new,
                           max(map(len, held_out.prompts)) + max(map(len, held_out.targets))))
@@ -142,14 +153,14 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
         config = gpt2_config(s, tok.vocab_size, _round_up(n_positions, 64), tok.pad_id,
                              tok.eos_id)
         set_seed(s.seed)
-        model = GPT2LMHeadModel(config)
+        model = build_model(config, tok, s.value_kernel)
         t0 = time.perf_counter()
         curve = train(model, examples, held_out, tok.pad_id, True, s, s.stage1_steps,
                       lambda p, k=kind: log(f"stage 1 {k}: step {p.step}, train loss "
                                             f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        gen_ids = generate(model, test_ex.prompts, tok.pad_id, tok.eos_id, max_new, s)
+        gen_ids = generate(model, test_ex, tok.pad_id, tok.eos_id, max_new, s)
         hyps = [tok.decode(g) for g in gen_ids]
         gen_s = time.perf_counter() - t0
         text, reasons = metrics.text_metrics(hyps, refs, sbert)
@@ -215,7 +226,7 @@ def _write_predictions(path: Path, rows: Rows, hyps: list[str]) -> None:
 def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorTextTokenizer,
             lm, log: Callable[[str], None]) -> tuple[dict, tuple[CurvePoint, ...]]:
     """The activity classifier on the aligned backbone, beside two baselines."""
-    from transformers import GPT2ForSequenceClassification, set_seed
+    from transformers import set_seed
 
     s = settings
     try:
@@ -239,11 +250,11 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorT
     config = gpt2_config(s, tok.vocab_size, max(lm.config.n_positions, _round_up(width, 64)),
                          tok.pad_id, tok.eos_id, num_labels=len(classes))
     set_seed(s.seed)
-    model = GPT2ForSequenceClassification(config)
+    model = build_model(config, tok, s.value_kernel, classifier=True)
     _transfer_backbone(lm, model)
-    held_out = Examples(test_ex.prompts[:s.eval_rows * 4], test_ex.targets[:s.eval_rows * 4])
+    held_out = test_ex.head(s.eval_rows * 4)
     held_out = Examples(*(tuple(x for x, k in zip(seq, known) if k) for seq in
-                          (held_out.prompts, held_out.targets)))
+                          (held_out.prompts, held_out.targets, held_out.times)))
     curve = train(model, train_ex, held_out, tok.pad_id, False, s, s.stage2_steps,
                   lambda p: log(f"stage 2: step {p.step}, train loss {p.train_loss:.3f}, "
                                 f"held-out {p.eval_loss:.3f}"))

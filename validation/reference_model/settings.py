@@ -21,6 +21,8 @@ class VerifySettings:
         text_vocab: BPE merges learned on the dataset's text beyond the 256 byte tokens.
         n_bins: Sensor value bins.
         clip: Standardized values are clipped to ± this many standard deviations.
+        value_kernel: Sensor tokens of the causal convolution that embeds bin values (the
+            level and its local change); 0: plain learned token embeddings.
         stage1_qa_types: Stage-1 QA types trained and scored; empty means all.
         stage1_pool: Samples averaged into one stage-1 sensor token.
         stage1_train_rows: Most stage-1 training rows (seeded row-hash subsample).
@@ -48,11 +50,12 @@ class VerifySettings:
     text_vocab: int = 512
     n_bins: int = 64
     clip: float = 3.0
+    value_kernel: int = 12
     stage1_qa_types: tuple[str, ...] = ("trend_analysis",)
-    stage1_pool: int = 2
+    stage1_pool: int = 1
     stage1_train_rows: int = 4000
     stage1_test_rows: int = 200
-    stage1_steps: int = 250
+    stage1_steps: int = 500
     batch_tokens: int = 4096
     lr: float = 4e-3
     eval_rows: int = 48

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -11,6 +12,14 @@ import numpy as np
 
 SPECIAL_TOKENS = ("<pad>", "<eos>", "<sep>")
 """Padding, end of answer, and the separator between the prompt and the answer."""
+
+TIME_RE = re.compile(r"\d+\.\d\d(?!\d)")
+"""A time as the answers write it (seconds, two decimals): one token each."""
+
+
+def time_text(seconds: float) -> str:
+    """A time spelled as the answers spell it (``generators.qa`` writes two decimals)."""
+    return f"{seconds:.2f}"
 
 
 @dataclass(frozen=True)
@@ -134,8 +143,10 @@ class SensorTextTokenizer:
               scale: Mapping[str, tuple[float, float]] | None = None) -> SensorTextTokenizer:
         """Train the text BPE on ``texts`` and add the sensor tokens.
 
-        Digits are split one by one so times and counts are spelled digit-wise (a small
-        model can then copy and compare them); byte-level BPE round-trips any text.
+        Every two-decimal time in the texts (``TIME_RE``) becomes one token, so a time is
+        one vector that sensor tokens can share (``encode_sensor``'s time ids) and a
+        model can point at; other digits are split one by one, so counts are spelled
+        digit-wise. Byte-level BPE round-trips any text.
 
         Args:
             texts: Questions and answers of the training rows.
@@ -147,7 +158,8 @@ class SensorTextTokenizer:
         Returns:
             The tokenizer.
         """
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        from tokenizers import (AddedToken, Tokenizer, decoders, models, pre_tokenizers,
+                                trainers)
 
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -160,13 +172,26 @@ class SensorTextTokenizer:
         trainer = trainers.BpeTrainer(vocab_size=len(special) + len(alphabet) + vocab_size,
                                       special_tokens=special, show_progress=False,
                                       initial_alphabet=alphabet)
+        texts = list(texts)
         tok.train_from_iterator(texts, trainer)
+        times = sorted({m for t in texts for m in TIME_RE.findall(t)}, key=float)
+        tok.add_tokens([AddedToken(t, normalized=False) for t in times])
         return cls(tok, binning, scale)
 
     @property
     def vocab_size(self) -> int:
         """Number of token ids."""
         return self.tokenizer.get_vocab_size()
+
+    def bin_values(self) -> dict[int, float]:
+        """Bin token id → the standardized value at the bin's centre, over ``clip``."""
+        edges = np.linspace(-1.0, 1.0, self.binning.n_bins + 1)
+        return {self.bin0 + i: float(c) for i, c in enumerate((edges[:-1] + edges[1:]) / 2)}
+
+    def time_values(self) -> dict[int, float]:
+        """Time token id → seconds."""
+        return {i: float(t) for t, i in self.tokenizer.get_vocab().items()
+                if TIME_RE.fullmatch(t)}
 
     def encode_texts(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (no special tokens added)."""
@@ -176,22 +201,32 @@ class SensorTextTokenizer:
         """Text of token ids, special and sensor tokens skipped."""
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
-    def encode_sensor(self, series: np.ndarray, names: Sequence[str]) -> np.ndarray:
-        """``<name_start> bins… <name_end>`` for every channel, concatenated.
+    def encode_sensor(self, series: np.ndarray, names: Sequence[str], sample_rate_hz: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """``<name_start> bins… <name_end>`` for every channel, concatenated, with times.
 
         Args:
             series: Channel-major array.
             names: Channel names, one per row of ``series``.
+            sample_rate_hz: Sampling rate of ``series``.
 
         Returns:
-            int64 token ids.
+            int64 token ids, and beside each the id of the time token of the first sample
+            it covers (``pad`` for marks and for times no text of the vocabulary wrote).
+            A model adds the time token's embedding to the bin token's (GPT-2's
+            ``token_type_ids``), so a time in the text and the signal at that time share
+            one vector.
         """
         bins = quantize(series, self.binning, self.scale, names) + self.bin0
-        parts = []
+        starts = np.arange(bins.shape[1]) * self.binning.pool / sample_rate_hz
+        at = np.array([self.tokenizer.token_to_id(time_text(t)) for t in starts], dtype=object)
+        times = np.where(np.equal(at, None), self.pad_id, at).astype(np.int64)
+        ids, types = [], []
         for name, row in zip(names, bins):
             start, end = (self._id(m) for m in channel_marks(name))
-            parts += [[start], row, [end]]
-        return np.concatenate(parts).astype(np.int64)
+            ids += [[start], row, [end]]
+            types += [[self.pad_id], times, [self.pad_id]]
+        return np.concatenate(ids).astype(np.int64), np.concatenate(types).astype(np.int64)
 
     def save(self, folder: Path) -> None:
         """Write ``tokenizer.json`` and ``sensor_tokens.json`` into ``folder``."""
