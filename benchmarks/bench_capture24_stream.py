@@ -84,22 +84,25 @@ class PeakTreeRss:
         self._thread.join()
 
 
-def build(path: Path, out: Path, shard_s: float | None) -> dict:
+def build(path: Path, out: Path, shard_s: float | None, stage: str) -> dict:
     """Build the file with preset ``capture24`` through the real flow; report time and RSS.
 
     Runs in its own process, so ``ru_maxrss`` of RUSAGE_SELF is the build's own peak (the
     Prefect API server it starts is a child process, measured apart).
     """
+    # As the CLI does: a loaded machine can take longer than Prefect's 20 s default to start
+    # the ephemeral API server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.build import run_build
     from flows.config import make_config
 
-    cfg = make_config("capture24", input=path, name="bench", shard_s=shard_s)
+    cfg = make_config("capture24", input=path, name="bench", shard_s=shard_s, stage=stage)
     start = time.perf_counter()
     with PeakTreeRss() as tree:
         summary = run_build(cfg, out=str(out))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "flow_seconds": summary["seconds"], "counts": summary["counts"],
-            "shards": summary["cache"]["shards"], "shard_s": cfg.shard_s,
+            "shards": summary["cache"]["shards"], "shard_s": cfg.shard_s, "stage": stage,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "peak_children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "peak_tree_rss_mb": tree.peak / 2**20}
@@ -117,6 +120,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, nargs="*", default=[6, 12, 24])
     parser.add_argument("--shard-s", type=float, default=None,
                         help="seconds per shard (default: the preset's)")
+    parser.add_argument("--stage", default="all", help="1, 2 or all (as harqa build --stage)")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "capture24_stream.json")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
@@ -129,7 +133,7 @@ def main() -> None:
         print(json.dumps({"seconds": time.perf_counter() - start}))
         return
     if args.build:
-        print(json.dumps(build(args.build, args.out, args.shard_s)))
+        print(json.dumps(build(args.build, args.out, args.shard_s, args.stage)))
         return
     print(f"{'hours':>5} {'rows in':>8} {'shards':>6} {'gz MB':>6} {'build s':>8} {'s per h':>8} "
           f"{'peak RSS MB':>11} {'tree MB':>8}")
@@ -139,7 +143,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "P001.csv.gz"
             written = _child("--generate", str(path), "--hours", str(hours))
-            extra = ["--shard-s", str(args.shard_s)] if args.shard_s else []
+            extra = ["--stage", args.stage] + (["--shard-s", str(args.shard_s)] if args.shard_s
+                                               else [])
             r = _child("--build", str(path), "--out", str(Path(tmp) / "out"), *extra)
             r.update(hours=hours, gz_mb=path.stat().st_size / 2**20,
                      generate_seconds=written["seconds"], seconds_per_hour=r["seconds"] / hours)
