@@ -48,7 +48,7 @@ def serve_build(parameters: dict, cron: str, name: str) -> None:
 
 
 class _ProgressHandler(logging.Handler):
-    """Moves a rich progress bar on the build's per-recording records."""
+    """Moves a rich progress bar on the build's per-shard records."""
 
     def __init__(self, progress: Progress, job: int) -> None:
         super().__init__()
