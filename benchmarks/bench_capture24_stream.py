@@ -1,14 +1,16 @@
-"""Benchmark: stream and resample 6, 12 and 24 h Capture-24-format files; print peak RSS and time."""
+"""Benchmark: build 6, 12 and 24 h Capture-24-format files through the flow; peak RSS and time."""
 
 from __future__ import annotations
 
 import argparse
 import gzip
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,51 +49,111 @@ def generate(path: Path, hours: float, seed: int = 0) -> None:
             pacsv.write_csv(table, fh, options)
 
 
-def read_and_resample(path: Path) -> dict:
-    """Stream the file with the capture24 reader, resample to 50 Hz; report time and RSS."""
-    from generators.readers import read
-    from generators.resample import resample
+class PeakTreeRss:
+    """Samples the summed RSS of this process and its descendants (psutil) in a thread."""
 
+    def __init__(self, every_s: float = 0.2) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._me = psutil.Process()
+        self._every = every_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        total = 0
+        for p in [self._me, *self._me.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
+                pass  # a child that exited between listing and reading
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.peak = max(self.peak, self._sample())
+
+    def __enter__(self) -> "PeakTreeRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def build(path: Path, out: Path, shard_s: float | None, stage: str) -> dict:
+    """Build the file with preset ``capture24`` through the real flow; report time and RSS.
+
+    Runs in its own process, so ``ru_maxrss`` of RUSAGE_SELF is the build's own peak (the
+    Prefect API server it starts is a child process, measured apart).
+    """
+    # As the CLI does: a loaded machine can take longer than Prefect's 20 s default to start
+    # the ephemeral API server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from flows.build import run_build
+    from flows.config import make_config
+
+    cfg = make_config("capture24", input=path, name="bench", shard_s=shard_s, stage=stage)
     start = time.perf_counter()
-    samples = out = 0
-    for rec in read("capture24", path.parent):
-        samples += rec.n_samples
-        out += resample(rec, 50.0).n_samples
-    return {"seconds": time.perf_counter() - start, "samples": samples, "samples_50hz": out,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    with PeakTreeRss() as tree:
+        summary = run_build(cfg, out=str(out))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "flow_seconds": summary["seconds"], "counts": summary["counts"],
+            "shards": summary["cache"]["shards"], "shard_s": cfg.shard_s, "stage": stage,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "peak_tree_rss_mb": tree.peak / 2**20}
 
 
 def _child(*args: str) -> dict:
     """Run this script in a fresh process (so its peak RSS is its own) and parse its JSON."""
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+    done = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE,
                           text=True)
-    return json.loads(done.stdout)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, nargs="*", default=[6, 12, 24])
+    parser.add_argument("--shard-s", type=float, default=None,
+                        help="seconds per shard (default: the preset's)")
+    parser.add_argument("--stage", default="all", help="1, 2 or all (as harqa build --stage)")
+    parser.add_argument("--json", type=Path,
+                        default=Path(__file__).parent / "results" / "capture24_stream.json")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--read", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         start = time.perf_counter()
         generate(args.generate, args.hours[0])
         print(json.dumps({"seconds": time.perf_counter() - start}))
         return
-    if args.read:
-        print(json.dumps(read_and_resample(args.read)))
+    if args.build:
+        print(json.dumps(build(args.build, args.out, args.shard_s, args.stage)))
         return
-    print(f"{'hours':>5} {'rows':>10} {'gz MB':>7} {'write s':>8} {'read+resample s':>16} "
-          f"{'s per h':>8} {'peak RSS MB':>12}")
+    print(f"{'hours':>5} {'rows in':>8} {'shards':>6} {'gz MB':>6} {'build s':>8} {'s per h':>8} "
+          f"{'peak RSS MB':>11} {'tree MB':>8}")
+    results = {"cpu_count": os.cpu_count(), "load_avg_1m_at_start": os.getloadavg()[0],
+               "builds": []}
     for hours in args.hours:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "P001.csv.gz"
             written = _child("--generate", str(path), "--hours", str(hours))
-            result = _child("--read", str(path))
-            print(f"{hours:5g} {result['samples']:10d} {path.stat().st_size / 2**20:7.1f} "
-                  f"{written['seconds']:8.1f} {result['seconds']:16.1f} "
-                  f"{result['seconds'] / hours:8.2f} {result['peak_rss_mb']:12.0f}", flush=True)
+            extra = ["--stage", args.stage] + (["--shard-s", str(args.shard_s)] if args.shard_s
+                                               else [])
+            r = _child("--build", str(path), "--out", str(Path(tmp) / "out"), *extra)
+            r.update(hours=hours, gz_mb=path.stat().st_size / 2**20,
+                     generate_seconds=written["seconds"], seconds_per_hour=r["seconds"] / hours)
+            results["builds"].append(r)
+            print(f"{hours:5g} {r['counts']['rows_in']:8d} {r['shards']:6d} {r['gz_mb']:6.1f} "
+                  f"{r['seconds']:8.1f} {r['seconds_per_hour']:8.1f} {r['peak_rss_mb']:11.0f} "
+                  f"{r['peak_tree_rss_mb']:8.0f}", flush=True)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import shutil
 import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -31,7 +32,7 @@ from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
 from validation import dataset_checks, gx_suites, semantic
 
-#: Each finished recording is logged here (``done``/``total`` extras) for progress bars.
+#: Each finished shard is logged here (``done``/``total`` extras) for progress bars.
 PROGRESS_LOGGER = "harqa.progress"
 #: Manifest keys that describe one run rather than the dataset (left out of comparisons).
 RUN_KEYS = ("seconds", "cache")
@@ -62,13 +63,43 @@ def stage_recordings(cfg: BuildConfig, out: str) -> list[RecordingRef]:
     return cache.stage_recordings(key, settings, lambda: pipeline.recordings(cfg))
 
 
-@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
-def process_recording(ref: RecordingRef, cfg: BuildConfig, key: str, out: str) -> dict:
-    """Describe, validate and write one recording's parts into the cache entry ``key``.
+@dataclass(frozen=True)
+class Shard:
+    """One contiguous span of one staged recording: the unit of work of a build.
 
+    Attributes:
+        ref: The staged recording.
+        index: Position of the span in the recording (0, 1, …).
+        span: ``[lo, hi)`` sample indices; the shard's windows start in it.
+        name: Name of its part files: the recording id, suffixed with the index when the
+            recording has more than one shard.
+    """
+
+    ref: RecordingRef
+    index: int
+    span: tuple[int, int]
+    name: str
+
+
+def plan_shards(refs: list[RecordingRef], shard_s: float) -> list[Shard]:
+    """Every shard of every staged recording, in recording then time order."""
+    out = []
+    for ref in refs:
+        spans = pipeline.shards(ref.n_samples, ref.sample_rate_hz, shard_s)
+        out += [Shard(ref, i, span, ref.recording_id if len(spans) == 1
+                      else f"{ref.recording_id}-{i:04d}") for i, span in enumerate(spans)]
+    return out
+
+
+@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
+def process_shard(shard: Shard, cfg: BuildConfig, key: str, out: str) -> dict:
+    """Describe, validate and write one shard's parts into the cache entry ``key``.
+
+    Only the shard's windows exist at any time, so a task's memory is bounded by the
+    shard size, whatever the recording's length (the recording itself is memory-mapped).
     A finished entry is returned as it is (``cached: True``): the key covers the
-    recording's sources, the build settings, the templates and the code, so its parts are
-    exactly what this run would write.
+    recording's sources, the span, the build settings, the templates and the code, so its
+    parts are exactly what this run would write.
 
     Returns:
         ``recording_id``, ``counts`` (rows per stage/split, rejected, rows_in), ``files``
@@ -79,10 +110,11 @@ def process_recording(ref: RecordingRef, cfg: BuildConfig, key: str, out: str) -
     marker = cache.done(entry)
     if marker is not None and all((entry / f).is_file() for f in marker["files"]):
         return {**marker, "entry": str(entry), "cached": True}
-    rec = load_recording(Path(ref.path))
+    rec = load_recording(Path(shard.ref.path))
     packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
-    described = pipeline.describe(rec, cfg, packs)
+    described = pipeline.describe(rec, cfg, packs, shard.span)
     table = dataset.items_to_table(described.items, rec, cfg.trend_params)
+    del described  # the table holds everything the parts need
     accepted, rejected = semantic.check_table(table)
     tmp = cache.new_entry(entry)
     files: dict[str, str] = {}
@@ -92,15 +124,16 @@ def process_recording(ref: RecordingRef, cfg: BuildConfig, key: str, out: str) -
             mask = pc.and_(pc.equal(accepted["stage"], stage), pc.equal(accepted["split"], split))
             part = accepted.filter(mask)
             if part.num_rows:
-                rel = dataset.part_path(Path(), stage, split, rec.recording_id)
+                rel = dataset.part_path(Path(), stage, split, shard.name)
                 files[str(rel)] = dataset.write_parquet_atomic(part, tmp / rel)
                 counts[f"stage{stage}/{split}"] += part.num_rows
     if rejected.num_rows:
-        rel = dataset.rejected_path(Path(), rec.recording_id)
+        rel = dataset.rejected_path(Path(), shard.name)
         files[str(rel)] = dataset.write_parquet_atomic(rejected, tmp / rel)
     counts["rejected"] = rejected.num_rows
     counts["rows_in"] = table.num_rows
-    marker = cache.commit(tmp, entry, {"recording_id": rec.recording_id, "counts": dict(counts),
+    marker = cache.commit(tmp, entry, {"recording_id": rec.recording_id, "shard": shard.index,
+                                       "span": list(shard.span), "counts": dict(counts),
                                        "files": files})
     return {**marker, "entry": str(entry), "cached": False}
 
@@ -211,16 +244,18 @@ def _build(cfg: BuildConfig, out: str) -> dict:
     packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
     base = rows_key(cfg, packs)
     refs = stage_recordings(cfg, str(out_root))
-    keys = [sha256_text(base, ref.digest) for ref in refs]
-    futures = [process_recording.submit(ref, cfg, key, str(out_root))
-               for ref, key in zip(refs, keys)]
+    shards = plan_shards(refs, cfg.shard_s)
+    keys = [sha256_text(base, s.ref.digest, f"{s.span[0]}-{s.span[1]}") for s in shards]
+    futures = [process_shard.submit(shard, cfg, key, str(out_root))
+               for shard, key in zip(shards, keys)]
     progress = logging.getLogger(PROGRESS_LOGGER)
-    progress.info("recordings", extra={"done": 0, "total": len(futures)})
+    progress.info("shards", extra={"done": 0, "total": len(futures)})
     for done, _ in enumerate(as_completed(futures), start=1):
-        progress.info("recordings", extra={"done": done, "total": len(futures)})
+        progress.info("shards", extra={"done": done, "total": len(futures)})
     results = [f.result() for f in futures]
     hits = sum(r["cached"] for r in results)
-    cache_stats = {"recordings": len(results), "hits": hits, "misses": len(results) - hits}
+    cache_stats = {"recordings": len(refs), "shards": len(results), "hits": hits,
+                   "misses": len(results) - hits}
     counts = _summary_counts([r["counts"] for r in results])
     assert counts["rows_in"] == counts["rejected"] + sum(
         v for k, v in counts.items() if k.startswith("stage")), "rows lost between stages"
@@ -268,8 +303,9 @@ def _build(cfg: BuildConfig, out: str) -> dict:
 def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
     """Build, validate and publish one dataset.
 
-    Every recording is one task, its parts cached under ``<out>/.harqa-cache`` by (source
-    contents, settings, templates, code); the dataset is assembled in a hidden staging
+    Every shard of a recording (``cfg.shard_s`` seconds; see :func:`generators.pipeline.shards`)
+    is one task, its parts cached under ``<out>/.harqa-cache`` by (source contents, span,
+    settings, templates, code); the dataset is assembled in a hidden staging
     directory, validated, given its manifest last and published by renames.
 
     Args:
@@ -430,5 +466,5 @@ def _markdown(cfg: BuildConfig, counts: dict, seconds: float, path: Path,
               cache_stats: dict) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in counts.items())
     return (f"# harqa build `{cfg.dataset}`\n\nWritten to `{path}` in {seconds:.1f} s; "
-            f"{cache_stats['hits']} of {cache_stats['recordings']} recordings from the "
-            f"cache.\n\n| part | rows |\n|---|---|\n{rows}\n")
+            f"{cache_stats['hits']} of {cache_stats['shards']} shards "
+            f"({cache_stats['recordings']} recordings) from the cache.\n\n| part | rows |\n|---|---|\n{rows}\n")

@@ -65,7 +65,8 @@ def build(
     test_subjects: Optional[str] = typer.Option(None, help="Comma-separated test subjects."),
     name: Optional[str] = typer.Option(None, help="Dataset directory name (default: the preset name)."),
     format: str = typer.Option("text", help="text or json summary on stdout."),
-    workers: int = typer.Option(1, min=1, help="Local pool size (recordings built at once)."),
+    shard_s: Optional[float] = typer.Option(None, help="Seconds of recording per shard (default: the preset's)."),
+    workers: int = typer.Option(1, min=1, help="Local pool size (shards built at once)."),
     pool: str = typer.Option("thread", help="Local pool kind: thread or process."),
     dask_address: Optional[str] = typer.Option(None, help="Run tasks on this Dask scheduler (tcp://HOST:PORT)."),
     dask_local: Optional[int] = typer.Option(None, min=1, help="Run tasks on a local Dask cluster of N workers."),
@@ -75,7 +76,8 @@ def build(
 
     try:
         cfg = make_config(preset, input=input, seed=seed, stage=stage, templates=templates,
-                          trend_method=trend_method, test_subjects=test_subjects, name=name)
+                          trend_method=trend_method, test_subjects=test_subjects, name=name,
+                          shard_s=shard_s)
     except ValueError as exc:
         fail(str(exc))
     from flows.build import run_build
@@ -95,7 +97,7 @@ def build(
     Console().print(table)
     Console().print(f"pass rate {summary['validation']['pass_rate']:.4f}, "
                     f"{summary['seconds']:.1f} s, {summary['cache']['hits']} of "
-                    f"{summary['cache']['recordings']} recordings from the cache")
+                    f"{summary['cache']['shards']} shards from the cache")
 
 
 @app.command()

@@ -22,7 +22,8 @@ def parse_stages(stage: str) -> tuple[int, ...]:
 def make_config(preset: str = "uci_har", *, input: Path | str | None = None, seed: int = 0,
                 stage: str = "all", templates: Path | str | None = None,
                 trend_method: str | None = None, test_subjects: str | None = None,
-                name: str | None = None, reader_options: dict | None = None) -> BuildConfig:
+                name: str | None = None, reader_options: dict | None = None,
+                shard_s: float | None = None) -> BuildConfig:
     """The effective build settings.
 
     Args:
@@ -35,11 +36,14 @@ def make_config(preset: str = "uci_har", *, input: Path | str | None = None, see
         test_subjects: Comma-separated subjects overriding the preset's test split.
         name: Dataset directory name (default: the preset's name or file stem).
         reader_options: Reader options merged over the preset's (e.g. ``experiments``).
+        shard_s: Seconds of recording per shard, overriding the preset's.
 
     Returns:
         The build configuration.
     """
     overrides: dict = {"reader_options": reader_options} if reader_options else {}
+    if shard_s is not None:
+        overrides["shard_s"] = shard_s
     if test_subjects is not None:
         overrides["test_subjects"] = [s.strip() for s in test_subjects.split(",") if s.strip()]
     elif input is None:

@@ -48,7 +48,7 @@ def serve_build(parameters: dict, cron: str, name: str) -> None:
 
 
 class _ProgressHandler(logging.Handler):
-    """Moves a rich progress bar on the build's per-recording records."""
+    """Moves a rich progress bar on the build's per-shard records."""
 
     def __init__(self, progress: Progress, job: int) -> None:
         super().__init__()
@@ -61,9 +61,9 @@ class _ProgressHandler(logging.Handler):
 
 @contextmanager
 def recording_progress(console: Console, description: str) -> Iterator[None]:
-    """Show a progress bar of finished recordings while the block runs a build."""
+    """Show a progress bar of finished shards (recording spans) while the block runs a build."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("recordings"), TimeElapsedColumn())
+               TextColumn("shards"), TimeElapsedColumn())
     from flows.build import PROGRESS_LOGGER
 
     logger = logging.getLogger(PROGRESS_LOGGER)

@@ -26,7 +26,7 @@ DONE = "_done.json"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: Code that decides what a reader yields (changing it invalidates staged recordings).
 READ_CODE = ("generators/readers", "generators/resample.py", "generators/pipeline.py",
-             "generators/types.py")
+             "generators/types.py", "generators/cache.py")
 #: Code that decides the rows (changing any of it invalidates finished parts).
 ROW_CODE = ("generators", "validation")
 
@@ -95,38 +95,51 @@ class FileHashes:
 
 @dataclass(frozen=True)
 class RecordingRef:
-    """A recording staged in the cache: what a per-recording task needs instead of the arrays.
+    """A recording staged in the cache: what a per-shard task needs instead of the arrays.
 
     Attributes:
         recording_id: The recording's id.
-        path: The ``.npz`` file holding it.
+        path: The directory holding it (:func:`save_recording`).
         digest: Content digest of its source files plus the read settings.
+        n_samples: Its length in samples (to plan shards without opening it).
+        sample_rate_hz: Its rate.
     """
 
     recording_id: str
     path: str
     digest: str
+    n_samples: int
+    sample_rate_hz: float
 
 
 def save_recording(rec: Recording, path: Path) -> None:
-    """Write a recording to ``.npz`` (arrays) with its metadata as JSON, atomically."""
+    """Write a recording to the directory ``path``: ``values.npy``, ``labels.npy`` and
+    ``meta.json``, atomically (a temporary directory, then a rename).
+
+    Plain ``.npy`` files, so :func:`load_recording` can map them instead of reading them.
+    """
     meta = {"dataset": rec.dataset, "recording_id": rec.recording_id, "subject": rec.subject,
             "sample_rate_hz": rec.sample_rate_hz,
             "channels": [vars(c) for c in rec.channels],
             "label_names": {str(k): v for k, v in rec.label_names.items()},
             "source": list(rec.source)}
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, values=rec.values, labels=rec.labels, meta=np.array(json.dumps(meta)))
+    tmp.mkdir(parents=True)
+    np.save(tmp / "values.npy", rec.values, allow_pickle=False)
+    np.save(tmp / "labels.npy", rec.labels, allow_pickle=False)
+    (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     os.replace(tmp, path)
 
 
 def load_recording(path: Path) -> Recording:
-    """Read a recording written by :func:`save_recording` (no pickle involved)."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        values, labels = z["values"], z["labels"]
+    """Open a recording written by :func:`save_recording` (no pickle involved).
+
+    The arrays are memory-mapped read-only: a shard task pages in only the samples its
+    windows read, so a day-long recording costs a shard its span, not the whole day.
+    """
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    values = np.load(path / "values.npy", mmap_mode="r", allow_pickle=False)
+    labels = np.load(path / "labels.npy", mmap_mode="r", allow_pickle=False)
     return Recording(meta["dataset"], meta["recording_id"], meta["subject"],
                      meta["sample_rate_hz"], tuple(Channel(**c) for c in meta["channels"]),
                      values, labels, {int(k): v for k, v in meta["label_names"].items()},
@@ -137,8 +150,8 @@ class BuildCache:
     """The cache under one output root.
 
     ``recordings/<key>/`` holds the staged recordings of one (input, read settings, reader
-    code) and ``parts/<key>/`` the finished Parquet parts of one (recording, build
-    settings, templates, code). Entries are written under a temporary name, completed by
+    code) and ``parts/<key>/`` the finished Parquet parts of one shard (recording, span,
+    build settings, templates, code). Entries are written under a temporary name, completed by
     a ``_done.json`` marker and renamed into place, so a killed build leaves nothing that a
     later build would mistake for a finished entry.
 
@@ -167,7 +180,7 @@ class BuildCache:
         return self.root / "recordings" / key
 
     def parts_dir(self, key: str) -> Path:
-        """The entry of one recording's finished parts."""
+        """The entry of one shard's finished parts."""
         return self.root / "parts" / key
 
     @staticmethod
@@ -222,18 +235,19 @@ class BuildCache:
             tmp = self.new_entry(entry)
             refs = []
             for i, rec in enumerate(read()):
-                name = f"{i:05d}.npz"
+                name = f"{i:05d}"
                 save_recording(rec, tmp / name)
                 sources = [Path(s) for s in rec.source if Path(s).is_file()]
                 # Own sources + read settings, so one changed file re-renders one recording;
                 # a recording without source files falls back to the whole input's key.
                 digest = sha256_text(settings if sources else key, rec.recording_id,
                                      *(self.hashes.digest(s) for s in sources))
-                refs.append({"recording_id": rec.recording_id, "file": name, "digest": digest})
+                refs.append({"recording_id": rec.recording_id, "file": name, "digest": digest,
+                             "n_samples": rec.n_samples, "sample_rate_hz": rec.sample_rate_hz})
             self.hashes.save()
             marker = self.commit(tmp, entry, {"recordings": refs})
-        return [RecordingRef(r["recording_id"], str(entry / r["file"]), r["digest"])
-                for r in marker["recordings"]]
+        return [RecordingRef(r["recording_id"], str(entry / r["file"]), r["digest"],
+                             r["n_samples"], r["sample_rate_hz"]) for r in marker["recordings"]]
 
     def clean_temporaries(self) -> None:
         """Remove the half-filled temporary entries that killed builds left behind."""

@@ -36,6 +36,9 @@ class BuildConfig:
         qa_mix: Share of each QA type per stage (``{"1": {"trend_summary": 0.5, …}}``);
             empty means the documented default mix.
         min_pass_rate: The build fails when fewer rows than this share pass validation.
+        shard_s: Seconds of recording per shard: a longer recording is cut, described,
+            validated and written one contiguous span at a time, so a build's memory does
+            not grow with a recording's length (the rows do not depend on it).
     """
 
     dataset: str = "uci_har"
@@ -58,6 +61,7 @@ class BuildConfig:
     templates_dir: str | None = None
     qa_mix: dict = field(default_factory=dict)
     min_pass_rate: float = 0.99
+    shard_s: float = 1800.0
 
     def __post_init__(self) -> None:
         # Spell out every trend parameter (defaults too): rows record their full

@@ -8,7 +8,7 @@ import os
 import shutil
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -139,9 +139,43 @@ def empty_rejected() -> pa.Table:
     return REJECTED_SCHEMA.empty_table()
 
 
+def part_files(root: Path, stage: int, split: str | None = None) -> list[Path]:
+    """The Parquet part files of one stage (optionally one split), sorted."""
+    splits = [split] if split else ["train", "test"]
+    return sorted(f for s in splits for f in (root / f"stage{stage}" / s).glob("*.parquet"))
+
+
+def iter_parts(root: Path, stages: Iterable[int] = (1, 2),
+               columns: Iterable[str] | None = None) -> Iterator[pa.Table]:
+    """The accepted rows of a dataset one part file at a time.
+
+    A part holds one shard of one recording, so a consumer that looks at one part at a
+    time needs memory for one shard, whatever the dataset's size.
+
+    Args:
+        root: The dataset directory.
+        stages: Stages to read.
+        columns: Columns to read (default all).
+
+    Yields:
+        One table per part file (stage 1 before stage 2, train before test).
+    """
+    cols = list(columns) if columns is not None else None
+    for stage in stages:
+        for f in part_files(root, stage):
+            yield pq.read_table(f, columns=cols, schema=QA_SCHEMA)
+
+
+def iter_rejected(root: Path, columns: Iterable[str] | None = None) -> Iterator[pa.Table]:
+    """The rejected rows of a dataset one part file at a time (see :func:`iter_parts`)."""
+    cols = list(columns) if columns is not None else None
+    for f in sorted((root / "rejected").glob("*.parquet")):
+        yield pq.read_table(f, columns=cols, schema=REJECTED_SCHEMA)
+
+
 def read_stage(root: Path, stage: int, split: str | None = None,
                columns: Iterable[str] | None = None) -> pa.Table:
-    """Read one stage (optionally one split) of a built dataset.
+    """Read one stage (optionally one split) of a built dataset into memory.
 
     Args:
         root: The dataset directory.
@@ -152,8 +186,7 @@ def read_stage(root: Path, stage: int, split: str | None = None,
     Returns:
         The concatenated table (empty with the schema when there are no parts).
     """
-    splits = [split] if split else ["train", "test"]
-    files = sorted(f for s in splits for f in (root / f"stage{stage}" / s).glob("*.parquet"))
+    files = part_files(root, stage, split)
     cols = list(columns) if columns is not None else None
     if not files:
         schema = QA_SCHEMA if cols is None else pa.schema([QA_SCHEMA.field(c) for c in cols])

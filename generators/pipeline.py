@@ -56,19 +56,39 @@ def recordings(cfg: BuildConfig) -> Iterator[Recording]:
         yield rec
 
 
-def cut(rec: Recording, cfg: BuildConfig) -> list[Window]:
-    """All windows of the configured stages for one recording."""
+def shards(n_samples: int, sample_rate_hz: float, shard_s: float) -> list[tuple[int, int]]:
+    """Contiguous ``[lo, hi)`` sample spans of ``shard_s`` seconds covering a recording.
+
+    A window belongs to the shard where it starts and reads its samples wherever they
+    are, even past the shard's end: windows are drawn from the whole recording's activity
+    runs and only then assigned, so the rows never depend on the shard size and no window
+    is cut, lost or repeated at a boundary.
+
+    Args:
+        n_samples: Length of the recording.
+        sample_rate_hz: Its rate.
+        shard_s: Seconds per shard.
+
+    Returns:
+        The spans in order (one span for a recording no longer than a shard).
+    """
+    size = max(1, round(shard_s * sample_rate_hz))
+    return [(lo, min(lo + size, n_samples)) for lo in range(0, max(n_samples, 1), size)]
+
+
+def cut(rec: Recording, cfg: BuildConfig, span: tuple[int, int] | None = None) -> list[Window]:
+    """The windows of the configured stages for one recording (those starting in ``span``)."""
     split = cfg.split_of(rec.subject)
     out: list[Window] = []
     if 1 in cfg.stages:
         repeats = cfg.stage1_repeats_test if split == "test" else cfg.stage1_repeats_train
         out += windows.stage1_windows(rec, split, cfg.seed, cfg.stage1_window, repeats,
-                                      cfg.classes)
+                                      cfg.classes, span)
     if 2 in cfg.stages:
         out += windows.stage2_windows(rec, split, cfg.stage2_window, cfg.stage2_stride,
-                                      cfg.classes)
+                                      cfg.classes, span)
         out += windows.transition_windows(rec, split, cfg.stage2_window, cfg.seed,
-                                          cfg.classes)
+                                          cfg.classes, span)
     return out
 
 
@@ -109,20 +129,21 @@ def contexts(rec: Recording, cfg: BuildConfig,
                            label_names=label_names, seed=cfg.seed)
 
 
-def describe(rec: Recording, cfg: BuildConfig,
-             packs: dict[str, TemplatePack]) -> RecordingItems:
+def describe(rec: Recording, cfg: BuildConfig, packs: dict[str, TemplatePack],
+             span: tuple[int, int] | None = None) -> RecordingItems:
     """Window one recording, summarize each window's channels and render its QA rows.
 
     Args:
         rec: The recording.
         cfg: Build settings.
         packs: Template packs by QA type.
+        span: Describe only the windows starting in this shard (:func:`shards`).
 
     Returns:
         The recording with its rows.
     """
     items: list[QAItem] = []
-    for ctx in contexts(rec, cfg):
+    for ctx in contexts(rec, cfg, cut(rec, cfg, span)):
         items += qa.build_items(ctx, qa.select_types(ctx.window, cfg.seed, cfg.qa_mix), packs,
                                 cfg.trend_method, cfg.seed)
     return RecordingItems(rec, tuple(items))

@@ -32,6 +32,7 @@ class Preset:
         stage2_window: Stage-2 window length in samples.
         stage2_stride: Stage-2 stride in samples.
         test_subjects: Subjects of the test split.
+        shard_s: Seconds of recording per shard (see ``BuildConfig.shard_s``).
     """
 
     name: str
@@ -47,6 +48,7 @@ class Preset:
     stage2_window: int
     stage2_stride: int
     test_subjects: tuple[str, ...]
+    shard_s: float
 
     def settings(self) -> dict[str, Any]:
         """The build settings (every field but ``name`` and ``description``)."""
@@ -62,10 +64,16 @@ def _positive_int(value: Any) -> int:
     return value
 
 
-def _rate(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError("expected a positive number of Hz")
-    return float(value)
+def _positive_number(unit: str) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"expected a positive number of {unit}")
+        return float(value)
+    return parse
+
+
+_rate = _positive_number("Hz")
+_seconds = _positive_number("seconds")
 
 
 def _names(value: Any) -> tuple[str, ...] | None:
@@ -126,6 +134,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "stage2_window": (_positive_int, dataclasses.MISSING),
     "stage2_stride": (_positive_int, dataclasses.MISSING),
     "test_subjects": (_subjects, dataclasses.MISSING),
+    "shard_s": (_seconds, 1800.0),
 }
 
 

@@ -90,11 +90,18 @@ def _window(rec: Recording, start: int, end: int, label: int, split: str, stage:
     )
 
 
+def _starts_in(span: tuple[int, int] | None, pos: int) -> bool:
+    return span is None or span[0] <= pos < span[1]
+
+
 def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[int, int],
-                   repeats: int, keep: Iterable[int] | None = None) -> list[Window]:
+                   repeats: int, keep: Iterable[int] | None = None,
+                   span: tuple[int, int] | None = None) -> list[Window]:
     """Random variable-length windows tiling each activity run, ``repeats`` times.
 
     Duplicate ``(start, end)`` pairs across repeats are kept once, as in SensorLLM.
+    With ``span``, a run that crosses the span is still tiled whole (its draws do not
+    depend on the span) and only the windows starting inside the span are returned.
 
     Args:
         rec: The recording.
@@ -103,6 +110,7 @@ def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[in
         length_range: ``(min, max)`` window length in samples.
         repeats: Independent segmentations per run (SensorLLM: 2 for train, 1 for test).
         keep: Label ids kept.
+        span: ``[lo, hi)``: keep only windows whose start lies in it (``None``: all).
 
     Returns:
         Windows in time order of their run, then repeat.
@@ -110,14 +118,14 @@ def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[in
     min_len, max_len = length_range
     out: list[Window] = []
     for start, end, label in activity_runs(rec.labels, keep):
-        if end - start < min_len:
+        if end - start < min_len or (span is not None and (end <= span[0] or start >= span[1])):
             continue
         seen: set[tuple[int, int]] = set()
         for rep in range(repeats):
             rng = stable_rng(seed, rec.dataset, rec.recording_id, start, rep, "stage1")
             pos = start
             for n in random_lengths(end - start, min_len, max_len, rng):
-                if (pos, pos + n) not in seen:
+                if (pos, pos + n) not in seen and _starts_in(span, pos):
                     seen.add((pos, pos + n))
                     out.append(_window(rec, pos, pos + n, label, split, 1))
                 pos += n
@@ -125,7 +133,8 @@ def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[in
 
 
 def stage2_windows(rec: Recording, split: str, length: int, stride: int,
-                   keep: Iterable[int] | None = None) -> list[Window]:
+                   keep: Iterable[int] | None = None,
+                   span: tuple[int, int] | None = None) -> list[Window]:
     """Fixed-length windows with a stride inside each activity run.
 
     Args:
@@ -134,19 +143,24 @@ def stage2_windows(rec: Recording, split: str, length: int, stride: int,
         length: Window length in samples.
         stride: Step between window starts.
         keep: Label ids kept.
+        span: ``[lo, hi)``: keep only windows whose start lies in it (``None``: all).
 
     Returns:
         Windows in time order.
     """
+    lo, hi = span or (0, rec.n_samples)
     out: list[Window] = []
     for start, end, label in activity_runs(rec.labels, keep):
-        for pos in range(start, end - length + 1, stride):
+        # The run's stride grid from its own start, limited to starts inside the span.
+        first = start + max(0, -(-(lo - start) // stride)) * stride
+        for pos in range(first, min(end - length + 1, hi), stride):
             out.append(_window(rec, pos, pos + length, label, split, 2))
     return out
 
 
 def transition_windows(rec: Recording, split: str, length: int, seed: int,
-                       keep: Iterable[int] | None = None) -> list[Window]:
+                       keep: Iterable[int] | None = None,
+                       span: tuple[int, int] | None = None) -> list[Window]:
     """Stage-2 windows that span the change from a kept activity to the next labelled one.
 
     Only where the two runs meet directly (no unlabelled gap), both are at least a quarter
@@ -159,6 +173,7 @@ def transition_windows(rec: Recording, split: str, length: int, seed: int,
         length: Window length in samples.
         seed: Build seed.
         keep: Label ids whose runs may start a transition.
+        span: ``[lo, hi)``: keep only windows whose start lies in it (``None``: all).
 
     Returns:
         Windows with ``next_activity`` and ``change_index`` set.
@@ -176,6 +191,8 @@ def transition_windows(rec: Recording, split: str, length: int, seed: int,
             continue
         change = int(rng.integers(lo, hi + 1))
         start = s1 - change
+        if not _starts_in(span, start):
+            continue
         out.append(_window(rec, start, start + length, a, split, 2,
                            next_activity=rec.label_names[b], change_index=change))
     return out

@@ -2,56 +2,88 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
-from generators.dataset import read_stage
+from generators.dataset import iter_parts, iter_rejected
 
-_COLUMNS = ["row_id", "stage", "split", "subject", "recording_id", "window_start", "window_end",
-            "activity", "activity_id"]
+_COLUMNS = ["row_id", "stage", "split", "subject", "recording_id", "activity", "activity_id"]
 _EXAMPLES = 10
-
-
-def _load(dataset_dir: Path) -> pa.Table:
-    """The checked columns of both stages' accepted rows."""
-    return pa.concat_tables([read_stage(dataset_dir, s, columns=_COLUMNS) for s in (1, 2)])
-
-
-def _rejected_ids(dataset_dir: Path) -> list[str]:
-    files = sorted((dataset_dir / "rejected").glob("*.parquet"))
-    return [i for f in files for i in pq.read_table(f, columns=["row_id"])["row_id"].to_pylist()]
 
 
 def _result(passed: bool, detail: object) -> dict:
     return {"passed": bool(passed), "detail": detail}
 
 
-def subjects_disjoint(t: pa.Table) -> dict:
+def _hashes(ids: list[str]) -> np.ndarray:
+    """64-bit digests of row ids: 8 bytes per row instead of the strings themselves."""
+    return np.fromiter((int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(),
+                                       "little") for i in ids), dtype=np.uint64, count=len(ids))
+
+
+@dataclass
+class Aggregates:
+    """What the checks need from every row, gathered one part file at a time.
+
+    Everything but ``id_hashes`` (8 bytes per row) is bounded by the number of subjects,
+    recordings and activities, not by the number of rows.
+
+    Attributes:
+        split_pairs: ``(stage, subject, split)`` triples seen.
+        recording_splits: Recording id → splits its windows are in.
+        labels: ``(activity_id, activity)`` → rows.
+        balance: ``(stage, split, activity)`` → rows.
+        id_hashes: 64-bit digests of every accepted and rejected row id.
+    """
+
+    split_pairs: set = field(default_factory=set)
+    recording_splits: dict = field(default_factory=dict)
+    labels: Counter = field(default_factory=Counter)
+    balance: Counter = field(default_factory=Counter)
+    id_hashes: list = field(default_factory=list)
+
+    def add(self, t) -> None:  # noqa: ANN001 (a pyarrow table with _COLUMNS)
+        """Fold one part's rows in."""
+        stage, split, subject = (t[c].to_pylist() for c in ("stage", "split", "subject"))
+        self.split_pairs.update(zip(stage, subject, split))
+        for rec, s in set(zip(t["recording_id"].to_pylist(), split)):
+            self.recording_splits.setdefault(rec, set()).add(s)
+        self.labels.update(zip(t["activity_id"].to_pylist(), t["activity"].to_pylist()))
+        self.balance.update(zip(stage, split, t["activity"].to_pylist()))
+        self.id_hashes.append(_hashes(t["row_id"].to_pylist()))
+
+
+def subjects_disjoint(agg: Aggregates) -> dict:
     """No subject appears in both splits (of any stage)."""
-    split = np.asarray(t["split"].to_pylist())
-    subject = np.asarray(t["subject"].to_pylist())
-    both = sorted(set(subject[split == "train"]) & set(subject[split == "test"]))
-    return _result(not both, {"subjects_in_both": both})
+    train = {subject for _, subject, split in agg.split_pairs if split == "train"}
+    test = {subject for _, subject, split in agg.split_pairs if split == "test"}
+    return _result(not train & test, {"subjects_in_both": sorted(train & test)})
 
 
-def samples_disjoint(t: pa.Table) -> dict:
-    """No sample (recording, index) is covered by windows of different splits."""
-    rec = np.asarray(t["recording_id"].to_pylist())
-    split = np.asarray(t["split"].to_pylist())
-    start, end = t["window_start"].to_numpy(), t["window_end"].to_numpy()
+def samples_disjoint(dataset_dir: Path, agg: Aggregates) -> dict:
+    """No sample (recording, index) is covered by windows of different splits.
+
+    Only recordings with windows in both splits can share a sample; their windows are
+    read again, one recording at a time.
+    """
     shared: dict[str, int] = {}
-    for r in np.unique(rec):
-        mask = rec == r
-        if len(set(split[mask])) < 2:
-            continue
-        n = int(end[mask].max())
+    for r in sorted(r for r, splits in agg.recording_splits.items() if len(splits) > 1):
+        parts = [t.filter(pc.equal(t["recording_id"], r)) for t in
+                 iter_parts(dataset_dir, columns=["recording_id", "split", "window_start",
+                                                  "window_end"])]
+        split = np.concatenate([np.asarray(t["split"].to_pylist(), dtype=object) for t in parts])
+        start = np.concatenate([t["window_start"].to_numpy() for t in parts])
+        end = np.concatenate([t["window_end"].to_numpy() for t in parts])
+        n = int(end.max())
         cover = {}
         for s in ("train", "test"):
-            m = mask & (split == s)
+            m = split == s
             delta = np.zeros(n + 1, np.int64)  # +1 at each start, −1 at each end: coverage
             np.add.at(delta, start[m], 1)
             np.add.at(delta, end[m], -1)
@@ -63,42 +95,52 @@ def samples_disjoint(t: pa.Table) -> dict:
                                 "recordings": len(shared)})
 
 
-def same_split_map(t: pa.Table) -> dict:
+def same_split_map(agg: Aggregates) -> dict:
     """Each subject has one split, the same in stage 1 and stage 2."""
-    pairs = set(zip(t["stage"].to_pylist(), t["subject"].to_pylist(), t["split"].to_pylist()))
     by_subject: dict[str, set] = {}
-    for _, subject, split in pairs:
+    for _, subject, split in agg.split_pairs:
         by_subject.setdefault(subject, set()).add(split)
     conflicts = {s: sorted(v) for s, v in sorted(by_subject.items()) if len(v) > 1}
     maps = {f"stage{st}": {} for st in (1, 2)}
-    for stage, subject, split in sorted(pairs):
+    for stage, subject, split in sorted(agg.split_pairs):
         maps[f"stage{stage}"][subject] = split
     return _result(not conflicts, {"conflicts": conflicts, "subject_split": maps})
 
 
-def row_ids_unique(t: pa.Table, rejected: list[str]) -> dict:
-    """Row ids are unique across accepted and rejected rows."""
-    counts = Counter(t["row_id"].to_pylist() + rejected)
-    dup = [i for i, n in counts.items() if n > 1]
+def row_ids_unique(dataset_dir: Path, agg: Aggregates) -> dict:
+    """Row ids are unique across accepted and rejected rows.
+
+    Compared by 64-bit digest; digests seen twice are confirmed on the ids themselves in a
+    second pass, so a digest collision never reports a false duplicate.
+    """
+    hashes = np.concatenate(agg.id_hashes) if agg.id_hashes else np.zeros(0, np.uint64)
+    values, counts = np.unique(hashes, return_counts=True)
+    suspects = set(values[counts > 1].tolist())
+    seen: Counter = Counter()
+    if suspects:
+        for t in chain(iter_parts(dataset_dir, columns=["row_id"]),
+                       iter_rejected(dataset_dir, columns=["row_id"])):
+            ids = t["row_id"].to_pylist()
+            seen.update(i for i, h in zip(ids, _hashes(ids).tolist()) if h in suspects)
+    dup = sorted(i for i, n in seen.items() if n > 1)
     return _result(not dup, {"duplicates": len(dup), "examples": dup[:_EXAMPLES]})
 
 
-def label_set(t: pa.Table, expected: dict | None) -> dict:
+def label_set(agg: Aggregates, expected: dict | None) -> dict:
     """Activities are those configured, and each label id has one name.
 
     ``expected["classes"]`` may hold label ids (ints) or activity names; without it only
     the id ↔ name consistency is checked.
     """
-    pairs = Counter(zip(t["activity_id"].to_pylist(), t["activity"].to_pylist()))
     names_of: dict[int, set] = {}
-    for (i, name), _ in pairs.items():
+    for (i, name) in agg.labels:
         names_of.setdefault(i, set()).add(name)
     clashes = {str(i): sorted(n) for i, n in names_of.items() if len(n) > 1}
     classes = (expected or {}).get("classes")
     unexpected: list = []
     if classes is not None:
         by_id = all(isinstance(c, int) for c in classes)
-        observed = {i if by_id else n for i, n in pairs}
+        observed = {i if by_id else n for i, n in agg.labels}
         unexpected = sorted(observed - set(classes), key=str)
     seen = {str(i): sorted(n)[0] for i, n in sorted(names_of.items())}
     return _result(not clashes and not unexpected,
@@ -106,19 +148,16 @@ def label_set(t: pa.Table, expected: dict | None) -> dict:
                     "configured": list(classes) if classes is not None else None})
 
 
-def class_balance(t: pa.Table) -> dict:
+def class_balance(agg: Aggregates) -> dict:
     """Rows per activity for each stage and split (reported; passes when every split has rows)."""
     out: dict[str, dict[str, int]] = {}
-    for stage, split, act in zip(t["stage"].to_pylist(), t["split"].to_pylist(),
-                                 t["activity"].to_pylist()):
-        key = f"stage{stage}/{split}"
-        out.setdefault(key, {})
-        out[key][act] = out[key].get(act, 0) + 1
+    for (stage, split, act), n in agg.balance.items():
+        out.setdefault(f"stage{stage}/{split}", {})[act] = n
     return _result(bool(out), {k: dict(sorted(v.items())) for k, v in sorted(out.items())})
 
 
 def run_dataset_checks(dataset_dir: Path, expected: dict | None = None) -> dict:
-    """Run every dataset-level check on a built dataset.
+    """Run every dataset-level check on a built dataset, one part file in memory at a time.
 
     Args:
         dataset_dir: The dataset directory (``stage{1,2}/{train,test}/*.parquet``).
@@ -127,12 +166,17 @@ def run_dataset_checks(dataset_dir: Path, expected: dict | None = None) -> dict:
     Returns:
         Check name → ``{"passed": bool, "detail": …}`` (JSON-ready).
     """
-    t = _load(Path(dataset_dir))
+    dataset_dir = Path(dataset_dir)
+    agg = Aggregates()
+    for t in iter_parts(dataset_dir, columns=_COLUMNS):
+        agg.add(t)
+    agg.id_hashes += [_hashes(t["row_id"].to_pylist())
+                      for t in iter_rejected(dataset_dir, columns=["row_id"])]
     return {
-        "subjects_disjoint": subjects_disjoint(t),
-        "samples_disjoint": samples_disjoint(t),
-        "same_split_map": same_split_map(t),
-        "row_ids_unique": row_ids_unique(t, _rejected_ids(Path(dataset_dir))),
-        "label_set": label_set(t, expected),
-        "class_balance": class_balance(t),
+        "subjects_disjoint": subjects_disjoint(agg),
+        "samples_disjoint": samples_disjoint(dataset_dir, agg),
+        "same_split_map": same_split_map(agg),
+        "row_ids_unique": row_ids_unique(dataset_dir, agg),
+        "label_set": label_set(agg, expected),
+        "class_balance": class_balance(agg),
     }

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from generators.dataset import read_stage, write_json_atomic
+from generators.dataset import iter_parts, iter_rejected, write_json_atomic
 from generators.qa import QA_TYPES
 from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
 
@@ -22,6 +22,11 @@ SUITE_VERSION = "1"
 
 LEFTOVER_REGEX = r"\{\{|\}\}|\{%|%\}"
 EXAMPLES = 5
+#: Rows per validated batch: GX sees a dataset in frames of about this many rows (part
+#: files are never split), so its memory is bounded whatever the dataset's size. Whole-table
+#: properties that batches cannot see (row ids unique across batches) are the dataset
+#: checks' job (``validation.dataset_checks``).
+BATCH_ROWS = 20_000
 _E = gx.expectations
 
 
@@ -109,13 +114,6 @@ def frame(table: pa.Table) -> pd.DataFrame:
     return df
 
 
-def _rejected(dataset_dir: Path) -> pa.Table:
-    files = sorted((dataset_dir / "rejected").glob("*.parquet"))
-    if not files:
-        return REJECTED_SCHEMA.empty_table()
-    return pa.concat_tables(pq.read_table(f, schema=REJECTED_SCHEMA) for f in files)
-
-
 def _summarize(result) -> dict:  # noqa: ANN001 (a GX validation result)
     items = []
     for r in result.results:
@@ -129,6 +127,40 @@ def _summarize(result) -> dict:  # noqa: ANN001 (a GX validation result)
             "examples": json.loads(json.dumps(res.get("partial_unexpected_list", [])[:EXAMPLES],
                                               default=str)),
         })
+    return {"success": bool(result.success), "expectations": items}
+
+
+def batches(tables: Iterable[pa.Table], schema: pa.Schema,
+            rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """The :func:`frame` of the tables, regrouped into frames of at least ``rows`` rows.
+
+    Tables arrive one part file at a time and leave their series behind in :func:`frame`,
+    so memory holds one part and one batch, never the whole table. With no rows at all
+    one empty frame is yielded, so an empty table is still validated.
+    """
+    pending: list[pd.DataFrame] = []
+    size, emitted = 0, False
+    for table in tables:
+        pending.append(frame(table))
+        size += table.num_rows
+        if size >= rows:
+            yield pd.concat(pending, ignore_index=True)
+            pending, size, emitted = [], 0, True
+    if pending or not emitted:
+        yield pd.concat(pending, ignore_index=True) if pending else frame(schema.empty_table())
+
+
+def _merge(runs: list[dict]) -> dict:
+    """One suite summary from the summaries of its batches (counts added, examples kept)."""
+    items = []
+    for per_batch in zip(*(r["expectations"] for r in runs)):
+        item = dict(per_batch[0])
+        item["success"] = all(b["success"] for b in per_batch)
+        for key in ("evaluated", "failed"):  # None (not counted) stays None
+            counts = [b[key] for b in per_batch]
+            item[key] = None if None in counts else sum(counts)
+        item["examples"] = [e for b in per_batch for e in b["examples"]][:EXAMPLES]
+        items.append(item)
     by_check: dict[str, dict] = {}
     for it in items:
         agg = by_check.setdefault(it["expectation"], {"expectations": 0, "failed_expectations": 0,
@@ -137,11 +169,15 @@ def _summarize(result) -> dict:  # noqa: ANN001 (a GX validation result)
         agg["failed_expectations"] += 0 if it["success"] else 1
         agg["evaluated"] += it["evaluated"] or 0
         agg["failed"] += it["failed"] or 0
-    return {"success": bool(result.success), "expectations": items, "by_check": by_check}
+    return {"success": all(r["success"] for r in runs), "expectations": items,
+            "by_check": by_check}
 
 
 def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
     """Validate the stage 1, stage 2 and rejected tables of a dataset with GX.
+
+    Each table is validated in batches of about ``BATCH_ROWS`` rows read one part file at
+    a time (:func:`batches`); a suite's summary adds up its batches' counts.
 
     Writes Data Docs HTML under ``<dataset_dir>/validation/`` and the JSON summary to
     ``<dataset_dir>/validation/summary.json``.
@@ -170,27 +206,29 @@ def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
     })
     allowed = activities if activities is not None else _activity_names(dataset_dir)
     source = context.data_sources.add_pandas("harqa")
-    tables = {"stage1": (read_stage(dataset_dir, 1), QA_SCHEMA),
-              "stage2": (read_stage(dataset_dir, 2), QA_SCHEMA),
-              "rejected": (_rejected(dataset_dir), REJECTED_SCHEMA)}
-    definitions, frames = [], {}
-    for name, (table, schema) in tables.items():
+    tables = {"stage1": (lambda: iter_parts(dataset_dir, (1,)), QA_SCHEMA),
+              "stage2": (lambda: iter_parts(dataset_dir, (2,)), QA_SCHEMA),
+              "rejected": (lambda: iter_rejected(dataset_dir), REJECTED_SCHEMA)}
+    suites: dict[str, dict] = {}
+    for name, (parts, schema) in tables.items():
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name(name)))
         for e in expectations(name, schema, allowed):
             suite.add_expectation(e)
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite_name(name), data=batch, suite=suite)))
-        frames[name] = frame(table)
-    suites: dict[str, dict] = {}
-    for (name, df), vd in zip(frames.items(), definitions):
+        vd = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name(name), data=batch, suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=f"{suite_name(name)}_checkpoint", validation_definitions=[vd],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}))
-        result = checkpoint.run(batch_parameters={"dataframe": df})
-        (vr,) = result.run_results.values()
-        suites[suite_name(name)] = {"table": name, "rows": len(df), **_summarize(vr)}
+        runs, rows = [], 0
+        for df in batches(parts(), schema):
+            result = checkpoint.run(batch_parameters={"dataframe": df})
+            (vr,) = result.run_results.values()
+            runs.append(_summarize(vr))
+            rows += len(df)
+        suites[suite_name(name)] = {"table": name, "rows": rows, "batches": len(runs),
+                                    **_merge(runs)}
     summary = {"suite_version": SUITE_VERSION,
                "success": all(s["success"] for s in suites.values()),
                "failed_suites": [n for n, s in suites.items() if not s["success"]],

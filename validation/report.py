@@ -6,11 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from generators.dataset import read_stage
-from generators.schema import REJECTED_SCHEMA
+from generators.dataset import iter_parts, iter_rejected
 from validation import dataset_checks, gx_suites, semantic
 
 
@@ -21,13 +17,6 @@ def _expected(dataset_dir: Path) -> dict | None:
         return None
     config = json.loads(manifest.read_text(encoding="utf-8")).get("config", {})
     return {"classes": config["classes"]} if config.get("classes") else None
-
-
-def _stored_rejects(dataset_dir: Path) -> pa.Table:
-    files = sorted((dataset_dir / "rejected").glob("*.parquet"))
-    if not files:
-        return REJECTED_SCHEMA.empty_table()
-    return pa.concat_tables(pq.read_table(f, schema=REJECTED_SCHEMA) for f in files)
 
 
 def validate_dataset(dataset_dir: Path, gx: bool = True) -> dict:
@@ -45,16 +34,14 @@ def validate_dataset(dataset_dir: Path, gx: bool = True) -> dict:
     """
     dataset_dir = Path(dataset_dir)
     rows, failed, by_check = 0, [], Counter()
-    for stage in (1, 2):
-        table = read_stage(dataset_dir, stage)
+    for table in iter_parts(dataset_dir):  # one shard's part at a time: bounded memory
         rows += table.num_rows
-        if not table.num_rows:
-            continue
         _, bad = semantic.check_table(table)
         by_check.update(bad["check"].to_pylist())
         failed += [{"row_id": r, "check": c, "reason": why} for r, c, why in
                    zip(*(bad[k].to_pylist() for k in ("row_id", "check", "reason")))]
-    stored = _stored_rejects(dataset_dir)
+    stored = Counter(c for t in iter_rejected(dataset_dir, columns=["check"])
+                     for c in t["check"].to_pylist())
     checks = dataset_checks.run_dataset_checks(dataset_dir, _expected(dataset_dir))
     gx_summary = gx_suites.run_suites(dataset_dir) if gx else None
     passed = (not failed and rows > 0 and all(c["passed"] for c in checks.values())
@@ -63,8 +50,8 @@ def validate_dataset(dataset_dir: Path, gx: bool = True) -> dict:
         "path": str(dataset_dir),
         "rows": rows,
         "rejected": len(failed),
-        "stored_rejected": stored.num_rows,
-        "stored_rejected_by_check": dict(Counter(stored["check"].to_pylist())),
+        "stored_rejected": sum(stored.values()),
+        "stored_rejected_by_check": dict(stored),
         "by_check": dict(sorted(by_check.items())),
         "rejected_ids": failed,
         "dataset_checks": checks,

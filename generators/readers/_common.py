@@ -6,6 +6,7 @@ import gzip
 import io
 import logging
 import re
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,6 +264,39 @@ def label_ids(raw: np.ndarray, known: Mapping[int, str] | Sequence[int], path: P
     if null is not None:
         ids[ids == null] = UNLABELLED
     return ids
+
+
+class Spill:
+    """Rows of one array appended chunk by chunk to an unnamed temporary file, then mapped.
+
+    A reader of a day-long file spills its parsed chunks here instead of keeping them in
+    a list: the whole recording never sits in memory at the source rate, and no second
+    copy is made to join the chunks. The file has no name (``tempfile.TemporaryFile``) and
+    disappears when the mapping is dropped.
+
+    Args:
+        dtype: Element type.
+        width: Columns per row (``None`` for a 1-D array).
+    """
+
+    def __init__(self, dtype: np.dtype, width: int | None = None) -> None:
+        self._dtype = np.dtype(dtype)
+        self._width = width
+        self._file = tempfile.TemporaryFile()
+        self.rows = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        """Write the rows of ``chunk`` after those already written."""
+        self._file.write(np.ascontiguousarray(chunk, dtype=self._dtype).tobytes())
+        self.rows += len(chunk)
+
+    def array(self) -> np.ndarray:
+        """All rows written (at least one), as a read-only memory map."""
+        self._file.flush()
+        shape = (self.rows,) if self._width is None else (self.rows, self._width)
+        mapped = np.memmap(self._file, dtype=self._dtype, mode="r", shape=shape)
+        self._file.close()  # the mapping keeps its own handle on the data
+        return mapped
 
 
 def check_increasing(times: np.ndarray, path: Path, first_line: int, field: str,

@@ -14,7 +14,8 @@ import pandas as pd
 
 from generators.errors import InputError
 from generators.readers._common import (
-    GZIP_ERRORS, check_increasing, find_files, line_text, numeric_columns, read_table_chunks,
+    GZIP_ERRORS, Spill, check_increasing, find_files, line_text, numeric_columns,
+    read_table_chunks,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -92,7 +93,7 @@ def _labels(annotation: pd.Series, lookup: dict[str, int], file: Path, first: in
 
 
 def read(path: Path, scheme: str = DEFAULT_SCHEME, dictionary: str | None = None,
-         sample_rate_hz: float = 100.0, chunk_rows: int = 500_000) -> Iterator[Recording]:
+         sample_rate_hz: float = 100.0, chunk_rows: int = 100_000) -> Iterator[Recording]:
     """Stream one ``Recording`` per Capture-24 participant file, read in chunks.
 
     Annotations map to labels through the annotation dictionary (embedded copy of
@@ -107,6 +108,9 @@ def read(path: Path, scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
         dictionary: Another annotation dictionary CSV in the same layout.
         sample_rate_hz: The files' rate.
         chunk_rows: Rows parsed at a time (bounds memory).
+
+    The parsed chunks are spilled to an unnamed temporary file and the recording's arrays
+    map it (``_common.Spill``): a day at 100 Hz is never held in memory at once.
 
     Yields:
         Recordings ``P<NNN>``, subject ``P<NNN>``.
@@ -123,10 +127,10 @@ def read(path: Path, scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
 
 def _read_file(file: Path, lookup: dict[str, int], names: dict[int, str], sample_rate_hz: float,
                chunk_rows: int) -> Recording:
-    """One participant file as a recording (its chunk lists die with this frame)."""
+    """One participant file as a recording whose arrays map spilled chunks."""
     _check_header(file)
     period_ns = 1e9 / sample_rate_hz
-    values, labels = [], []
+    values, labels = Spill(np.float32, len(CHANNELS)), Spill(np.int32)
     previous = None
     for first, chunk in read_table_chunks(
             file, n_columns=5, sep=",", header=True, names=HEADER, chunk_rows=chunk_rows,
@@ -144,13 +148,13 @@ def _read_file(file: Path, lookup: dict[str, int], names: dict[int, str], sample
             raise InputError(file, f"time jumps by {steps[row] / 1e9:g} s; expected a sample "
                              f"every {1 / sample_rate_hz:g} s", line=first + row, field="time")
         previous = ns[-1]
-        values.append(numeric_columns(chunk, ["x", "y", "z"], file, first).astype(np.float32))
+        values.append(numeric_columns(chunk, ["x", "y", "z"], file, first))
         labels.append(_labels(chunk["annotation"], lookup, file, first))
-    if not values:
+    if not values.rows:
         raise InputError(file, "no data rows after the header")
     participant = file.name.split(".")[0]
     return Recording(
         dataset="capture24", recording_id=participant, subject=participant,
-        sample_rate_hz=sample_rate_hz, channels=CHANNELS, values=np.concatenate(values),
-        labels=np.concatenate(labels), label_names=names, source=(str(file),),
+        sample_rate_hz=sample_rate_hz, channels=CHANNELS, values=values.array(),
+        labels=labels.array(), label_names=names, source=(str(file),),
     )
