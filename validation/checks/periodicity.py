@@ -23,17 +23,29 @@ GAIT_MIN_STRENGTH = 0.5
 def autocorrelation(x: np.ndarray) -> np.ndarray:
     """Pearson correlation of the line-detrended series with itself at each lag 0…n−2.
 
-    Computed lag by lag with ``np.corrcoef`` on the overlapping parts (the generator uses
-    FFTs and prefix sums); 0 where either part is constant.
+    All lags at once: the lagged products from ``np.correlate`` and the overlapping
+    parts' sums from cumulative sums (the generator uses FFTs on the whole window
+    instead); 0 where either part is constant.
     """
     x = np.asarray(x, dtype=np.float64)
-    t = np.arange(x.size, dtype=np.float64)
+    n = x.size
+    if n < 2:
+        return np.zeros(0)
+    t = np.arange(n, dtype=np.float64)
     d = x - np.polyval(np.polyfit(t, x, 1), t)
-    r = np.zeros(max(x.size - 1, 0))
-    for lag in range(r.size):
-        a, b = d[:x.size - lag], d[lag:]
-        if a.std() * b.std() > 1e-12 * max(float(np.abs(d).max()), 1e-300) ** 2:
-            r[lag] = np.corrcoef(a, b)[0, 1]
+    lag = np.arange(n - 1)
+    m = (n - lag).astype(np.float64)
+    cross = np.correlate(d, d, "full")[n - 1:2 * n - 2]  # Σ d[i]·d[i + lag]
+    s1 = np.concatenate(([0.0], np.cumsum(d)))
+    s2 = np.concatenate(([0.0], np.cumsum(d * d)))
+    sa, saa = s1[n - lag], s2[n - lag]  # the head d[:n − lag]
+    sb, sbb = s1[n] - s1[lag], s2[n] - s2[lag]  # the tail d[lag:]
+    va = np.maximum(saa - sa * sa / m, 0.0)
+    vb = np.maximum(sbb - sb * sb / m, 0.0)
+    # both parts vary (std product above a relative floor), else the lag scores 0
+    varies = np.sqrt(va * vb) / m > 1e-12 * max(float(np.abs(d).max()), 1e-300) ** 2
+    r = np.zeros(n - 1)
+    r[varies] = (cross - sa * sb / m)[varies] / np.sqrt(va * vb)[varies]
     return r
 
 
