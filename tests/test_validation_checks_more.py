@@ -159,3 +159,11 @@ def test_unanswerable_answer_must_restate_the_asked_time() -> None:
             assert "unanswerable.restated" in _reject(row, answer=row["answer"].replace(asked, wrong))
             mutated += 1
     assert mutated > 0
+
+
+def test_one_accepts_a_word_capitalized_at_a_sentence_start():
+    """"Sitting comes first … seconds of sitting": one value, not two."""
+    from validation.checks._read import Unreadable, one
+    assert one({"first": ["Sitting", "sitting"]}, "first") == "Sitting"
+    with pytest.raises(Unreadable, match="inconsistently"):
+        one({"first": ["sitting", "walking"]}, "first")

@@ -428,6 +428,14 @@ def read_row(qa_type: str, template_id: str, question: str,
     return c.read(variant.question, question), c.read(variant.answer, answer)
 
 
+def _same(a: object, b: object) -> bool:
+    # Words compare without case: the renderer capitalizes every sentence's first letter,
+    # so an activity that opens a sentence reads "Sitting" and "sitting" elsewhere.
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return a == b
+
+
 def one(values: Mapping[str, list], name: str, default: object = None) -> object:
     """The single value of a field (stated several times, all must agree)."""
     found = values.get(name)
@@ -435,7 +443,7 @@ def one(values: Mapping[str, list], name: str, default: object = None) -> object
         if default is not None:
             return default
         raise Unreadable(f"{name} is not stated")
-    if any(v != found[0] for v in found[1:]):
+    if any(not _same(v, found[0]) for v in found[1:]):
         raise Unreadable(f"{name} stated inconsistently: {[str(v) for v in found]}")
     return found[0]
 
