@@ -152,18 +152,20 @@ def test_tokenizer_layout_and_round_trip(tmp_path):
     pytest.importorskip("tokenizers")
     from validation.reference_model.tokenization import SensorTextTokenizer
 
-    texts = ["0.00s to 1.20s: increasing", "Number of increasing trends: 12"] * 20
+    texts = ["0.00s to 1.20s: increasing", "Until 0.04s", "Number of increasing trends: 12"] * 20
     tok = SensorTextTokenizer.train(texts, ["waist_acc_x", "waist_acc_y"], Binning(8, 3.0), 64)
     ids, times = tok.encode_sensor(np.array([[-1.0, 1.0], [0.0, 0.0]]),
                                    ["waist_acc_y", "waist_acc_x"], 50.0)
     names = [tok.tokenizer.id_to_token(i) for i in ids]
     assert names == ["<waist_acc_y_start>", "<bin_2>", "<bin_5>", "<waist_acc_y_end>",
                      "<waist_acc_x_start>", "<bin_4>", "<bin_4>", "<waist_acc_x_end>"]
-    # each sample's time token (0.02 s was never written by the texts: none)
+    # each sample's time token, the end time on end marks (times no text wrote: none)
     assert [tok.tokenizer.id_to_token(i) for i in times] == [
-        "<pad>", "0.00", "<pad>", "<pad>", "<pad>", "0.00", "<pad>", "<pad>"]
+        "<pad>", "0.00", "<pad>", "0.04", "<pad>", "0.00", "<pad>", "0.04"]
     assert [tok.tokenizer.id_to_token(i) for i in tok.encode_texts(["1.20s"])[0]][0] == "1.20"
-    assert sorted(tok.time_values().values()) == [0.0, 1.2]
+    assert sorted(tok.time_values().values()) == [0.0, 0.04, 1.2]
+    assert sorted(tok.tokenizer.id_to_token(i) for i in tok.mark_ids()) == sorted(
+        n for n in names if n.endswith(("_start>", "_end>")))
     text = "Between 10.25s and 3.5 seconds: décroissant\nNumber of steady trends: 107"
     assert tok.decode(tok.encode_texts([text])[0]) == text
     digits = [tok.tokenizer.id_to_token(i) for i in tok.encode_texts(["107"])[0]]
@@ -202,7 +204,7 @@ def test_generate_matches_teacher_forced_argmax(dataset):
                                     Binning(16, 3.0), 64)
     ex = _lm_examples(tok, rows)
     torch.manual_seed(0)
-    model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 4)
+    model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 5)
     train(model, ex, ex, tok.pad_id, True, s, 20)  # enough to start answers with times
     gen = generate(model, ex, tok.pad_id, tok.eos_id, 12, s, batch_size=4)
     assert any(set(g.tolist()) & set(tok.time_values()) for g in gen)  # anchors exercised
@@ -407,9 +409,7 @@ TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_tra
 def test_training_is_deterministic_and_loss_decreases(dataset):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from transformers import GPT2LMHeadModel
-
-    from validation.reference_model.model import gpt2_config, train
+    from validation.reference_model.model import build_model, gpt2_config, train
     from validation.reference_model.run import _lm_examples
     from validation.reference_model.tokenization import SensorTextTokenizer
 
@@ -423,7 +423,8 @@ def test_training_is_deterministic_and_loss_decreases(dataset):
         from transformers import set_seed
 
         set_seed(1)
-        model = GPT2LMHeadModel(gpt2_config(s, tok.vocab_size, 128, tok.pad_id, tok.eos_id))
+        model = build_model(gpt2_config(s, tok.vocab_size, 128, tok.pad_id, tok.eos_id), tok,
+                            s.value_kernel)
         curve = train(model, ex, ex, tok.pad_id, True, s, 30)
         return curve, model
 
@@ -466,3 +467,35 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
                  "tokenizer/tokenizer.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "metrics.json").read_text())["alignment_gap"] == doc["alignment_gap"]
+
+
+def test_relative_buckets_exact_near_and_logarithmic_far():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.model import N_BUCKETS, relative_buckets
+
+    offset = torch.tensor([-3, 0, 1, 15, 16, 31, 32, 1000])
+    got = relative_buckets(offset, torch.tensor(True)).tolist()
+    assert got == [1, 2, 3, 17, 18, 21, 22, N_BUCKETS - 1]
+    assert relative_buckets(offset, torch.tensor(False)).tolist() == [0] * 8
+
+
+def test_span_fits_a_line_between_the_last_two_named_times():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.model import sensor_embedding
+
+    bins = {1: -0.5, 2: 0.0, 3: 0.5, 4: 1.0}
+    emb = sensor_embedding(10, 4, bins, {}, [5, 6], 1)
+    # start mark, four bins rising by 0.5 per position, end mark, two text tokens
+    prompt = torch.tensor([[5, 1, 2, 3, 4, 6, 7, 8]])
+    anchors = torch.tensor([[[-1, -1]] * 6 + [[3, -1], [5, 1]]])
+    stats = emb.span(prompt, anchors)[0].double()
+    assert stats[:7].abs().sum().item() == 0  # fewer than two times named: nothing
+    change, mean, resid, log_n = stats[7].tolist()
+    # line through positions 1-4, carried to the end mark at 5: 4 steps of 0.5
+    assert change == pytest.approx(2.0)
+    assert mean == pytest.approx(0.25)
+    assert resid == pytest.approx(0.0, abs=1e-6)
+    assert log_n == pytest.approx(np.log1p(4) / 4)
+    # the same span named in the other order reads the same
+    flipped = emb.span(prompt, torch.tensor([[[1, 5]] * 8]))[0, 0].double()
+    assert flipped.tolist() == pytest.approx(stats[7].tolist())

@@ -71,7 +71,9 @@ def gpt2_config(settings: VerifySettings, vocab_size: int, n_positions: int, pad
     """
     from transformers import GPT2Config
 
-    return GPT2Config(vocab_size=vocab_size, n_positions=n_positions, n_embd=settings.n_embd,
+    # gelu_pytorch_tanh: GPT-2's GELU in one native kernel (gelu_new, the default, is a
+    # chain of elementwise ops that costs about a tenth of a CPU training step)
+    return GPT2Config(activation_function="gelu_pytorch_tanh", vocab_size=vocab_size, n_positions=n_positions, n_embd=settings.n_embd,
                       n_layer=settings.n_layer, n_head=settings.n_head,
                       resid_pdrop=settings.dropout, embd_pdrop=settings.dropout,
                       attn_pdrop=settings.dropout, bos_token_id=eos_id, eos_token_id=eos_id,
@@ -81,37 +83,92 @@ def gpt2_config(settings: VerifySettings, vocab_size: int, n_positions: int, pad
 TIME_PERIODS_S = (0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24)
 """Periods of the sine/cosine features of a time token's value (``sensor_embedding``)."""
 
+EXACT_OFFSETS = 16
+"""Sensor positions after the last named time that get a bucket each (``relative_buckets``)."""
+
+N_BUCKETS = 32
+"""Buckets of a pointer target's offset from the last named time (``relative_buckets``)."""
+
+
+def _bucket_table() -> np.ndarray:
+    """Bucket of offsets −1, 0, 1, … up to the first offset of the last bucket."""
+    d = np.arange(EXACT_OFFSETS * 16)
+    far = EXACT_OFFSETS + np.floor(4 * np.log2(np.maximum(d, EXACT_OFFSETS) / EXACT_OFFSETS))
+    near = np.minimum(np.where(d < EXACT_OFFSETS, d, far), N_BUCKETS - 3) + 2
+    return np.concatenate([[1], near]).astype(np.int64)
+
+
+BUCKETS = _bucket_table()
+"""``relative_buckets`` of offsets −1 … ``len(BUCKETS) − 2`` (larger ones: the last bucket)."""
+
+
+def relative_buckets(offset, anchored):
+    """Bucket of each sensor position's offset from the position of the last named time.
+
+    0: no time named yet; 1: before it; then one bucket per offset below
+    ``EXACT_OFFSETS`` (0 is the named time itself) and four per doubling beyond, up to
+    ``N_BUCKETS`` (as T5 buckets relative positions).
+
+    Args:
+        offset: Position minus the last named time's position (int tensor).
+        anchored: Whether a time was named (bool tensor broadcastable to ``offset``).
+
+    Returns:
+        Bucket ids in ``[0, N_BUCKETS)``.
+    """
+    import torch
+
+    table = torch.from_numpy(BUCKETS).to(offset.device)
+    return torch.where(anchored, table[offset.clamp(-1, len(BUCKETS) - 2) + 1], 0)
+
 
 def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
-                     times: Mapping[int, float], kernel: int):
-    """A token embedding that also reads the values of bin and time tokens.
+                     times: Mapping[int, float], marks: Sequence[int], kernel: int):
+    """A token embedding that also reads the values of bin and time tokens, and points at times.
 
     A from-scratch embedding of each token alone knows nothing of order: bin 40 is as
     far from bin 41 as from bin 3, and the time 1.30 as far from 1.32 as from 0.10. This
-    embedding adds (a) on every bin token, a learned causal convolution over the
-    standardized centre values of the last ``kernel`` tokens, so the model reads the
-    level and its local change (what trends are made of) from the first layer on;
-    (b) on every time token, a learned projection of sine/cosine features of its
-    seconds, so near times get near vectors (sensor tokens carry the time token of
-    their first sample, see ``Examples.times``); and (c) in ``anchored``, on every text
-    token, a learned projection of the sensor embeddings at the last two times the text
-    named up to it (``anchor_positions``), so the words after "0.66 to 1.30 seconds"
-    see the signal at 0.66 s and 1.30 s without having to learn to find them by
-    attention, which a model this small does not learn within the CPU budget (forced
-    direction accuracy on the demo stayed ≤ 0.45 after 600 steps without (c)).
+    module adds (a) on every sensor token (bins and channel marks), a learned convolution
+    over the standardized centre values of the ``kernel`` bin tokens centred on it, so
+    the model reads the level, its local change and what follows from the first layer
+    on (sensor tokens all precede the text, so looking ahead among them leaks nothing of
+    the answer; the end mark sees the channel's last values); (b) on every time token, a
+    learned projection of sine/cosine features of its seconds, so near times get near
+    vectors (sensor tokens carry the time token of their first sample, the end mark the
+    window's end, see ``Examples.times``); (c) in ``anchored``, on every text token, a
+    learned projection of the sensor embeddings at the last two times the text named up
+    to it (``anchor_positions``) and of a line fitted to the values between them, so the
+    words after "0.66 to 1.30 seconds" see the signal at 0.66 s and 1.30 s and how it
+    went in between without having to learn to find them by attention, which a model
+    this small does not learn within the CPU budget (forced direction accuracy on the
+    demo stayed ≤ 0.45 after 600 steps without the two reads); and (d) in ``point``, to the
+    output logit of each time token of the row, a score of the sensor position carrying
+    it: a query from the hidden state against a key of that position's embedding and
+    hidden state, plus a learned bias per bucket of its offset from the last named time
+    (``relative_buckets``). Naming the next boundary is then choosing a position of the
+    signal (a pointer network) instead of recalling one of hundreds of time tokens; a
+    plain LM head repeats the commonest times instead.
 
     Args:
         vocab_size: Token ids.
         n_embd: Embedding width.
         bins: Bin token id → standardized centre value.
         times: Time token id → seconds.
-        kernel: Tokens the convolution sees (the current one and ``kernel − 1`` before it).
+        marks: Channel start and end mark token ids.
+        kernel: Bin tokens the convolution sees (odd: the token and ``kernel // 2`` on
+            each side).
 
     Returns:
         The embedding module (an ``nn.Embedding`` subclass, so the LM head can tie to it).
+
+    Raises:
+        ValueError: An even ``kernel``.
     """
     import torch
     from torch import nn
+
+    if kernel % 2 == 0:
+        raise ValueError(f"the value convolution is centred: kernel must be odd, got {kernel}")
 
     def table(values: Mapping[int, float]) -> tuple[torch.Tensor, torch.Tensor]:
         value, present = torch.zeros(vocab_size), torch.zeros(vocab_size)
@@ -122,37 +179,98 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
     class SensorEmbedding(nn.Embedding):
         def __init__(self) -> None:
             super().__init__(vocab_size, n_embd)
-            for name, values in (("bin", bins), ("time", times)):
+            for name, values in (("bin", bins), ("time", times),
+                                 ("mark", dict.fromkeys(marks, 0.0))):
                 value, present = table(values)
                 self.register_buffer(f"{name}_value", value, persistent=False)
                 self.register_buffer(f"is_{name}", present, persistent=False)
             self.register_buffer("omega", 2 * torch.pi / torch.tensor(TIME_PERIODS_S),
                                  persistent=False)
-            self.level = nn.Conv1d(2, n_embd, kernel)
+            self.level = nn.Conv1d(2, n_embd, kernel, padding=kernel // 2)
             self.clock = nn.Linear(2 * len(TIME_PERIODS_S), n_embd)
             # no bias: rows that name no time (classifier windows) get exactly nothing
             self.anchor = nn.Linear(2 * n_embd, n_embd, bias=False)
+            self.spanned = nn.Linear(4, n_embd, bias=False)
+            self.key = nn.Sequential(nn.Linear(2 * n_embd, n_embd), nn.GELU(),
+                                     nn.Linear(n_embd, n_embd))
+            self.query = nn.Linear(n_embd, n_embd)
+            self.offset_bias = nn.Linear(n_embd, N_BUCKETS)
 
         def forward(self, ids):  # noqa: D401 - nn.Module API
             emb = super().forward(ids)
             m = self.is_bin[ids]
-            # value and presence, so a window's first tokens know their left edge is padding
+            # value and presence, so tokens near a channel's edge know where it ends
             x = torch.stack([self.bin_value[ids] * m, m], 1)
-            x = nn.functional.pad(x, (self.level.kernel_size[0] - 1, 0))
-            emb = emb + self.level(x).transpose(1, 2) * m.unsqueeze(-1)
+            sensor = (m + self.is_mark[ids]).unsqueeze(-1)
+            emb = emb + self.level(x).transpose(1, 2) * sensor
             phase = self.time_value[ids].unsqueeze(-1) * self.omega
             clock = self.clock(torch.cat([phase.sin(), phase.cos()], -1))
             return emb + clock * self.is_time[ids].unsqueeze(-1)
 
-        def anchored(self, emb, sensor, anchors):
+        def anchored(self, emb, prompt, sensor, anchors):
             """``emb`` plus a projection of the sensor embeddings at the last two times
-            the text named (``sensor``: embeddings of the same rows; ``anchors``: rows ×
-            positions × 2 positions in them, −1 for none)."""
+            the text named and of the span between them (``span``).
+
+            ``prompt``: token ids of the rows, ``sensor``: their embeddings; ``anchors``:
+            rows × positions × 2 positions in them, −1 for none."""
             b, t = anchors.shape[:2]
             flat = anchors.reshape(b, 2 * t)
             where = flat.clamp(min=0).unsqueeze(-1).expand(-1, -1, sensor.shape[-1])
             read = torch.gather(sensor, 1, where) * (flat >= 0).unsqueeze(-1).to(sensor.dtype)
-            return emb + self.anchor(read.reshape(b, t, 2 * sensor.shape[-1]))
+            return (emb + self.anchor(read.reshape(b, t, 2 * sensor.shape[-1]))
+                    + self.spanned(self.span(prompt, anchors).to(emb.dtype)))
+
+        def span(self, prompt, anchors):
+            """Least-squares line through the bin values between the last two named
+            times (rows × positions × 4: its change across the span, mean, residual std,
+            a quarter of the log of the bin count; zeros until two times are named).
+
+            Whether a segment rises, falls or holds is decided over its whole span; a
+            read at its two ends alone misses that on long or noisy segments."""
+            m = self.is_bin[prompt].double()
+            v = self.bin_value[prompt].double() * m
+            p = torch.arange(prompt.shape[1], device=prompt.device, dtype=torch.double)
+            last, prev = anchors[..., 0], anchors[..., 1]
+            lo = torch.minimum(last, prev).clamp(min=0)
+            hi = torch.maximum(last, prev).clamp(min=0) + 1
+
+            def total(x):  # sum of x over positions lo … hi − 1 of each row
+                c = nn.functional.pad(x.cumsum(1), (1, 0))
+                return c.gather(1, hi) - c.gather(1, lo)
+
+            n, sv, sp, spv, spp, svv = map(total, (m, v, p * m, p * v, p * p * m, v * v))
+            k = n.clamp(min=1)
+            mean, centre = sv / k, sp / k
+            var_p, cov = spp / k - centre ** 2, spv / k - centre * mean
+            slope = torch.where(var_p > 1e-9, cov / var_p.clamp(min=1e-9), 0.0)
+            resid = (svv / k - mean ** 2 - slope * cov).clamp(min=0).sqrt()
+            stats = torch.stack([slope * (hi - 1 - lo), mean, resid, torch.log1p(n) / 4], -1)
+            return stats * ((last >= 0) & (prev >= 0)).unsqueeze(-1)
+
+        def keys(self, sensor, times, hidden):
+            """Pointer key of every prompt position (``sensor``: embeddings of the ids,
+            ``times``: their time tokens, ``hidden``: the model's last hidden states)."""
+            return self.key(torch.cat([sensor + self(times), hidden], -1))
+
+        def point(self, hidden, keys, last):
+            """Pointer score of every prompt position for every step (rows × steps ×
+            positions): a query of the step's hidden state against the position's key,
+            plus a learned bias of the position's offset from the last named time.
+
+            ``hidden``: hidden states of the steps; ``keys``: ``keys`` of the prompt
+            positions; ``last``: per step, the position of the last named time (−1 for
+            none)."""
+            score = self.query(hidden) @ keys.transpose(1, 2) / keys.shape[-1] ** 0.5
+            offset = torch.arange(keys.shape[1], device=keys.device) - last.unsqueeze(-1)
+            buckets = relative_buckets(offset, (last >= 0).unsqueeze(-1))
+            return score + torch.gather(self.offset_bias(hidden), 2, buckets)
+
+        @staticmethod
+        def aim(logits, score, targets):
+            """``logits`` (… × vocab) plus, on the time token each position points at
+            (``targets``, … × positions, −1 for none), that position's ``score``."""
+            valid = (targets >= 0).to(score.dtype)
+            return logits.scatter_add(-1, targets.clamp(min=0), score * valid)
 
     return SensorEmbedding()
 
@@ -163,8 +281,7 @@ def build_model(config, tok, kernel: int, classifier: bool = False):
     Args:
         config: The ``GPT2Config``.
         tok: The ``SensorTextTokenizer`` (bin and time tokens).
-        kernel: Width of the value convolution (``sensor_embedding``); 0 keeps GPT-2's
-            plain token embedding.
+        kernel: Width of the value convolution (``sensor_embedding``, odd).
         classifier: A sequence classifier instead of a language model.
 
     Returns:
@@ -173,12 +290,13 @@ def build_model(config, tok, kernel: int, classifier: bool = False):
     from transformers import GPT2ForSequenceClassification, GPT2LMHeadModel
 
     model = (GPT2ForSequenceClassification if classifier else GPT2LMHeadModel)(config)
-    if kernel:
-        emb = sensor_embedding(config.vocab_size, config.n_embd, tok.bin_values(),
-                               tok.time_values(), kernel)
-        emb.weight.data.normal_(0.0, config.initializer_range)
-        model.set_input_embeddings(emb)
-        model.tie_weights()
+    emb = sensor_embedding(config.vocab_size, config.n_embd, tok.bin_values(),
+                           tok.time_values(), tok.mark_ids(), kernel)
+    emb.weight.data.normal_(0.0, config.initializer_range)
+    # small like the token vectors, so the span read does not swamp the text at the start
+    emb.spanned.weight.data.normal_(0.0, config.initializer_range)
+    model.set_input_embeddings(emb)
+    model.tie_weights()
     return model
 
 
@@ -208,12 +326,35 @@ def length_batches(lengths: np.ndarray, batch_tokens: int, rng: np.random.Genera
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def first_carriers(times: np.ndarray, pad_id: int) -> dict[int, int]:
+    """Time token → the first position of one row that carries it (the first channel's)."""
+    cols = np.flatnonzero(times != pad_id)
+    return dict(zip(times[cols[::-1]].tolist(), cols[::-1].tolist()))  # the first wins
+
+
+def pointer_targets(times: np.ndarray, pad_id: int) -> np.ndarray:
+    """The time token each position points at: its first carrier's, −1 elsewhere.
+
+    Args:
+        times: Time token of each position (rows × positions, ``pad_id`` where none).
+        pad_id: Padding token.
+
+    Returns:
+        int64 time token ids, rows × positions.
+    """
+    out = np.full(times.shape, -1, dtype=np.int64)
+    for r in range(times.shape[0]):
+        for t, at in first_carriers(times[r], pad_id).items():
+            out[r, at] = t
+    return out
+
+
 def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndarray:
     """For each token, the positions of the sensor tokens at the last two times named
     in the row up to and including it (−1 for none).
 
-    A time is named by a time token; its sensor token is the first position whose
-    ``times`` entry is that token (the first channel's sample at that time).
+    A time is named by a time token; its sensor token is its first carrier
+    (``first_carriers``: the first channel's sample at that time, or its end mark).
 
     Args:
         ids: Token ids (rows × positions).
@@ -225,8 +366,7 @@ def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndar
     """
     out = np.full((*ids.shape, 2), -1, dtype=np.int64)
     for r in range(ids.shape[0]):
-        cols = np.flatnonzero(times[r] != pad_id)
-        first = dict(zip(times[r, cols[::-1]].tolist(), cols[::-1].tolist()))  # first wins
+        first = first_carriers(times[r], pad_id)
         last = prev = -1
         for k, t in enumerate(ids[r].tolist()):
             at = first.get(t, -1)
@@ -236,25 +376,49 @@ def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndar
     return out
 
 
+@dataclass(frozen=True)
+class Output:
+    """What ``forward`` returns for a language model: with labels, the loss on the answer
+    tokens (and no logits); without, the logits of every position (and no loss)."""
+
+    loss: object
+    logits: object
+
+
 def forward(model, batch: dict):
-    """``model`` on a ``collate`` batch: time tokens of the text read the signal at their
-    time (``sensor_embedding``'s ``anchored``) where the model's embedding can.
+    """``model`` on a ``collate`` batch.
+
+    A language model anchors the text's time tokens to the signal and points its time
+    logits at sensor positions (``sensor_embedding``); a classifier runs as it is.
 
     Args:
         model: A model from ``build_model``.
         batch: ``collate`` output (``labels`` optional).
 
     Returns:
-        The model output.
+        An object with ``loss`` and ``logits`` (``Output`` for a language model).
     """
+    import torch
+
     batch = dict(batch)
-    anchors = batch.pop("anchors")
+    anchors, targets = batch.pop("anchors"), batch.pop("targets")
+    if not hasattr(model, "lm_head"):
+        return model(**batch)
     emb = model.get_input_embeddings()
-    if not hasattr(emb, "anchored") or not bool((anchors >= 0).any()):
-        return model(**batch)  # the same as anchoring nothing, and keeps ``input_ids``
+    labels = batch.pop("labels", None)
     ids = batch.pop("input_ids")
     tokens = emb(ids)
-    return model(inputs_embeds=emb.anchored(tokens, tokens, anchors), **batch)
+    hidden = model.transformer(inputs_embeds=emb.anchored(tokens, ids, tokens, anchors),
+                               **batch).last_hidden_state
+    keys = emb.keys(tokens, batch["token_type_ids"], hidden)
+    score = emb.point(hidden, keys, anchors[..., 0])
+    if labels is None:
+        logits = emb.aim(model.lm_head(hidden), score, targets.unsqueeze(1).expand_as(score))
+        return Output(None, logits)
+    # logits only where the next token is an answer token: the prompt is most of a row
+    row, at = torch.nonzero(labels[:, 1:] != IGNORE, as_tuple=True)
+    logits = emb.aim(model.lm_head(hidden[row, at]), score[row, at], targets[row])
+    return Output(torch.nn.functional.cross_entropy(logits.float(), labels[row, at + 1]), None)
 
 
 def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device: str) -> dict:
@@ -268,7 +432,8 @@ def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device
         device: Torch device.
 
     Returns:
-        ``input_ids``, ``token_type_ids`` (the time tokens), ``attention_mask`` and
+        ``input_ids``, ``token_type_ids`` (the time tokens), ``attention_mask``,
+        ``anchors`` (``anchor_positions``), ``targets`` (``pointer_targets``) and
         ``labels``.
     """
     import torch
@@ -287,7 +452,8 @@ def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device
         if lm:
             labels[r, len(examples.prompts[i]):len(s)] = examples.targets[i]
     out = {"input_ids": ids, "token_type_ids": times, "attention_mask": mask,
-           "anchors": anchor_positions(ids, times, pad_id)}
+           "anchors": anchor_positions(ids, times, pad_id),
+           "targets": pointer_targets(times, pad_id)}
     out["labels"] = labels if lm else np.array([examples.targets[i][0] for i in index])
     return {k: torch.from_numpy(v).to(device) for k, v in out.items()}
 
@@ -372,7 +538,8 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
     """Greedy answers of ``model`` for each prompt (left-padded batches of similar length).
 
     A loop of its own over the key/value cache, because each new time token reads the
-    sensor embedding at its time (``forward``), which depends on the row.
+    sensor embedding at its time and the time logits point at the row's sensor
+    positions (``forward``), both of which depend on the row.
 
     Args:
         model: The language model.
@@ -392,7 +559,6 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
     order = np.argsort([len(p) for p in prompts], kind="stable")
     out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(prompts)
     emb = model.get_input_embeddings()
-    anchored = hasattr(emb, "anchored")
     dev = settings.device
     model.eval()
     for start in range(0, len(order), batch_size):
@@ -406,39 +572,43 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
         mask = torch.from_numpy((np.arange(width) >= width - np.array(
             [len(prompts[i]) for i in idx])[:, None]).astype(np.int64)).to(dev)
         position = (mask.cumsum(1) - 1).clamp(min=0)
-        first = [dict(zip(t[np.flatnonzero(t != pad_id)][::-1].tolist(),
-                          np.flatnonzero(t != pad_id)[::-1].tolist())) for t in times]
-        state = anchor_positions(ids, times, pad_id)[:, -1]  # (last, previous) per row
+        first = [first_carriers(t, pad_id) for t in times]
+        anchors = anchor_positions(ids, times, pad_id)
+        state = anchors[:, -1].copy()  # (last, previous) named time per row
+        targets = torch.from_numpy(pointer_targets(times, pad_id)).to(dev)
+        type_ids = torch.from_numpy(times).to(dev)
         new_times = torch.full((len(idx), 1), pad_id, device=dev)
         done = np.zeros(len(idx), dtype=bool)
         answers = []
         with torch.no_grad():
-            sensor = emb(torch.from_numpy(ids).to(dev))
-            step_in = sensor
-            if anchored:
-                step_in = emb.anchored(sensor, sensor, torch.from_numpy(
-                    anchor_positions(ids, times, pad_id)).to(dev))
-            state = state.copy()
-            result = model(inputs_embeds=step_in, token_type_ids=torch.from_numpy(times).to(dev),
-                           attention_mask=mask, position_ids=position, use_cache=True)
+            prompt = torch.from_numpy(ids).to(dev)
+            sensor = emb(prompt)
+            step_in = emb.anchored(sensor, prompt, sensor, torch.from_numpy(anchors).to(dev))
+            result = model.transformer(inputs_embeds=step_in, token_type_ids=type_ids,
+                                       attention_mask=mask, position_ids=position,
+                                       use_cache=True)
+            hidden = result.last_hidden_state
+            keys = emb.keys(sensor, type_ids, hidden)
+            hidden = hidden[:, -1:]
             for _ in range(max_new_tokens):
-                nxt = result.logits[:, -1].argmax(-1)
+                score = emb.point(hidden, keys, torch.from_numpy(state[:, :1]).to(dev))
+                logits = emb.aim(model.lm_head(hidden), score, targets.unsqueeze(1))
+                nxt = logits[:, -1].argmax(-1)
                 answers.append(nxt.cpu().numpy())
                 done |= answers[-1] == eos_id
                 if done.all():
                     break
-                step_in = emb(nxt[:, None])
-                if anchored:
-                    for r, (f, t) in enumerate(zip(first, nxt.tolist())):
-                        if f.get(t, -1) >= 0:
-                            state[r] = f[t], state[r, 0]
-                    step_in = emb.anchored(step_in, sensor,
-                                           torch.from_numpy(state[:, None]).to(dev))
+                for r, (f, t) in enumerate(zip(first, answers[-1].tolist())):
+                    if f.get(t, -1) >= 0:
+                        state[r] = f[t], state[r, 0]
+                step_in = emb.anchored(emb(nxt[:, None]), prompt, sensor,
+                                       torch.from_numpy(state[:, None]).to(dev))
                 mask = torch.cat([mask, mask.new_ones((len(idx), 1))], 1)
                 position = position[:, -1:] + 1
-                result = model(inputs_embeds=step_in, token_type_ids=new_times,
-                               attention_mask=mask, position_ids=position,
-                               cache=result.cache, use_cache=True)
+                result = model.transformer(inputs_embeds=step_in, token_type_ids=new_times,
+                                           attention_mask=mask, position_ids=position,
+                                           cache=result.cache, use_cache=True)
+                hidden = result.last_hidden_state
         new = np.stack(answers, 1)
         for r, i in enumerate(idx):
             stop = np.flatnonzero(new[r] == eos_id)

@@ -161,7 +161,7 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "- `stage1_aligned/`: GPT-2-style language model trained on the real pairs "
         "(`predictions.jsonl`: its held-out answers).",
         "- `stage1_shuffled/`: the same training on randomly re-paired sensor/text rows.",
-        "- `stage2_classifier/`: activity classifier on the aligned backbone.",
+        "- `stage2_classifier/`: activity classifier (same architecture, trained from scratch).",
         "- `tokenizer/`, `stage2_tokenizer/`: BPE text vocabulary (trained on the training "
         "questions and answers) plus the sensor tokens and their binning.",
         "- `metrics.json`, `report.md`, `learning_curve.png`, `confusion_matrix.png`.", "",
@@ -176,12 +176,16 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         f"±{s.clip} std and cut into {s.n_bins} uniform bins (Chronos-style); then the "
         "question and `<sep>`. Target: the answer and `<eos>` (loss on answer tokens only). "
         "Every two-decimal time of the texts is one token. The input embedding adds to each "
-        "bin token a causal convolution over the last "
-        f"{s.value_kernel} bin values (level and local change), to each time token sine/"
-        "cosine features of its seconds, to each sensor token the embedding of the time "
-        "token of its first sample (GPT-2 `token_type_ids`), and to each text token a "
-        "projection of the sensor embeddings at the last two times the text named (so "
-        "the words after `0.66 to 1.30 seconds:` read the signal at 0.66 s and 1.30 s). "
+        "sensor token a convolution over the "
+        f"{s.value_kernel} bin values centred on it (level, local change and what follows), "
+        "to each time token sine/cosine features of its seconds, to each sensor token the "
+        "embedding of the time token of its first sample (the end mark: the window's end; "
+        "GPT-2 `token_type_ids`), and to each text token a projection of the sensor "
+        "embeddings at the last two times the text named (so the words after `0.66 to 1.30 "
+        "seconds:` read the signal at 0.66 s and 1.30 s). The logit of each time token the "
+        "window carries adds a pointer score of its sensor position (query from the hidden "
+        "state, key from that position, a learned bias per offset from the last named "
+        "time), so naming a boundary is choosing a position of the signal. "
         f"Stage 2 averages every {s.stage2_pool} samples and standardizes each channel by "
         "its training-set mean and std; its windows carry no time tokens (no text to "
         "align to); the class is read at the final `<sep>`.", "",

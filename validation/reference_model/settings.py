@@ -21,8 +21,9 @@ class VerifySettings:
         text_vocab: BPE merges learned on the dataset's text beyond the 256 byte tokens.
         n_bins: Sensor value bins.
         clip: Standardized values are clipped to ± this many standard deviations.
-        value_kernel: Sensor tokens of the causal convolution that embeds bin values (the
-            level and its local change); 0: plain learned token embeddings.
+        value_kernel: Bin tokens of the centred convolution that embeds bin values (odd:
+            the token and ``value_kernel // 2`` on each side; level, local change and
+            what follows).
         stage1_qa_types: Stage-1 QA types trained and scored; empty means all.
         stage1_pool: Samples averaged into one stage-1 sensor token.
         stage1_train_rows: Most stage-1 training rows (seeded row-hash subsample).
@@ -50,7 +51,7 @@ class VerifySettings:
     text_vocab: int = 512
     n_bins: int = 64
     clip: float = 3.0
-    value_kernel: int = 12
+    value_kernel: int = 25
     stage1_qa_types: tuple[str, ...] = ("trend_analysis",)
     stage1_pool: int = 1
     stage1_train_rows: int = 4000
@@ -63,7 +64,7 @@ class VerifySettings:
     max_answer_tokens: int = 384
     stage2_train_rows: int = 3000
     stage2_test_rows: int = 1500
-    stage2_steps: int = 120
+    stage2_steps: int = 400
     stage2_pool: int = 4
     threads: int = 0
 

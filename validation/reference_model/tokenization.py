@@ -46,6 +46,10 @@ class Binning:
             raise ValueError(f"scaling must be 'window' or 'dataset', got {self.scaling!r}")
 
 
+MARK_RE = re.compile(r"<.+_(?:start|end)>")
+"""A channel start or end mark (``channel_marks``)."""
+
+
 def channel_marks(name: str) -> tuple[str, str]:
     """The start and end tokens of one channel, as SensorLLM marks channel boundaries."""
     return f"<{name}_start>", f"<{name}_end>"
@@ -188,6 +192,10 @@ class SensorTextTokenizer:
         edges = np.linspace(-1.0, 1.0, self.binning.n_bins + 1)
         return {self.bin0 + i: float(c) for i, c in enumerate((edges[:-1] + edges[1:]) / 2)}
 
+    def mark_ids(self) -> list[int]:
+        """Ids of every channel's start and end marks."""
+        return sorted(i for t, i in self.tokenizer.get_vocab().items() if MARK_RE.fullmatch(t))
+
     def time_values(self) -> dict[int, float]:
         """Time token id → seconds."""
         return {i: float(t) for t, i in self.tokenizer.get_vocab().items()
@@ -212,20 +220,23 @@ class SensorTextTokenizer:
 
         Returns:
             int64 token ids, and beside each the id of the time token of the first sample
-            it covers (``pad`` for marks and for times no text of the vocabulary wrote).
+            it covers, or on an end mark the window's end (``pad`` for start marks and for
+            times no text of the vocabulary wrote).
             A model adds the time token's embedding to the bin token's (GPT-2's
             ``token_type_ids``), so a time in the text and the signal at that time share
             one vector.
         """
         bins = quantize(series, self.binning, self.scale, names) + self.bin0
         starts = np.arange(bins.shape[1]) * self.binning.pool / sample_rate_hz
-        at = np.array([self.tokenizer.token_to_id(time_text(t)) for t in starts], dtype=object)
+        # the end mark carries the end time, so answers can name the window's end
+        stamps = [*starts, series.shape[1] / sample_rate_hz]
+        at = np.array([self.tokenizer.token_to_id(time_text(t)) for t in stamps], dtype=object)
         times = np.where(np.equal(at, None), self.pad_id, at).astype(np.int64)
         ids, types = [], []
         for name, row in zip(names, bins):
             start, end = (self._id(m) for m in channel_marks(name))
             ids += [[start], row, [end]]
-            types += [[self.pad_id], times, [self.pad_id]]
+            types += [[self.pad_id], times]
         return np.concatenate(ids).astype(np.int64), np.concatenate(types).astype(np.int64)
 
     def save(self, folder: Path) -> None:
