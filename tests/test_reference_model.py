@@ -186,18 +186,20 @@ def test_anchor_positions_follow_the_last_two_named_times():
     assert out[0, :, 1].tolist() == [-1, -1, -1, -1, -1, -1, 2, 2]
 
 
-def test_generate_matches_teacher_forced_argmax(dataset):
-    """The cached greedy loop gives what the full model predicts at every step."""
+@pytest.mark.parametrize("tolerance", [0, 2])
+def test_generate_matches_teacher_forced_choices(dataset, tolerance):
+    """The cached decoding loop chooses what the full model's logits give at every step."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     import torch
 
-    from validation.reference_model.model import (Examples, build_model, collate, forward,
-                                                  generate, gpt2_config, train)
+    from validation.reference_model.model import (Examples, build_model, choose_tokens,
+                                                  collate, forward, generate, gpt2_config,
+                                                  train)
     from validation.reference_model.run import _lm_examples
     from validation.reference_model.tokenization import SensorTextTokenizer
 
-    s = settings_for("cpu", **TINY)
+    s = settings_for("cpu", **TINY, time_tolerance=tolerance)
     rows = load_rows(dataset, 1, "train", 6)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer],
                                     sorted({n for ns in rows.channel_names for n in ns}),
@@ -215,7 +217,25 @@ def test_generate_matches_teacher_forced_argmax(dataset):
         with torch.no_grad():
             logits = forward(model, batch).logits[0]
         n = len(ex.prompts[i])
-        assert logits[n - 1:n - 1 + len(g)].argmax(-1).tolist() == g.tolist()
+        steps = logits[n - 1:n - 1 + len(g)]
+        targets = batch["targets"].expand(len(g), -1)
+        assert choose_tokens(steps, targets, tolerance).tolist() == g.tolist()
+
+
+def test_choose_tokens_takes_the_time_with_most_probability_nearby():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.model import choose_tokens
+
+    # vocabulary: 0-3 words, 10-15 times carried by positions 1-6 (6: the end mark)
+    targets = torch.tensor([[-1, 10, 11, 12, 13, 14, 15, -1]])
+    probs = torch.zeros(1, 16)
+    probs[0, [1, 11, 12, 13, 15]] = torch.tensor([0.05, 0.2, 0.25, 0.2, 0.3])
+    logits = probs.clamp(min=1e-9).log()
+    assert choose_tokens(logits, targets, 0).tolist() == [15]  # greedy: the end alone
+    assert choose_tokens(logits, targets, 1).tolist() == [12]  # 0.65 around 12
+    words = torch.zeros(1, 16)
+    words[0, [1, 12]] = torch.tensor([0.6, 0.4])
+    assert choose_tokens(words.log(), targets, 2).tolist() == [1]  # a word stays a word
 
 
 # ------------------------------------------------------------------ parsing

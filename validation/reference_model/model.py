@@ -532,10 +532,45 @@ def train(model, examples: Examples, held_out: Examples, pad_id: int, lm: bool,
     return curve
 
 
+def choose_tokens(logits, targets, tolerance: int):
+    """The next token of each row: greedy, except that a time is chosen by its neighbourhood.
+
+    Probability a pointer spreads over neighbouring samples of one boundary would lose,
+    token by token, to a single time that collects all of its own (the window's end):
+    greedy decoding then ends most segments at the window's end. So when the most likely
+    token is a time the row carries, the time chosen is the one whose carrier and the
+    ``tolerance`` positions on each side hold the most probability: the minimum-Bayes-risk
+    choice when a boundary within ``tolerance`` samples counts as right.
+
+    Args:
+        logits: Next-token logits (rows × vocab).
+        targets: The time token each prompt position points at (rows × positions, −1
+            elsewhere; ``pointer_targets``).
+        tolerance: Positions on each side; 0 is plain greedy decoding.
+
+    Returns:
+        Token ids (rows).
+    """
+    import torch
+
+    greedy = logits.argmax(-1)
+    if tolerance == 0:
+        return greedy
+    valid = targets >= 0
+    probs = torch.softmax(logits.float(), -1)
+    mass = torch.where(valid, probs.gather(1, targets.clamp(min=0)), 0.0)
+    near = torch.nn.functional.conv1d(mass.unsqueeze(1), mass.new_ones(1, 1, 2 * tolerance + 1),
+                                      padding=tolerance).squeeze(1)
+    best = torch.where(valid, near, -1.0).argmax(-1, keepdim=True)
+    carried = (targets == greedy.unsqueeze(-1)).any(-1)
+    return torch.where(carried, targets.gather(1, best).squeeze(1), greedy)
+
+
 def generate(model, examples: Examples, pad_id: int, eos_id: int,
              max_new_tokens: int, settings: VerifySettings, batch_size: int = 64
              ) -> list[np.ndarray]:
-    """Greedy answers of ``model`` for each prompt (left-padded batches of similar length).
+    """Greedy answers of ``model`` for each prompt (left-padded batches of similar length),
+    times chosen by their neighbourhood (``choose_tokens``).
 
     A loop of its own over the key/value cache, because each new time token reads the
     sensor embedding at its time and the time logits point at the row's sensor
@@ -593,7 +628,7 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
             for _ in range(max_new_tokens):
                 score = emb.point(hidden, keys, torch.from_numpy(state[:, :1]).to(dev))
                 logits = emb.aim(model.lm_head(hidden), score, targets.unsqueeze(1))
-                nxt = logits[:, -1].argmax(-1)
+                nxt = choose_tokens(logits[:, -1], targets, settings.time_tolerance)
                 answers.append(nxt.cpu().numpy())
                 done |= answers[-1] == eos_id
                 if done.all():

@@ -34,6 +34,9 @@ class VerifySettings:
         eval_rows: Held-out rows whose loss traces the learning curve.
         eval_points: Number of held-out loss evaluations along training.
         max_answer_tokens: Cap on generated answer tokens.
+        time_tolerance: Sensor positions on each side of a time whose probability counts
+            for it when a generated answer names a time (``model.choose_tokens``); 0:
+            plain greedy decoding.
         stage2_train_rows: Most stage-2 training rows.
         stage2_test_rows: Most stage-2 test rows.
         stage2_steps: Optimizer steps of the stage-2 classifier.
@@ -56,12 +59,13 @@ class VerifySettings:
     stage1_pool: int = 1
     stage1_train_rows: int = 4000
     stage1_test_rows: int = 200
-    stage1_steps: int = 500
+    stage1_steps: int = 600
     batch_tokens: int = 4096
     lr: float = 4e-3
     eval_rows: int = 48
     eval_points: int = 10
     max_answer_tokens: int = 384
+    time_tolerance: int = 1
     stage2_train_rows: int = 3000
     stage2_test_rows: int = 1500
     stage2_steps: int = 400
