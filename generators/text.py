@@ -104,7 +104,19 @@ def stable_index(seed: int, row_key: str, purpose: str, n: int) -> int:
     Returns:
         An index in ``range(n)``.
     """
-    digest = hashlib.blake2b(f"{seed}\x1f{row_key}\x1f{purpose}".encode(), digest_size=8)
+    return _choice(_row_hash(seed, row_key), purpose, n)
+
+
+def _row_hash(seed: int, row_key: str) -> hashlib.blake2b:
+    """The hash state after (seed, row key): a row's many choices each hash a copy of it
+    plus their purpose (the same digest as hashing the whole, for less work)."""
+    return hashlib.blake2b(f"{seed}\x1f{row_key}\x1f".encode(), digest_size=8)
+
+
+def _choice(row: hashlib.blake2b, purpose: str, n: int) -> int:
+    """``stable_index`` given the row's ``_row_hash``."""
+    digest = row.copy()
+    digest.update(purpose.encode())
     return int.from_bytes(digest.digest(), "big") % n
 
 
@@ -484,16 +496,22 @@ def _check_directions(shared: Mapping[str, tuple[str, ...]]) -> None:
 
 def synonym_set(phrases: Mapping[str, tuple[str, ...]], seed: int, row_key: str) -> dict[str, str]:
     """The row's words for ``up``/``down``/``steady`` (one set for the whole row)."""
-    pair = stable_index(seed, row_key, "directions", len(phrases["up"]))
+    return _synonyms(phrases, _row_hash(seed, row_key))
+
+
+def _synonyms(phrases: Mapping[str, tuple[str, ...]], row: hashlib.blake2b) -> dict[str, str]:
+    pair = _choice(row, "directions", len(phrases["up"]))
     steady = phrases["steady"]
     return {"up": phrases["up"][pair], "down": phrases["down"][pair],
-            "steady": steady[stable_index(seed, row_key, "steady", len(steady))]}
+            "steady": steady[_choice(row, "steady", len(steady))]}
+
+
+_SPACES = re.compile(r"[ \t]+")
 
 
 def _tidy(text: str) -> str:
     """Collapse runs of spaces, strip lines, drop blank lines (templates may wrap freely)."""
-    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join(filter(None, map(str.strip, _SPACES.sub(" ", text).splitlines())))
 
 
 def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
@@ -512,13 +530,23 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
     Returns:
         The rendered question and answer.
     """
-    base = _base_context(facts)
-    base["trend"] = synonym_set(pack.phrases, seed, row_key)
+    return _render_row(pack, variant, facts, _row_hash(seed, row_key), forced_phrase)
 
-    def bind(context: dict[str, object]) -> Callable[[str], str]:
-        """Give ``context`` its ``pick``; returns a renderer of sources in it."""
+
+def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
+                row: hashlib.blake2b, forced_phrase: int | None) -> Rendered:
+    """``render_variant`` given the row's ``_row_hash``."""
+    phrases = pack.phrases
+    base = _base_context(facts)
+    base["trend"] = _synonyms(phrases, row)
+
+    def bind(context: dict[str, object], frozen: dict[str, object]) -> Callable[[str], str]:
+        """Give ``context`` its ``pick``; returns a renderer of sources in it.
+
+        ``frozen`` holds ``_freeze``-d values of ``context`` already known (a loop item's
+        context shares every value but the item's with the context it was picked in).
+        """
         picked: dict[str, str] = {}  # a phrasing's output by purpose, within this context
-        frozen: dict[str, object] = {}
 
         def pick(name: str, *keys: object, **extra: object) -> str:
             """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
@@ -527,26 +555,27 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
             phrasings it picks in turn.
             """
             try:
-                options = pack.phrases[name]
+                options = phrases[name]
             except KeyError:
-                raise KeyError(f"no phrase list {name!r}; known: {sorted(pack.phrases)}") from None
-            purpose = "phrase:" + "/".join([name, *map(str, keys)])
-            if not extra and purpose in picked:
-                return picked[purpose]
-            k = stable_index(seed, row_key, purpose, len(options)) if forced_phrase is None \
+                raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
+            purpose = "phrase:" + "/".join([name, *map(str, keys)]) if keys else "phrase:" + name
+            if not extra:
+                out = picked.get(purpose)
+                if out is not None:
+                    return out
+            k = _choice(row, purpose, len(options)) if forced_phrase is None \
                 else forced_phrase % len(options)
             if extra:
-                return bind({**context, **extra})(options[k])
-            out = picked[purpose] = render_in(options[k])
+                inherited = {n: v for n, v in frozen.items() if n not in extra}
+                return bind({**context, **extra}, inherited)(options[k])
+            out = picked[purpose] = _render_source(options[k], context, frozen)
             return out
 
-        def render_in(source: str) -> str:
-            return _render_source(source, context, frozen)
-
         context["pick"] = pick
-        return render_in
+        return lambda source: _render_source(source, context, frozen)
 
-    render_in = bind(base)
+    # Frozen now: every phrasing naming a direction reads it, in every loop item's context.
+    render_in = bind(base, {"trend": _freeze(base["trend"])})
     question = _tidy(render_in(variant.question))
     answer = _tidy(render_in(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
@@ -564,8 +593,9 @@ def render(pack: TemplatePack, facts: Mapping[str, object], seed: int, row_key: 
     Returns:
         The rendered question and answer with the template id and version.
     """
-    variant = pack.variants[stable_index(seed, row_key, "variant", len(pack.variants))]
-    return render_variant(pack, variant, facts, seed, row_key)
+    row = _row_hash(seed, row_key)
+    variant = pack.variants[_choice(row, "variant", len(pack.variants))]
+    return _render_row(pack, variant, facts, row, None)
 
 
 # ---------------------------------------------------------------- lint
