@@ -319,8 +319,8 @@ def _render_source(source: str, context: dict[str, object], frozen: dict[str, ob
             if value is _MISSING:
                 value = frozen[name] = _freeze(context[name])
             values.append(value)
-        key = (source, tuple(values),
-               tuple(context["pick"](*args) for args in info.picks))  # type: ignore[operator]
+        pick = context["pick"]
+        key = (source, tuple(values), tuple([pick(*args) for args in info.picks]))  # type: ignore[operator]
     except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
         return _render(info.template, context)
     out = _RENDERED.get(key)
