@@ -506,7 +506,7 @@ def _synonyms(phrases: Mapping[str, tuple[str, ...]], row: hashlib.blake2b) -> d
             "steady": steady[_choice(row, "steady", len(steady))]}
 
 
-_SPACES = re.compile(r"[ \t]+")
+_SPACES = re.compile(r"[ \t]{2,}|\t")  # single spaces stay: most are, and rewriting them is slow
 
 
 def _tidy(text: str) -> str:
