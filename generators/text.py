@@ -297,35 +297,36 @@ _RENDERED_MAX = 20_000  # ~1 KB a key: bounded well below a day-long build's mem
 _MISSING = object()
 
 
-def _render_source(source: str, context: dict[str, object], frozen: dict[str, object]) -> str:
-    """Render one phrasing in ``context``, reusing the output of an identical earlier call.
+def _render_source(source: str, values: dict[str, object], frozen: dict[str, object],
+                   pick: Callable[..., str]) -> str:
+    """Render one phrasing, reusing the output of an identical earlier call.
 
     Rows repeat the same few phrasings with the same inputs (a ``data`` word, a count,
     a direction), and a Jinja render costs far more than looking the output up.
 
     Args:
         source: Jinja source.
-        context: The render context (not modified).
-        frozen: ``_freeze``-d values of ``context``, by name, filled in as needed (the
-            values of a context do not change while its row renders).
+        values: The names it renders with, but ``pick`` (not modified).
+        frozen: ``_freeze``-d ``values``, by name, filled in as needed (the values of a
+            context do not change while its row renders).
+        pick: The ``pick`` of this context.
     """
     info = _source(source)
     if not info.cacheable:
-        return _render(info.template, context)
+        return _render(info.template, {**values, "pick": pick})
     try:
-        values = []
+        names = []
         for name in info.names:
             value = frozen.get(name, _MISSING)
             if value is _MISSING:
-                value = frozen[name] = _freeze(context[name])
-            values.append(value)
-        pick = context["pick"]
-        key = (source, tuple(values), tuple([pick(*args) for args in info.picks]))  # type: ignore[operator]
+                value = frozen[name] = _freeze(values[name])
+            names.append(value)
+        key = (source, tuple(names), tuple([pick(*args) for args in info.picks]))
     except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
-        return _render(info.template, context)
+        return _render(info.template, {**values, "pick": pick})
     out = _RENDERED.get(key)
     if out is None:
-        out = _render(info.template, context)
+        out = _render(info.template, {**values, "pick": pick})
         if len(_RENDERED) >= _RENDERED_MAX:
             _RENDERED.clear()
         _RENDERED[key] = out
@@ -536,49 +537,66 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
 def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
                 row: hashlib.blake2b, forced_phrase: int | None) -> Rendered:
     """``render_variant`` given the row's ``_row_hash``."""
-    phrases = pack.phrases
-    base = _base_context(facts)
-    base["trend"] = _synonyms(phrases, row)
-
-    def bind(context: dict[str, object], frozen: dict[str, object]) -> Callable[[str], str]:
-        """Give ``context`` its ``pick``; returns a renderer of sources in it.
-
-        ``frozen`` holds ``_freeze``-d values of ``context`` already known (a loop item's
-        context shares every value but the item's with the context it was picked in).
-        """
-        picked: dict[str, str] = {}  # a phrasing's output by purpose, within this context
-
-        def pick(name: str, *keys: object, **extra: object) -> str:
-            """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
-
-            ``extra`` names (loop items) join the context of this phrasing and of the
-            phrasings it picks in turn.
-            """
-            try:
-                options = phrases[name]
-            except KeyError:
-                raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
-            purpose = "phrase:" + "/".join([name, *map(str, keys)]) if keys else "phrase:" + name
-            if not extra:
-                out = picked.get(purpose)
-                if out is not None:
-                    return out
-            k = _choice(row, purpose, len(options)) if forced_phrase is None \
-                else forced_phrase % len(options)
-            if extra:
-                inherited = {n: v for n, v in frozen.items() if n not in extra}
-                return bind({**context, **extra}, inherited)(options[k])
-            out = picked[purpose] = _render_source(options[k], context, frozen)
-            return out
-
-        context["pick"] = pick
-        return lambda source: _render_source(source, context, frozen)
-
+    values = _base_context(facts)
+    values["trend"] = _synonyms(pack.phrases, row)
     # Frozen now: every phrasing naming a direction reads it, in every loop item's context.
-    render_in = bind(base, {"trend": _freeze(base["trend"])})
-    question = _tidy(render_in(variant.question))
-    answer = _tidy(render_in(variant.answer))
+    scope = _Scope(pack, row, forced_phrase, values, {"trend": _freeze(values["trend"])})
+    question = _tidy(scope.render(variant.question))
+    answer = _tidy(scope.render(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
+
+
+class _Scope:
+    """One context a row renders in: its values, and what its phrasings rendered.
+
+    No render context holds its own ``pick`` (each render gets a fresh dict with it), so
+    a finished row leaves no reference cycle for the garbage collector to find.
+
+    Args:
+        pack: The pack.
+        row: The row's ``_row_hash``.
+        forced_phrase: Lint's override (``render_variant``).
+        values: Names the templates render with, but ``pick``.
+        frozen: ``_freeze``-d values already known (a loop item's context shares every
+            value but the item's with the context it was picked in).
+    """
+
+    __slots__ = ("pack", "row", "forced_phrase", "values", "frozen", "picked")
+
+    def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
+                 values: dict[str, object], frozen: dict[str, object]) -> None:
+        self.pack, self.row, self.forced_phrase = pack, row, forced_phrase
+        self.values, self.frozen = values, frozen
+        self.picked: dict[str, str] = {}  # a phrasing's output by purpose, in this context
+
+    def render(self, source: str) -> str:
+        """Render one template source in this context."""
+        return _render_source(source, self.values, self.frozen, self.pick)
+
+    def pick(self, name: str, *keys: object, **extra: object) -> str:
+        """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
+
+        ``extra`` names (loop items) join the context of this phrasing and of the
+        phrasings it picks in turn.
+        """
+        phrases = self.pack.phrases
+        try:
+            options = phrases[name]
+        except KeyError:
+            raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
+        purpose = "phrase:" + "/".join([name, *map(str, keys)]) if keys else "phrase:" + name
+        if not extra:
+            out = self.picked.get(purpose)
+            if out is not None:
+                return out
+        k = _choice(self.row, purpose, len(options)) if self.forced_phrase is None \
+            else self.forced_phrase % len(options)
+        if extra:
+            inherited = {n: v for n, v in self.frozen.items() if n not in extra}
+            return _Scope(self.pack, self.row, self.forced_phrase, {**self.values, **extra},
+                          inherited).render(options[k])
+        out = self.picked[purpose] = self.render(options[k])
+        return out
 
 
 def render(pack: TemplatePack, facts: Mapping[str, object], seed: int, row_key: str) -> Rendered:
