@@ -194,6 +194,8 @@ def denoise(values: np.ndarray, sample_rate_hz: float,
     x = np.asarray(values, dtype=np.float64)
     if x.ndim == 1:
         return denoise(x[None, :], sample_rate_hz, cutoff_hz, polyorder, lengths)[0]
+    if x.ndim != 2:
+        raise ValueError(f"need a 1-D series or a 2-D batch, got shape {x.shape}")
     n = np.full(x.shape[0], x.shape[1]) if lengths is None else np.asarray(lengths)
     widest = smoothing_window(float(sample_rate_hz), float(cutoff_hz), int(polyorder))
     window = np.minimum(widest, n - (n + 1) % 2)
@@ -218,7 +220,8 @@ def _savgol_rows(x: np.ndarray, n: np.ndarray, length: int, polyorder: int) -> n
     y[:, :half] = (x[:, None, :length] * hat[:half]).sum(axis=-1)
     rows = np.arange(x.shape[0])[:, None]
     last = n[:, None] - length + np.arange(length)  # each row's last window
-    y[rows, last[:, length - half:]] = (x[rows, last][:, None, :] * hat[length - half:]).sum(axis=-1)
+    tail = (x[rows, last][:, None, :] * hat[length - half:]).sum(axis=-1)
+    y[rows, last[:, length - half:]] = tail
     pad = np.arange(x.shape[1]) >= n[:, None]
     y[pad] = x[pad]
     return y
@@ -407,10 +410,9 @@ def _residual_noise(raw: np.ndarray, smooth: np.ndarray, lengths: np.ndarray,
     lo, hi = resid[rows, (lengths - 1) // 2], resid[rows, lengths // 2]
     median = np.where(lengths % 2 == 1, lo, (lo + hi) / 2)
     est = 1.4826 * median / np.sqrt(1.0 - h0)
-    fallback = ~smoothed | ~(est > 0)
+    fallback = np.flatnonzero(~smoothed | ~(est > 0))
     for n, idx in _by_length(lengths[fallback]).items():
-        rows_n = np.flatnonzero(fallback)[idx]
-        est[rows_n] = estimate_noise(raw[rows_n, :n])
+        est[fallback[idx]] = estimate_noise(raw[fallback[idx], :n])
     return est
 
 
@@ -460,8 +462,9 @@ def _robust(series: Sequence[np.ndarray], sample_rate_hz: float, params: RobustP
     rows, width = lengths.size, int(lengths.max(initial=2))
     raw = np.zeros((rows, width))
     offset, span = np.zeros(rows), np.zeros(rows)
-    for n, idx in _by_length(lengths).items():  # means per length: a row's sum must not
-        block = np.stack([series[i] for i in idx])  # depend on the padding around it
+    # Means per length: a row's sum must not depend on the padding around it.
+    for n, idx in _by_length(lengths).items():
+        block = np.stack([series[i] for i in idx])
         if not np.isfinite(block).all():
             raise ValueError("series contains NaN or infinite values")
         mean = block.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
