@@ -104,7 +104,19 @@ def stable_index(seed: int, row_key: str, purpose: str, n: int) -> int:
     Returns:
         An index in ``range(n)``.
     """
-    digest = hashlib.blake2b(f"{seed}\x1f{row_key}\x1f{purpose}".encode(), digest_size=8)
+    return _choice(_row_hash(seed, row_key), purpose, n)
+
+
+def _row_hash(seed: int, row_key: str) -> hashlib.blake2b:
+    """The hash state after (seed, row key): a row's many choices each hash a copy of it
+    plus their purpose (the same digest as hashing the whole, for less work)."""
+    return hashlib.blake2b(f"{seed}\x1f{row_key}\x1f".encode(), digest_size=8)
+
+
+def _choice(row: hashlib.blake2b, purpose: str, n: int) -> int:
+    """``stable_index`` given the row's ``_row_hash``."""
+    digest = row.copy()
+    digest.update(purpose.encode())
     return int.from_bytes(digest.digest(), "big") % n
 
 
@@ -285,35 +297,36 @@ _RENDERED_MAX = 20_000  # ~1 KB a key: bounded well below a day-long build's mem
 _MISSING = object()
 
 
-def _render_source(source: str, context: dict[str, object], frozen: dict[str, object]) -> str:
-    """Render one phrasing in ``context``, reusing the output of an identical earlier call.
+def _render_source(source: str, values: dict[str, object], frozen: dict[str, object],
+                   pick: Callable[..., str]) -> str:
+    """Render one phrasing, reusing the output of an identical earlier call.
 
     Rows repeat the same few phrasings with the same inputs (a ``data`` word, a count,
     a direction), and a Jinja render costs far more than looking the output up.
 
     Args:
         source: Jinja source.
-        context: The render context (not modified).
-        frozen: ``_freeze``-d values of ``context``, by name, filled in as needed (the
-            values of a context do not change while its row renders).
+        values: The names it renders with, but ``pick`` (not modified).
+        frozen: ``_freeze``-d ``values``, by name, filled in as needed (the values of a
+            context do not change while its row renders).
+        pick: The ``pick`` of this context.
     """
     info = _source(source)
     if not info.cacheable:
-        return _render(info.template, context)
+        return _render(info.template, {**values, "pick": pick})
     try:
-        values = []
+        names = []
         for name in info.names:
             value = frozen.get(name, _MISSING)
             if value is _MISSING:
-                value = frozen[name] = _freeze(context[name])
-            values.append(value)
-        key = (source, tuple(values),
-               tuple(context["pick"](*args) for args in info.picks))  # type: ignore[operator]
+                value = frozen[name] = _freeze(values[name])
+            names.append(value)
+        key = (source, tuple(names), tuple([pick(*args) for args in info.picks]))
     except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
-        return _render(info.template, context)
+        return _render(info.template, {**values, "pick": pick})
     out = _RENDERED.get(key)
     if out is None:
-        out = _render(info.template, context)
+        out = _render(info.template, {**values, "pick": pick})
         if len(_RENDERED) >= _RENDERED_MAX:
             _RENDERED.clear()
         _RENDERED[key] = out
@@ -484,16 +497,22 @@ def _check_directions(shared: Mapping[str, tuple[str, ...]]) -> None:
 
 def synonym_set(phrases: Mapping[str, tuple[str, ...]], seed: int, row_key: str) -> dict[str, str]:
     """The row's words for ``up``/``down``/``steady`` (one set for the whole row)."""
-    pair = stable_index(seed, row_key, "directions", len(phrases["up"]))
+    return _synonyms(phrases, _row_hash(seed, row_key))
+
+
+def _synonyms(phrases: Mapping[str, tuple[str, ...]], row: hashlib.blake2b) -> dict[str, str]:
+    pair = _choice(row, "directions", len(phrases["up"]))
     steady = phrases["steady"]
     return {"up": phrases["up"][pair], "down": phrases["down"][pair],
-            "steady": steady[stable_index(seed, row_key, "steady", len(steady))]}
+            "steady": steady[_choice(row, "steady", len(steady))]}
+
+
+_SPACES = re.compile(r"[ \t]{2,}|\t")  # single spaces stay: most are, and rewriting them is slow
 
 
 def _tidy(text: str) -> str:
     """Collapse runs of spaces, strip lines, drop blank lines (templates may wrap freely)."""
-    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join(filter(None, map(str.strip, _SPACES.sub(" ", text).splitlines())))
 
 
 def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
@@ -512,44 +531,72 @@ def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, obj
     Returns:
         The rendered question and answer.
     """
-    base = _base_context(facts)
-    base["trend"] = synonym_set(pack.phrases, seed, row_key)
+    return _render_row(pack, variant, facts, _row_hash(seed, row_key), forced_phrase)
 
-    def bind(context: dict[str, object]) -> Callable[[str], str]:
-        """Give ``context`` its ``pick``; returns a renderer of sources in it."""
-        picked: dict[str, str] = {}  # a phrasing's output by purpose, within this context
-        frozen: dict[str, object] = {}
 
-        def pick(name: str, *keys: object, **extra: object) -> str:
-            """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
-
-            ``extra`` names (loop items) join the context of this phrasing and of the
-            phrasings it picks in turn.
-            """
-            try:
-                options = pack.phrases[name]
-            except KeyError:
-                raise KeyError(f"no phrase list {name!r}; known: {sorted(pack.phrases)}") from None
-            purpose = "phrase:" + "/".join([name, *map(str, keys)])
-            if not extra and purpose in picked:
-                return picked[purpose]
-            k = stable_index(seed, row_key, purpose, len(options)) if forced_phrase is None \
-                else forced_phrase % len(options)
-            if extra:
-                return bind({**context, **extra})(options[k])
-            out = picked[purpose] = render_in(options[k])
-            return out
-
-        def render_in(source: str) -> str:
-            return _render_source(source, context, frozen)
-
-        context["pick"] = pick
-        return render_in
-
-    render_in = bind(base)
-    question = _tidy(render_in(variant.question))
-    answer = _tidy(render_in(variant.answer))
+def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
+                row: hashlib.blake2b, forced_phrase: int | None) -> Rendered:
+    """``render_variant`` given the row's ``_row_hash``."""
+    values = _base_context(facts)
+    values["trend"] = _synonyms(pack.phrases, row)
+    # Frozen now: every phrasing naming a direction reads it, in every loop item's context.
+    scope = _Scope(pack, row, forced_phrase, values, {"trend": _freeze(values["trend"])})
+    question = _tidy(scope.render(variant.question))
+    answer = _tidy(scope.render(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
+
+
+class _Scope:
+    """One context a row renders in: its values, and what its phrasings rendered.
+
+    No render context holds its own ``pick`` (each render gets a fresh dict with it), so
+    a finished row leaves no reference cycle for the garbage collector to find.
+
+    Args:
+        pack: The pack.
+        row: The row's ``_row_hash``.
+        forced_phrase: Lint's override (``render_variant``).
+        values: Names the templates render with, but ``pick``.
+        frozen: ``_freeze``-d values already known (a loop item's context shares every
+            value but the item's with the context it was picked in).
+    """
+
+    __slots__ = ("pack", "row", "forced_phrase", "values", "frozen", "picked")
+
+    def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
+                 values: dict[str, object], frozen: dict[str, object]) -> None:
+        self.pack, self.row, self.forced_phrase = pack, row, forced_phrase
+        self.values, self.frozen = values, frozen
+        self.picked: dict[str, str] = {}  # a phrasing's output by purpose, in this context
+
+    def render(self, source: str) -> str:
+        """Render one template source in this context."""
+        return _render_source(source, self.values, self.frozen, self.pick)
+
+    def pick(self, name: str, *keys: object, **extra: object) -> str:
+        """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
+
+        ``extra`` names (loop items) join the context of this phrasing and of the
+        phrasings it picks in turn.
+        """
+        phrases = self.pack.phrases
+        try:
+            options = phrases[name]
+        except KeyError:
+            raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
+        purpose = "phrase:" + "/".join([name, *map(str, keys)]) if keys else "phrase:" + name
+        if not extra:
+            out = self.picked.get(purpose)
+            if out is not None:
+                return out
+        k = _choice(self.row, purpose, len(options)) if self.forced_phrase is None \
+            else self.forced_phrase % len(options)
+        if extra:
+            inherited = {n: v for n, v in self.frozen.items() if n not in extra}
+            return _Scope(self.pack, self.row, self.forced_phrase, {**self.values, **extra},
+                          inherited).render(options[k])
+        out = self.picked[purpose] = self.render(options[k])
+        return out
 
 
 def render(pack: TemplatePack, facts: Mapping[str, object], seed: int, row_key: str) -> Rendered:
@@ -564,8 +611,9 @@ def render(pack: TemplatePack, facts: Mapping[str, object], seed: int, row_key: 
     Returns:
         The rendered question and answer with the template id and version.
     """
-    variant = pack.variants[stable_index(seed, row_key, "variant", len(pack.variants))]
-    return render_variant(pack, variant, facts, seed, row_key)
+    row = _row_hash(seed, row_key)
+    variant = pack.variants[_choice(row, "variant", len(pack.variants))]
+    return _render_row(pack, variant, facts, row, None)
 
 
 # ---------------------------------------------------------------- lint

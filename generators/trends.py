@@ -170,7 +170,8 @@ def smoothing_window(sample_rate_hz: float, cutoff_hz: float, polyorder: int) ->
 
 def denoise(values: np.ndarray, sample_rate_hz: float,
             cutoff_hz: float = RobustParams.cutoff_hz,
-            polyorder: int = RobustParams.polyorder) -> np.ndarray:
+            polyorder: int = RobustParams.polyorder,
+            lengths: np.ndarray | None = None) -> np.ndarray:
     """Savitzky–Golay smoothing along the last axis, its window set by a cutoff in Hz.
 
     The filter is zero-phase (corners are not shifted) and leaves straight lines exactly
@@ -182,24 +183,47 @@ def denoise(values: np.ndarray, sample_rate_hz: float,
         sample_rate_hz: Sampling rate.
         cutoff_hz: Cutoff in Hz (−3 dB), so it means the same at any sample rate.
         polyorder: Polynomial order.
+        lengths: For a batch of series of different lengths laid in one padded array,
+            the samples of each row (its first ``lengths[i]``); padding is left as it is.
 
     Returns:
         The smoothed float64 array, same shape. Series shorter than the window use the
-        longest odd window that fits; those too short for it are returned unchanged.
+        longest odd window that fits; those too short for it are returned unchanged. A
+        row's result does not depend on the batch or padding it came in.
     """
     x = np.asarray(values, dtype=np.float64)
-    length = min(smoothing_window(float(sample_rate_hz), float(cutoff_hz), int(polyorder)),
-                 x.shape[-1] - (x.shape[-1] + 1) % 2)
-    if length <= polyorder + 1:
-        return x.copy()
+    if x.ndim == 1:
+        return denoise(x[None, :], sample_rate_hz, cutoff_hz, polyorder, lengths)[0]
+    if x.ndim != 2:
+        raise ValueError(f"need a 1-D series or a 2-D batch, got shape {x.shape}")
+    n = np.full(x.shape[0], x.shape[1]) if lengths is None else np.asarray(lengths)
+    widest = smoothing_window(float(sample_rate_hz), float(cutoff_hz), int(polyorder))
+    window = np.minimum(widest, n - (n + 1) % 2)
+    y = x.copy()
+    for length in np.unique(window[window > polyorder + 1]).tolist():
+        idx = np.flatnonzero(window == length)
+        y[idx] = _savgol_rows(x[idx], n[idx], length, polyorder)
+    return y
+
+
+def _savgol_rows(x: np.ndarray, n: np.ndarray, length: int, polyorder: int) -> np.ndarray:
+    """Savitzky–Golay filter of ``length`` samples over the first ``n[i]`` samples of each
+    row (all at least ``length``); the rest of each row is copied."""
     hat = _savgol_hat(length, polyorder)
     half = length // 2
+    # Inside a row each output reads only its own row's samples within half a window,
+    # so filtering the padded rows together changes nothing there.
     y = ndimage.correlate1d(x, hat[half], axis=-1, mode="nearest")
     # Edges: the polynomial fitted to the first/last window (scipy's mode="interp").
     # Multiply-and-sum, not matmul: BLAS may round differently for different batch
     # sizes, and a row's result must not depend on the batch it came in.
-    y[..., :half] = (x[..., None, :length] * hat[:half]).sum(axis=-1)
-    y[..., -half:] = (x[..., None, -length:] * hat[length - half:]).sum(axis=-1)
+    y[:, :half] = (x[:, None, :length] * hat[:half]).sum(axis=-1)
+    rows = np.arange(x.shape[0])[:, None]
+    last = n[:, None] - length + np.arange(length)  # each row's last window
+    tail = (x[rows, last][:, None, :] * hat[length - half:]).sum(axis=-1)
+    y[rows, last[:, length - half:]] = tail
+    pad = np.arange(x.shape[1]) >= n[:, None]
+    y[pad] = x[pad]
     return y
 
 
@@ -223,18 +247,20 @@ class _LineFits:
     """Least-squares lines over inclusive sample ranges ``[a, b]`` of a batch's rows.
 
     Prefix sums of x, t·x and x² (t = sample index) make every fit O(1); the sums of t
-    and t² have closed forms. The three sums of one sample sit side by side, and each
-    row keeps only its own ``length + 1`` prefixes (not the zero padding up to the
-    longest row), so the random lookups of a fit stay in a small, dense table.
+    and t² have closed forms. Each row keeps only its own ``length + 1`` prefixes (not
+    the zero padding up to the longest row), so the random lookups of a fit stay in
+    small, dense tables; one flat table per sum, since gathering from a 1-D array is
+    many times faster than gathering rows of a 2-D one.
     """
 
     def __init__(self, x: np.ndarray, lengths: np.ndarray) -> None:
         rows, n = x.shape
         t = np.arange(n, dtype=np.float64)
-        padded = np.zeros((rows, n + 1, 3))
+        sums = np.zeros((3, rows, n + 1))  # each sum contiguous while it accumulates
         for k, v in enumerate((x, x * t, x * x)):
-            np.cumsum(v, axis=1, out=padded[:, 1:, k])
-        self.prefix = padded[np.arange(n + 1) <= lengths[:, None]]  # row by row, in order
+            np.cumsum(v, axis=1, out=sums[k, :, 1:])
+        own = np.arange(n + 1) <= lengths[:, None]
+        self.prefix = tuple(s[own] for s in sums)  # row by row, in order
         self.base = np.cumsum(lengths + 1) - (lengths + 1)  # where each row's prefixes start
 
     def _sums(self, r: np.ndarray, a: np.ndarray, b: np.ndarray
@@ -242,7 +268,7 @@ class _LineFits:
         lo = self.base[r] + a
         hi = lo + (b - a + 1)
         m = (b - a + 1).astype(np.float64)
-        sx, stx, sxx = (self.prefix[hi] - self.prefix[lo]).T
+        sx, stx, sxx = (p[hi] - p[lo] for p in self.prefix)
         cov = stx - (a + b) * 0.5 * sx  # Σ(t − t̄)·x
         vt = m * (m * m - 1) / 12.0  # Σ(t − t̄)²
         return m, sx, cov, vt, sxx
@@ -359,26 +385,34 @@ def _merge(table: SegmentTable, threshold: np.ndarray) -> SegmentTable:
             return table
 
 
-def _residual_noise(raw: np.ndarray, smooth: np.ndarray, sample_rate_hz: float,
-                    params: RobustParams) -> np.ndarray:
+def _residual_noise(raw: np.ndarray, smooth: np.ndarray, lengths: np.ndarray,
+                    sample_rate_hz: float, params: RobustParams) -> np.ndarray:
     """Noise as what the denoiser removes: the robust std of ``raw − smooth``.
 
     Fast real movement (a step's swing) has large second differences but lives below
     the cutoff, so measuring noise above the cutoff keeps it from being called noise.
     For white noise of std σ the residual of a Savitzky–Golay filter has std
     σ·√(1 − h₀) (h₀ its centre weight), which is divided out. Rows too short to smooth
-    use ``estimate_noise``.
+    use ``estimate_noise``. Row ``i`` holds its series in its first ``lengths[i]``
+    samples.
     """
-    n = raw.shape[1]
-    length = min(smoothing_window(float(sample_rate_hz), float(params.cutoff_hz),
-                                  int(params.polyorder)), n - (n + 1) % 2)
-    if length <= params.polyorder + 1:
-        return estimate_noise(raw)
-    h0 = _savgol_hat(length, params.polyorder)[length // 2, length // 2]
-    est = 1.4826 * np.median(np.abs(raw - smooth), axis=1) / np.sqrt(1.0 - h0)
-    flat = ~(est > 0)
-    if flat.any():
-        est[flat] = estimate_noise(raw[flat])
+    widest = smoothing_window(float(sample_rate_hz), float(params.cutoff_hz),
+                              int(params.polyorder))
+    window = np.minimum(widest, lengths - (lengths + 1) % 2)
+    smoothed = window > params.polyorder + 1
+    h0 = np.zeros(lengths.size)
+    for w in np.unique(window[smoothed]).tolist():
+        h0[window == w] = _savgol_hat(w, params.polyorder)[w // 2, w // 2]
+    # The median of each row's own samples: padding sorts last as +inf.
+    resid = np.sort(np.where(np.arange(raw.shape[1]) < lengths[:, None],
+                             np.abs(raw - smooth), np.inf), axis=1)
+    rows = np.arange(lengths.size)
+    lo, hi = resid[rows, (lengths - 1) // 2], resid[rows, lengths // 2]
+    median = np.where(lengths % 2 == 1, lo, (lo + hi) / 2)
+    est = 1.4826 * median / np.sqrt(1.0 - h0)
+    fallback = np.flatnonzero(~smoothed | ~(est > 0))
+    for n, idx in _by_length(lengths[fallback]).items():
+        est[fallback[idx]] = estimate_noise(raw[fallback[idx], :n])
     return est
 
 
@@ -417,27 +451,31 @@ def _robust(series: Sequence[np.ndarray], sample_rate_hz: float, params: RobustP
             ) -> SegmentTable:
     """``robust_table`` for 1-D series of any lengths, all segmented in one pass.
 
-    Smoothing and noise are computed per length; the rows are then laid in one
-    zero-padded array whose per-row prefix sums equal those of each row alone, so a
-    series gets the same segments in any batch.
+    Means are taken per length; the centred rows are then laid in one zero-padded array,
+    smoothed and measured there (each row reads only its own samples) and fitted with
+    per-row prefix sums equal to those of each row alone, so a series gets the same
+    segments in any batch.
     """
     lengths = np.array([s.size for s in series], dtype=np.int64)
     if lengths.size and lengths.min() < 2:
         raise ValueError("every series needs at least 2 samples")
     rows, width = lengths.size, int(lengths.max(initial=2))
-    x = np.zeros((rows, width))
-    offset, noise, spread = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+    raw = np.zeros((rows, width))
+    offset, span = np.zeros(rows), np.zeros(rows)
+    # Means per length: a row's sum must not depend on the padding around it.
     for n, idx in _by_length(lengths).items():
-        raw = np.stack([series[i] for i in idx])
-        if not np.isfinite(raw).all():
+        block = np.stack([series[i] for i in idx])
+        if not np.isfinite(block).all():
             raise ValueError("series contains NaN or infinite values")
-        mean = raw.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
-        smooth = denoise(raw - mean, sample_rate_hz, params.cutoff_hz, params.polyorder)
-        x[idx, :n] = smooth
+        mean = block.mean(axis=1, keepdims=True)  # centred rows keep the prefix sums precise
+        raw[idx, :n] = block - mean
         offset[idx] = mean[:, 0]
-        noise[idx] = np.maximum(_residual_noise(raw - mean, smooth, sample_rate_hz, params),
-                                params.noise_floor_rel * np.ptp(raw, axis=1))
-        spread[idx] = np.ptp(smooth, axis=1)
+        span[idx] = np.ptp(block, axis=1)
+    x = denoise(raw, sample_rate_hz, params.cutoff_hz, params.polyorder, lengths)
+    noise = np.maximum(_residual_noise(raw, x, lengths, sample_rate_hz, params),
+                       params.noise_floor_rel * span)
+    inside = np.arange(width) < lengths[:, None]
+    spread = np.where(inside, x, -np.inf).max(axis=1) - np.where(inside, x, np.inf).min(axis=1)
     min_len = max(1, int(round(params.min_duration_s * sample_rate_hz)))
     fits = _LineFits(x, lengths)
     row, a, b = _bottom_up(fits, params.split_k * noise ** 2 * np.log(lengths), min_len, lengths)
