@@ -73,8 +73,9 @@ def gpt2_config(settings: VerifySettings, vocab_size: int, n_positions: int, pad
 
     # gelu_pytorch_tanh: GPT-2's GELU in one native kernel (gelu_new, the default, is a
     # chain of elementwise ops that costs about a tenth of a CPU training step)
-    return GPT2Config(activation_function="gelu_pytorch_tanh", vocab_size=vocab_size, n_positions=n_positions, n_embd=settings.n_embd,
-                      n_layer=settings.n_layer, n_head=settings.n_head,
+    return GPT2Config(activation_function="gelu_pytorch_tanh", vocab_size=vocab_size,
+                      n_positions=n_positions, n_embd=settings.n_embd, n_layer=settings.n_layer,
+                      n_head=settings.n_head,
                       resid_pdrop=settings.dropout, embd_pdrop=settings.dropout,
                       attn_pdrop=settings.dropout, bos_token_id=eos_id, eos_token_id=eos_id,
                       pad_token_id=pad_id, num_labels=num_labels)
@@ -99,7 +100,7 @@ def _bucket_table() -> np.ndarray:
 
 
 BUCKETS = _bucket_table()
-"""``relative_buckets`` of offsets −1 … ``len(BUCKETS) − 2`` (larger ones: the last bucket)."""
+"""``relative_buckets`` of offsets −1 … ``len(BUCKETS) − 2`` (larger: the last bucket)."""
 
 
 def relative_buckets(offset, anchored):
