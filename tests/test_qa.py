@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 from generators.features import summarize
 from generators.qa import (QA_TYPES, QAContext, build_items, builders_for_stage, example_context,
                            facts_for, lint_contexts)
-from generators.qa._common import correlation_words, humanize, same_sensor_pairs, sensor_name
+from generators.qa._common import (correlation_words, humanize, overall_direction,
+                                   same_sensor_pairs, sensor_name)
 from generators.registry import UnknownNameError
 from generators.text import load_packs
-from generators.types import Channel, Window
+from generators.types import Channel, TrendSegment, Window
 
 PACKS = load_packs()
 ACC = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz")
@@ -50,6 +52,29 @@ def test_overall_trend_is_sign_of_summed_differences():
     assert facts.values["overall"] == "down"
     facts = next(facts_for("trend_summary", context([[0.0], [3.0], [0.0]], ACC[:1])))
     assert facts.values["overall"] == "steady"
+
+
+def test_robust_overall_trend_follows_the_fit_not_the_noisy_end_samples():
+    """A fall then a hold, whose last raw sample happens to sit above its first."""
+    rng = np.random.default_rng(9)
+    x = (np.concatenate([np.linspace(0, -0.5, 20, endpoint=False), np.full(80, -0.5)])
+         + rng.normal(0, 0.2, 100)).astype(np.float32)
+    assert x[-1] > x[0]  # the seed's sum of differences would say "up"
+    ctx = context(x[:, None], ACC[:1], rate=50.0)
+    summary = summarize(x, 50.0, ACC[0], "robust")
+    ctx = dataclasses.replace(ctx, summaries=(summary,))
+    facts = next(facts_for("trend_summary", ctx))
+    assert [s.direction for s in summary.segments] == ["down", "steady"]
+    assert facts.values["overall"] == "down"
+
+
+def test_robust_overall_trend_ignores_the_drift_of_steady_segments():
+    """Hold, fall, hold: the holds drift up (each below the steadiness threshold) by more
+    together than the fall drops, yet the window fell and held."""
+    segs = (TrendSegment(0.0, 0.5, 0.0, 0.08, "steady", 0.16),
+            TrendSegment(0.5, 0.7, 0.08, -0.02, "down", -0.5),
+            TrendSegment(0.7, 1.2, -0.02, 0.06, "steady", 0.16))
+    assert overall_direction(segs) == "down"
 
 
 def test_trend_analysis_facts_on_known_signal():

@@ -42,7 +42,7 @@ def claim(ctx: QAContext, i: int, kind: str) -> tuple[object, list[object]]:
     segs = ctx.summaries[i].segments
     rate = ctx.sample_rate_hz
     if kind == "overall":
-        truth = overall_direction(x)
+        truth = overall_direction(segs)
         return truth, [d for d in DIRECTIONS if d != truth]
     if kind == "n_segments":
         n = len(segs)

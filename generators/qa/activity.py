@@ -30,12 +30,12 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     """
     n = ctx.values.shape[0]
     channels = []
-    for i, s in enumerate(ctx.summaries):
+    for s in ctx.summaries:
         channels.append({
             "name": s.channel.name, "sensor": sensor_name(s.channel), "unit": s.channel.unit,
             "mean": round(float(s.stats["mean"]), STAT_DECIMALS),
             "std": round(float(s.stats["std"]), STAT_DECIMALS),
-            **trend_overview(s, ctx.values[:, i]),
+            **trend_overview(s),
         })
     correlations = []
     for i, j in same_sensor_pairs(ctx.channels):

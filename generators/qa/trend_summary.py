@@ -20,8 +20,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         Facts with ``sensor``, ``unit``, ``start_s``, ``end_s``, ``n_trends``,
         ``n_changes``, ``times`` and ``overall``.
     """
-    for i, summary in enumerate(ctx.summaries):
+    for summary in ctx.summaries:
         ch = summary.channel
         values = {"sensor": sensor_name(ch), "unit": ch.unit,
-                  **trend_overview(summary, ctx.values[:, i])}
+                  **trend_overview(summary)}
         yield Facts(channels=(ch.name,), values=values)

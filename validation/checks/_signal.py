@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -67,9 +68,10 @@ def prominent_peaks(x: np.ndarray) -> int:
     return int(find_peaks(x, prominence=need)[0].size)
 
 
-def overall(x: np.ndarray) -> str:
-    """Direction from the first to the last sample (the sum of all differences)."""
-    delta = float(np.float64(x[-1]) - np.float64(x[0]))
+def overall(directions: Sequence[str], values: Sequence[tuple[float, float]]) -> str:
+    """Direction of the summed change (end − start value) of the segments that are not
+    steady."""
+    delta = sum(float(b) - float(a) for d, (a, b) in zip(directions, values) if d != "steady")
     return "up" if delta > 0 else "down" if delta < 0 else "steady"
 
 

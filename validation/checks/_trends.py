@@ -39,7 +39,7 @@ class Segments:
         values: (start, end) value of each segment (raw samples for the seed method,
             the denoised level for ``robust``).
         rate: Sampling rate.
-        overall: Direction from the first to the last sample.
+        overall: Direction of the summed change of the rising and falling segments.
     """
 
     bounds: tuple[tuple[int, int], ...]
@@ -87,9 +87,10 @@ def segments(row: Row, channel: int) -> Segments | Failure:
     if row.trend_method == "sensorllm":
         runs = sign_runs(x)
         bounds = tuple((r.first, r.last) for r in runs)
-        return Segments(bounds, tuple(r.direction for r in runs),
-                        tuple((float(x[a]), float(x[b])) for a, b in bounds),
-                        row.sample_rate_hz, overall(x))
+        values = tuple((float(x[a]), float(x[b])) for a, b in bounds)
+        directions = tuple(r.direction for r in runs)
+        return Segments(bounds, directions, values, row.sample_rate_hz,
+                        overall(directions, values))
     if row.trend_method != "robust":
         return Failure("trend.method", f"no independent check for trend method "
                                        f"{row.trend_method!r}")
@@ -98,8 +99,8 @@ def segments(row: Row, channel: int) -> Segments | Failure:
         return Failure("trend.method", f"unknown robust parameter(s) {unknown}")
     params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
     bounds, signs, values = _robust_cached(x.tobytes(), row.sample_rate_hz, params)
-    return Segments(bounds, tuple(_NAMES[s] for s in signs), values, row.sample_rate_hz,
-                    overall(x))
+    directions = tuple(_NAMES[s] for s in signs)
+    return Segments(bounds, directions, values, row.sample_rate_hz, overall(directions, values))
 
 
 @functools.lru_cache(maxsize=4096)

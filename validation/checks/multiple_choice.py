@@ -9,7 +9,6 @@ import numpy as np
 
 from validation.checks import Failure, Row
 from validation.checks._read import Stated, Unreadable, compiler, one, packs, value
-from validation.checks._signal import overall
 from validation.checks._trends import segments
 
 _KIND_PICK = re.compile(r"'(\w+?_)'\s*~\s*kind\b")
@@ -60,14 +59,14 @@ def claim_holds(row: Row, kind: str, claimed: object) -> bool:
             whose segments cannot be recomputed.
     """
     x = np.asarray(row.series[0], dtype=np.float64)
-    if kind == "overall":
-        return claimed == overall(x)
-    if kind == "n_segments":
-        if not isinstance(claimed, int):
-            raise Unreadable(f"segment count {claimed!r} is not a whole number")
+    if kind in ("overall", "n_segments"):
         segs = segments(row, 0)
         if isinstance(segs, Failure):
             raise Unreadable(segs.reason)
+        if kind == "overall":
+            return claimed == segs.overall
+        if not isinstance(claimed, int):
+            raise Unreadable(f"segment count {claimed!r} is not a whole number")
         return claimed == len(segs.directions)
     if not isinstance(claimed, Stated):
         raise Unreadable(f"{kind} value {claimed!r} is not a number")
