@@ -584,7 +584,7 @@ class _Scope:
             options = phrases[name]
         except KeyError:
             raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
-        purpose = "phrase:" + "/".join([name, *map(str, keys)]) if keys else "phrase:" + name
+        purpose = "phrase:" + "/".join([name, *map(str, keys)])
         if not extra:
             out = self.picked.get(purpose)
             if out is not None:

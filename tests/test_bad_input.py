@@ -173,6 +173,14 @@ def missing_mat_field(tmp_path):
     return _consume("usc_had", tmp_path), path, None, "sensor_readings", "no 'sensor_readings' field"
 
 
+def mat_v73(tmp_path):
+    path = ff.write_usc_had_trial(tmp_path, 2, 3, 1, np.zeros((10, 6)))
+    data = bytearray(path.read_bytes())
+    data[124:126] = (0x0200).to_bytes(2, "little")  # header version of a v7.3 (HDF5) file
+    path.write_bytes(bytes(data))
+    return _consume("usc_had", tmp_path), path, None, None, "MATLAB v7.3 (HDF5)"
+
+
 def spec_missing_column(tmp_path):
     ff.write_tabular(tmp_path, RNG)
     spec = {**ff.TABULAR_SPEC, "channels": ff.TABULAR_SPEC["channels"]
@@ -198,7 +206,7 @@ CATALOGUE = [empty_file, wrong_column_count, wrong_field_count_pamap2, non_numer
              annotation_not_in_dictionary, all_nan_channel, nan_gap_too_long,
              acc_gyro_lengths_differ, window_signal_lengths_differ, span_beyond_file_end,
              duplicated_timestamp, backwards_timestamp, backwards_timestamp_tabular,
-             corrupt_gzip, missing_mat_field, spec_missing_column, no_matching_files,
+             corrupt_gzip, missing_mat_field, mat_v73, spec_missing_column, no_matching_files,
              unknown_class_uea]
 
 

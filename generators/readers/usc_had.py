@@ -43,9 +43,12 @@ def find_field(fields: list[str], wanted: str) -> str | None:
 def _load(file: Path) -> np.ndarray:
     """The ``sensor_readings`` matrix of one file, checked."""
     try:
+        major, _ = scipy.io.matlab.matfile_version(file)
+        if major == 2:  # loadmat reads v4–v7 files only; v7.3 is an HDF5 container
+            raise InputError(file, "a MATLAB v7.3 (HDF5) .mat file; expected v7 or older "
+                                   "(save it with save(..., '-v7'))")
         contents = scipy.io.loadmat(file)
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        # scipy signals MATLAB v7.3 (HDF5) files with NotImplementedError.
+    except (ValueError, TypeError, OSError, scipy.io.matlab.MatReadError) as exc:
         raise InputError(file, f"not a readable MATLAB v5 .mat file ({exc})") from None
     fields = [k for k in contents if not k.startswith("__")]
     key = find_field(fields, READINGS)

@@ -142,7 +142,7 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
     words after "0.66 to 1.30 seconds" see the signal at 0.66 s and 1.30 s and how it
     went in between without having to learn to find them by attention, which a model
     this small does not learn within the CPU budget (forced direction accuracy on the
-    demo stayed ≤ 0.45 after 600 steps without the two reads); and (d) in ``point``, to the
+    demo stayed ≤ 0.45 after 600 steps without the end reads); and (d) in ``point``, to the
     output logit of each time token of the row, a score of the sensor position carrying
     it: a query from the hidden state against a key of that position's embedding and
     hidden state, plus a learned bias per bucket of its offset from the last named time
@@ -327,10 +327,12 @@ def length_batches(lengths: np.ndarray, batch_tokens: int, rng: np.random.Genera
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def first_carriers(times: np.ndarray, pad_id: int) -> dict[int, int]:
-    """Time token → the first position of one row that carries it (the first channel's)."""
+def first_carriers(times: np.ndarray, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The time tokens one row carries and the first position of each (the first
+    channel's sample at that time, or its end mark)."""
     cols = np.flatnonzero(times != pad_id)
-    return dict(zip(times[cols[::-1]].tolist(), cols[::-1].tolist()))  # the first wins
+    tokens, first = np.unique(times[cols], return_index=True)
+    return tokens, cols[first]
 
 
 def pointer_targets(times: np.ndarray, pad_id: int) -> np.ndarray:
@@ -345,8 +347,8 @@ def pointer_targets(times: np.ndarray, pad_id: int) -> np.ndarray:
     """
     out = np.full(times.shape, -1, dtype=np.int64)
     for r in range(times.shape[0]):
-        for t, at in first_carriers(times[r], pad_id).items():
-            out[r, at] = t
+        tokens, at = first_carriers(times[r], pad_id)
+        out[r, at] = tokens
     return out
 
 
@@ -355,7 +357,7 @@ def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndar
     in the row up to and including it (−1 for none).
 
     A time is named by a time token; its sensor token is its first carrier
-    (``first_carriers``: the first channel's sample at that time, or its end mark).
+    (``first_carriers``).
 
     Args:
         ids: Token ids (rows × positions).
@@ -367,13 +369,12 @@ def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndar
     """
     out = np.full((*ids.shape, 2), -1, dtype=np.int64)
     for r in range(ids.shape[0]):
-        first = first_carriers(times[r], pad_id)
-        last = prev = -1
-        for k, t in enumerate(ids[r].tolist()):
-            at = first.get(t, -1)
-            if at >= 0:
-                last, prev = at, last
-            out[r, k] = last, prev
+        tokens, at = first_carriers(times[r], pad_id)
+        k = np.minimum(np.searchsorted(tokens, ids[r]), max(tokens.size - 1, 0))
+        naming = tokens[k] == ids[r] if tokens.size else np.zeros(ids.shape[1], bool)
+        named = np.concatenate([[-1, -1], at[k[naming]]])  # carriers in naming order
+        seen = np.cumsum(naming) + 1  # index in ``named`` of the last one so far
+        out[r] = np.stack([named[seen], named[seen - 1]], 1)
     return out
 
 
@@ -608,9 +609,8 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
         mask = torch.from_numpy((np.arange(width) >= width - np.array(
             [len(prompts[i]) for i in idx])[:, None]).astype(np.int64)).to(dev)
         position = (mask.cumsum(1) - 1).clamp(min=0)
-        first = [first_carriers(t, pad_id) for t in times]
         anchors = anchor_positions(ids, times, pad_id)
-        state = anchors[:, -1].copy()  # (last, previous) named time per row
+        state = torch.from_numpy(anchors[:, -1]).to(dev)  # (last, previous) named time
         targets = torch.from_numpy(pointer_targets(times, pad_id)).to(dev)
         type_ids = torch.from_numpy(times).to(dev)
         new_times = torch.full((len(idx), 1), pad_id, device=dev)
@@ -627,18 +627,18 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
             keys = emb.keys(sensor, type_ids, hidden)
             hidden = hidden[:, -1:]
             for _ in range(max_new_tokens):
-                score = emb.point(hidden, keys, torch.from_numpy(state[:, :1]).to(dev))
+                score = emb.point(hidden, keys, state[:, :1])
                 logits = emb.aim(model.lm_head(hidden), score, targets.unsqueeze(1))
                 nxt = choose_tokens(logits[:, -1], targets, settings.time_tolerance)
                 answers.append(nxt.cpu().numpy())
                 done |= answers[-1] == eos_id
                 if done.all():
                     break
-                for r, (f, t) in enumerate(zip(first, answers[-1].tolist())):
-                    if f.get(t, -1) >= 0:
-                        state[r] = f[t], state[r, 0]
-                step_in = emb.anchored(emb(nxt[:, None]), prompt, sensor,
-                                       torch.from_numpy(state[:, None]).to(dev))
+                carrier = targets == nxt.unsqueeze(-1)  # the position of a named time
+                state = torch.where(carrier.any(-1, keepdim=True),
+                                    torch.stack([carrier.int().argmax(-1), state[:, 0]], 1),
+                                    state)
+                step_in = emb.anchored(emb(nxt[:, None]), prompt, sensor, state[:, None])
                 mask = torch.cat([mask, mask.new_ones((len(idx), 1))], 1)
                 position = position[:, -1:] + 1
                 result = model.transformer(inputs_embeds=step_in, token_type_ids=new_times,

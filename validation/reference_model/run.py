@@ -207,8 +207,8 @@ def _write_predictions(path: Path, rows: Rows, hyps: list[str]) -> None:
 def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorTextTokenizer,
             log: Callable[[str], None]) -> tuple[dict, tuple[CurvePoint, ...]]:
     """The activity classifier (the same architecture, trained from scratch: started from
-    the aligned language model it overfit, held-out loss 0.83 against 0.42), beside two
-    baselines."""
+    the aligned language model it overfit in a one-off run on the demo, held-out loss
+    0.83 against 0.42), beside two baselines."""
     from transformers import set_seed
 
     s = settings
