@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from generators.qa import (QA_TYPES, QAContext, build_items, builders_for_stage,
 from generators.qa._common import (correlation_words, humanize, overall_direction,
                                    same_sensor_pairs, sensor_name)
 from generators.registry import UnknownNameError
-from generators.text import load_packs
+from generators.text import load_packs, render_variant
 from generators.types import Channel, TrendSegment, Window
 
 PACKS = load_packs()
@@ -168,8 +169,8 @@ def test_golden_activity():
 
 
 GOLDEN = {
-    'trend_summary': ('trend_summary/what_trends', 'What trends does this time series data show, and how much of the time does each take up?', 'We are looking at the waist x-axis accelerometer between 0.00 and 0.40 seconds. Across three segments, three different trends can be seen. Grouping the segments by trend yields a cumulative 0.10s of falling behaviour, and then rising trends lasting 0.20 seconds in total, and stable segments totalling 0.10 seconds. Considering the whole span, the series shows a rising overall trend.'),
-    'trend_analysis': ('trend_analysis/when_rise_fall', 'When does the data segment go up, go down or stay flat?', '0.00-0.20s: increasing\n0.20-0.30s: consistent\n0.30-0.40s: decreasing\nTally of increasing segments: 1\nTally of decreasing segments: 1\nTally of consistent segments: 1'),
+    'trend_summary': ('trend_summary/what_trends', 'What trends does this time series data show, and how much of the time does each take up?', 'We are looking at the waist x-axis accelerometer between 0.00 and 0.40 seconds. Across three segments, three different trends can be seen. Grouping the segments by trend yields a cumulative 0.10s of falling behaviour, as well as rising trends lasting 0.20 seconds in total, and stable segments totalling 0.10 seconds. Considering the whole span, the series shows a rising overall trend.'),
+    'trend_analysis': ('trend_analysis/when_rise_fall', 'When does the data window go up, go down or stay flat?', '0.00-0.20s: increasing\n0.20-0.30s: consistent\n0.30-0.40s: decreasing\nTally of increasing segments: 1\nTally of decreasing segments: 1\nTally of consistent segments: 1'),
     'activity': ('activity/single_answer', "This recording has three channels, each with 5 samples over 0.50 seconds.\nEach channel's level and variability:\nWaist x-axis accelerometer: mean value 2.0 g; standard deviation 1.414 g.\nWaist y-axis accelerometer: mean value 0.4 g; standard deviation 0.49 g.\nWaist z-axis accelerometer: mean value 2.2 g; standard deviation 0.4 g.\nEach channel's trends:\nWaist x-axis accelerometer - rising over 0.40 seconds across one segment.\nWaist y-axis accelerometer - falling over 0.20 seconds, rising over 0.20 seconds across four segments, consistent overall.\nWaist z-axis accelerometer - rising over 0.10 seconds, consistent over 0.30 seconds across two segments, rising overall.\nLast, the correlation of each pair of axes:\nThe waist x-axis accelerometer and waist y-axis accelerometer correlate with r = 0.00, which is negligible.\nThe waist x-axis accelerometer and waist z-axis accelerometer correlate with r = 0.71, which is strong positive.\nThe waist y-axis accelerometer and waist z-axis accelerometer correlate with r = -0.41, which is moderate negative.\nAnswer with one activity: what is happening in this window?", 'walking upstairs'),
 }
 
@@ -257,6 +258,66 @@ def test_channel_comparison_on_known_signals():
     assert (v["top_pair"]["a"], v["top_pair"]["b"]) == ("waist x-axis accelerometer",
                                                         "waist y-axis accelerometer")
     assert v["top_pair"]["relation"] == "strong positive"
+
+
+def test_channel_comparison_states_a_tie_when_the_printed_stds_are_equal():
+    t = np.arange(30, dtype=float)
+    # y is x mirrored (same std); z moves less: x and y tie for "moves most".
+    values = np.stack([np.sin(t), -np.sin(t), 0.5 * np.cos(t)], axis=1)
+    (v,) = _facts("channel_comparison", values, ACC, stage=2)
+    g = v["groups"][0]
+    assert (g["axis"], g["runner_up"], g["tie"]) == ("x", "y", True) and g["std"] == g["runner_up_std"]
+    pack, facts = PACKS["channel_comparison"], v
+    for k in range(len(pack.phrases["tied_moving"])):
+        answer = render_variant(pack, pack.variants[0], facts, 0, "tie", forced_phrase=k).answer
+        first = answer.split(". ")[0]
+        assert " x" in first and " y" in first and f"{g['std']} g" in first, first
+        assert not re.search(r"\b(ahead|dominates|then|next)\b", first), first
+    values[:, 1] *= 0.9  # now x leads
+    (v,) = _facts("channel_comparison", values, ACC, stage=2)
+    assert (v["groups"][0]["axis"], v["groups"][0]["tie"]) == ("x", False)
+
+
+def _all_phrasings(qa_type: str, facts: dict) -> list[str]:
+    """Every answer a pack gives for ``facts``: each variant at each forced phrasing."""
+    pack = PACKS[qa_type]
+    most = max(len(v) for v in pack.phrases.values())
+    return [render_variant(pack, variant, facts, 0, "all", forced_phrase=k).answer
+            for variant in pack.variants for k in range(most)]
+
+
+TEMPORAL = re.compile(r"\b(then|followed|after|afterwards|later|next|subsequently|succeeded|"
+                      r"trailed|before)\b", re.I)
+
+
+def test_trend_summary_joins_time_per_trend_without_claiming_an_order():
+    """The totals are listed down, up, steady whatever the order in time: here the
+    window rises first, so a "falling …, then rising …" would be false."""
+    (facts,) = _facts("trend_summary", RISE_FLAT_FALL)
+    assert [t["dir"] for t in facts["times"]] == ["down", "up", "steady"]
+    for answer in _all_phrasings("trend_summary", facts):
+        assert not TEMPORAL.search(answer), answer
+
+
+def test_change_amount_never_calls_the_change_between_its_ends_an_overall_trend():
+    """Endpoints say "up" here while the segments' overall trend is "down": the change
+    between the ends must not be phrased as the overall trend."""
+    rng = np.random.default_rng(9)  # the fall-then-hold of the robust overall test above
+    x = (np.concatenate([np.linspace(0, -0.5, 20, endpoint=False), np.full(80, -0.5)])
+         + rng.normal(0, 0.2, 100)).astype(np.float32)
+    (facts,) = _facts("change_amount", x[:, None], rate=50.0)
+    summary = summarize(x, 50.0, ACC[0], "robust")
+    assert facts["direction"] == "up" and overall_direction(summary.segments) == "down"
+    for answer in _all_phrasings("change_amount", facts):
+        assert "overall" not in answer.lower(), answer
+
+
+def test_extremes_at_the_first_sample_are_not_reached_by_moving():
+    (facts,) = _facts("extremes", [[5.0], [2.0], [0.0], [1.0], [-1.0]])
+    assert facts["max_t"] == 0.0
+    for answer in _all_phrasings("extremes", facts):
+        first = answer.split(". ")[0]
+        assert not re.search(r"\b(climbs|drops|falls|rises|sinks)\b", first), first
 
 
 def test_posture_static_gravity_on_negative_z():

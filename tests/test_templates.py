@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,9 @@ def test_cli_lint_json_reports_issue_with_file_and_variant(tmp_path: Path):
     from flows.cli_templates import lint_templates
 
     text = (importlib.resources.files("templates") / "counting.yaml").read_text(encoding="utf-8")
-    broken = text.replace("version: 1", "version: 2").replace(
+    raised = re.sub(r"^version: (\d+)$", lambda m: f"version: {int(m.group(1)) + 1}", text,
+                    count=1, flags=re.M)  # an overlay must raise the built-in version
+    broken = raised.replace(
         "name: count\n    question: \"Count", "name: count\n    question: \"Count {{ nn }}")
     (tmp_path / "counting.yaml").write_text(broken, encoding="utf-8")
     code, out = lint_templates(tmp_path, "json")

@@ -15,16 +15,16 @@ STAGE = 2
 def build(ctx: QAContext) -> Iterator[Facts]:
     """One row per window with at least one multi-axis sensor.
 
-    "Moves most" is the largest standard deviation within a sensor (first axis on
-    ties); "most correlated" is the same-sensor pair with the largest |r| (r rounded
-    to two decimals).
+    "Moves most" is the largest standard deviation (rounded as stated) within a sensor;
+    when the two largest are equal, ``tie`` is set and the text names both. "Most
+    correlated" is the same-sensor pair with the largest |r| (r rounded to two decimals).
 
     Args:
         ctx: The window.
 
     Yields:
         Facts with ``groups`` (per sensor: ``sensor``, ``axis``, ``std``, ``unit``,
-        ``runner_up``, ``runner_up_std``) and ``top_pair`` (``a``, ``b``, ``r``,
+        ``runner_up``, ``runner_up_std``, ``tie``) and ``top_pair`` (``a``, ``b``, ``r``,
         ``strength``, ``sign``, ``relation``).
     """
     groups = []
@@ -34,7 +34,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         top, second = idx[order[0]], idx[order[1]]
         groups.append({"sensor": group_name(ctx.channels[top]), "axis": ctx.channels[top].axis,
                        "std": stds[order[0]], "unit": ctx.channels[top].unit,
-                       "runner_up": ctx.channels[second].axis, "runner_up_std": stds[order[1]]})
+                       "runner_up": ctx.channels[second].axis, "runner_up_std": stds[order[1]],
+                       "tie": stds[order[0]] == stds[order[1]]})
     if not groups:
         return
     pairs = [(correlation_facts(pearson(ctx.values[:, i], ctx.values[:, j])), i, j)
