@@ -123,6 +123,25 @@ def test_same_sensor_pairs_skip_other_sensors_and_locations():
     assert humanize("WALKING_UPSTAIRS") == "walking upstairs"
 
 
+@pytest.mark.parametrize("label, words", [("WALKING_UPSTAIRS", "walking upstairs"),
+                                          ("SIT_TO_LIE", "the sit-to-lie transition"),
+                                          ("stand_to_sit", "the stand-to-sit transition"),
+                                          ("LAYING", "laying")])
+def test_activity_labels_read_the_same_in_generator_and_check(label, words):
+    from validation.checks._signal import activity_words
+
+    assert humanize(label) == activity_words(label) == words
+
+
+def test_a_window_spanning_an_activity_change_gets_no_single_activity_answer():
+    steady, change = lint_contexts()[0], lint_contexts()[3]
+    assert change.window.next_activity == "SITTING"
+    assert len(list(facts_for("activity", steady))) == 1
+    assert list(facts_for("activity", change)) == []
+    (t,) = facts_for("transition", change)
+    assert (t.values["first"], t.values["second"]) == ("the stand-to-sit transition", "sitting")
+
+
 @pytest.mark.parametrize("qa_type", QA_TYPES.names())
 def test_every_qa_type_builds_renders_and_has_unique_ids(qa_type):
     items = [i for ctx in lint_contexts() for i in build_items(ctx, [qa_type], PACKS, "sensorllm", 3)]
@@ -318,6 +337,20 @@ def test_extremes_at_the_first_sample_are_not_reached_by_moving():
     for answer in _all_phrasings("extremes", facts):
         first = answer.split(". ")[0]
         assert not re.search(r"\b(climbs|drops|falls|rises|sinks)\b", first), first
+
+
+def test_unanswerable_time_questions_and_answers_name_the_same_times():
+    facts = dict(next(f.values for ctx in lint_contexts() for f in facts_for("unanswerable", ctx)),
+                 kind="time")
+    pack = PACKS["unanswerable"]
+    asked = {f"{facts['asked_t0']:.2f}", f"{facts['asked_t1']:.2f}"}
+    for variant in pack.variants:
+        for k in range(10):
+            out = render_variant(pack, variant, facts, 0, "u", forced_phrase=k)
+            q_times = re.findall(r"\d+\.\d\d", out.question)
+            assert q_times and q_times[0] == f"{facts['asked_t0']:.2f}", (variant.name, out.question)
+            a_times = set(re.findall(r"\d+\.\d\d", out.answer)) - {f"{facts['end_s']:.2f}", "0.00"}
+            assert a_times <= asked, (variant.name, out)
 
 
 def test_posture_static_gravity_on_negative_z():

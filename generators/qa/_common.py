@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -36,8 +37,16 @@ def sensor_name(channel: Channel) -> str:
     return " ".join(words)
 
 
+_TRANSITION_LABEL = re.compile(r"([a-z]+)_to_([a-z]+)")
+
+
 def humanize(name: str) -> str:
-    """An activity label as words: ``WALKING_UPSTAIRS`` → ``walking upstairs``."""
+    """An activity label as words: ``WALKING_UPSTAIRS`` → ``walking upstairs``; a postural
+    transition ``SIT_TO_LIE`` → ``the sit-to-lie transition`` (else "goes from sitting to
+    sit to lie" reads as two changes)."""
+    m = _TRANSITION_LABEL.fullmatch(name.strip().lower())
+    if m:
+        return f"the {m.group(1)}-to-{m.group(2)} transition"
     return " ".join(name.replace("_", " ").split()).lower()
 
 

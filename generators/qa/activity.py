@@ -13,7 +13,8 @@ STAGE = 2
 
 
 def build(ctx: QAContext) -> Iterator[Facts]:
-    """One row per window with every channel.
+    """One row per window with every channel; none for a window spanning an activity
+    change (its one label would name only the first part; ``transition`` describes it).
 
     Correlations are stated for each pair of axes of the same sensor (acc x–y, x–z, y–z,
     then gyro), with r rounded to two decimals and the strength word taken from the
@@ -28,6 +29,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         the trend overview), ``correlations`` (``a``, ``b``, ``r``, ``strength``,
         ``sign``, ``relation`` like "strong positive" or "negligible") and ``activity`` (humanized).
     """
+    if ctx.window.next_activity is not None:
+        return
     n = ctx.values.shape[0]
     channels = []
     for s in ctx.summaries:

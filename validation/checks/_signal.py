@@ -104,5 +104,9 @@ def correlation_relation(r: float) -> str:
 
 
 def activity_words(label: str) -> str:
-    """An activity label as the text names it: ``WALKING_UPSTAIRS`` → ``walking upstairs``."""
+    """An activity label as the text names it: ``WALKING_UPSTAIRS`` → ``walking upstairs``,
+    ``STAND_TO_SIT`` → ``the stand-to-sit transition``."""
+    words = label.strip().lower().split("_")
+    if len(words) == 3 and words[1] == "to" and all(w.isalpha() for w in words):
+        return f"the {words[0]}-to-{words[2]} transition"
     return " ".join(label.replace("_", " ").split()).lower()
