@@ -440,13 +440,15 @@ def window_features(values: np.ndarray, channels: Sequence[Channel],
                             "matrix": correlation_matrix(x).tolist()}}
 
 
-def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]]
-               ) -> list[ChannelSummary]:
-    """Summaries of the rows of a batch, given their segments."""
+def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]],
+               trend_method: str, trend_params: Mapping[str, object]) -> list[ChannelSummary]:
+    """Summaries of the rows of a batch, given their segments and how they were made."""
     out = []
     for ch, segs, f in zip(batch.channels, segments, compute_features(batch)):
         st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
-        out.append(ChannelSummary(channel=ch, segments=tuple(segs), stats=st, features=f))
+        out.append(ChannelSummary(channel=ch, segments=tuple(segs), stats=st,
+                                  overall=trends.overall(segs, trend_method, **trend_params),
+                                  features=f))
     return out
 
 
@@ -470,7 +472,8 @@ def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: 
     out: list[ChannelSummary | None] = [None] * len(series)
     for idx, batch in trends.group_by_length(series):
         for i, summary in zip(idx, _summaries(SeriesBatch.of(batch, sample_rate_hz, channel),
-                                              [segs[i] for i in idx])):
+                                              [segs[i] for i in idx], trend_method,
+                                              trend_params)):
             out[i] = summary
     return out  # type: ignore[return-value]
 
@@ -506,7 +509,8 @@ def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
         # (window, channel) rows, C-ordered: reductions must run the same way as for one row.
         rows = np.ascontiguousarray(np.concatenate([arrays[i].T for i in idx]))
         batch = SeriesBatch(rows, float(sample_rate_hz), tuple(channels) * len(idx))
-        summaries = _summaries(batch, [segs[i * n_ch + c] for i in idx for c in range(n_ch)])
+        summaries = _summaries(batch, [segs[i * n_ch + c] for i in idx for c in range(n_ch)],
+                               trend_method, trend_params)
         for k, i in enumerate(idx):
             out[i] = tuple(summaries[k * n_ch:(k + 1) * n_ch])
     return out

@@ -576,6 +576,53 @@ def trend_params(method: str, **params: object) -> dict[str, object]:
 DEFAULT_METHOD = "robust"
 
 
+def overall_direction(segments: Sequence[TrendSegment], steady_rel: float = 0.0) -> str:
+    """Sign of the summed change (end − start value) of the rising and falling segments,
+    or ``steady`` when that net change is below ``steady_rel`` × the range the segments'
+    values span.
+
+    The segments' own values, not the raw first and last samples, and steady segments
+    count as no change: a noisy end sample or the drift of a steady stretch cannot make
+    a window that falls and then holds "rise overall". With ``steady_rel`` = 0 and the
+    seed's segments (raw samples, steady = no change) this is the seed's sign of the sum
+    of all sample-to-sample differences.
+
+    Args:
+        segments: One window's segments in time order.
+        steady_rel: Net changes below this fraction of the segments' value range are
+            steady: rises and falls that cancel out, as a person reading the plot sees.
+
+    Returns:
+        ``up``, ``down`` or ``steady``.
+    """
+    net = sum(float(s.end_value) - float(s.start_value) for s in segments
+              if s.direction != "steady")
+    values = [float(v) for s in segments for v in (s.start_value, s.end_value)]
+    if values and abs(net) < steady_rel * (max(values) - min(values)):
+        return "steady"
+    return "up" if net > 0 else "down" if net < 0 else "steady"
+
+
+def overall(segments: Sequence[TrendSegment], method: str = DEFAULT_METHOD,
+            **params: object) -> str:
+    """The overall direction of a window segmented by ``method``.
+
+    The robust method judges the net change like one of its segments (steady below
+    ``steady_rel`` of the range); the seed's method states the bare sign, as the seed does.
+
+    Args:
+        segments: The window's segments.
+        method: The trend method that made them.
+        **params: Its parameters.
+
+    Returns:
+        ``up``, ``down`` or ``steady`` (``overall_direction``).
+    """
+    TREND_METHODS[method]  # unknown names fail here, listing the known ones
+    rel = _robust_params(params).steady_rel if method == "robust" else 0.0
+    return overall_direction(segments, rel)
+
+
 def detect(values: np.ndarray, sample_rate_hz: float, method: str = DEFAULT_METHOD,
            **params: object) -> list[TrendSegment]:
     """Segment one series into trends.

@@ -149,12 +149,14 @@ class ChannelSummary:
         channel: The channel.
         segments: Trend segments in time order.
         stats: mean, std, min, max, median, range (in the channel's unit).
+        overall: Direction of the whole window (``trends.overall``: up, down, steady).
         features: Richer registered features (name → value), units in the names.
     """
 
     channel: Channel
     segments: tuple[TrendSegment, ...]
     stats: Mapping[str, float]
+    overall: str
     features: Mapping[str, object] = field(default_factory=dict)
 
 

@@ -54,8 +54,8 @@ def _quantised_walks(n: int) -> list[np.ndarray]:
 ])
 def test_segments_equal_the_generators(method: str, rate: float, kind: str) -> None:
     """2 000 real HAPT windows (plus constant and stepped series), or 300 quantised walks
-    at other rates: the same boundaries, directions and (to float rounding) values as
-    ``generators.trends``."""
+    at other rates: the same boundaries, directions, overall direction and (to float
+    rounding) values as ``generators.trends``."""
     if kind == "hapt":
         series = _hapt_windows(2000) + [np.zeros(50, np.float32), np.ones(3, np.float32),
                                        np.repeat(np.arange(8, dtype=np.float32), 25)]
@@ -70,6 +70,8 @@ def test_segments_equal_the_generators(method: str, rate: float, kind: str) -> N
             differ.append(k)
         elif not np.allclose(got.values, [(s.start_value, s.end_value) for s in want],
                              rtol=0, atol=1e-9):
+            differ.append(k)
+        elif got.overall != trends.overall(want, method):
             differ.append(k)
     assert not differ, f"{len(differ)} of {len(series)} windows differ, first {differ[:5]}"
 

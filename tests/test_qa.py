@@ -12,10 +12,11 @@ import pytest
 from generators.features import summarize
 from generators.qa import (QA_TYPES, QAContext, build_items, builders_for_stage, example_context,
                            facts_for, lint_contexts)
-from generators.qa._common import (correlation_words, humanize, overall_direction,
+from generators.qa._common import (correlation_words, humanize,
                                    same_sensor_pairs, sensor_name)
 from generators.registry import UnknownNameError
 from generators.text import load_packs, render_variant
+from generators.trends import overall_direction
 from generators.types import Channel, TrendSegment, Window
 
 PACKS = load_packs()
@@ -326,7 +327,7 @@ def test_change_amount_never_calls_the_change_between_its_ends_an_overall_trend(
          + rng.normal(0, 0.2, 100)).astype(np.float32)
     (facts,) = _facts("change_amount", x[:, None], rate=50.0)
     summary = summarize(x, 50.0, ACC[0], "robust")
-    assert facts["direction"] == "up" and overall_direction(summary.segments) == "down"
+    assert facts["direction"] == "up" and summary.overall == "down"
     for answer in _all_phrasings("change_amount", facts):
         assert "overall" not in answer.lower(), answer
 

@@ -243,3 +243,40 @@ def test_cli_bad_arguments(tmp_path):
         render_trends(path, 10.0, "robust", "yaml")
     with pytest.raises(InputError, match="cannot read"):
         read_series_csv(tmp_path / "missing.csv")
+
+
+# --- the overall direction ------------------------------------------------------------------
+
+def test_overall_is_steady_when_rises_and_falls_cancel_within_steady_rel_of_the_range():
+    up_back = [seg(0.0, 0.5, 0.0, 1.0, "up"), seg(0.5, 1.0, 1.0, 0.05, "down")]
+    assert trends.overall_direction(up_back) == "up"  # the bare sign of +0.05
+    assert trends.overall_direction(up_back, steady_rel=0.1) == "steady"  # 0.05 < 0.1 × 1.0
+    up_most = [seg(0.0, 0.5, 0.0, 1.0, "up"), seg(0.5, 1.0, 1.0, 0.2, "down")]
+    assert trends.overall_direction(up_most, steady_rel=0.1) == "up"  # 0.2 ≥ 0.1 × 1.0
+    assert trends.overall(up_back, "robust") == "steady"
+    assert trends.overall(up_back, "robust", steady_rel=0.01) == "up"
+    assert trends.overall(up_back, "sensorllm") == "up"  # the seed states the bare sign
+
+
+def test_overall_of_a_real_rise_and_return_is_steady_by_robust_and_up_by_the_seed():
+    t = np.arange(100) / 50.0
+    x = np.where(t < 1.0, t, 2.0 - t) + 0.03 * np.where(t >= 1.0, 1.0, 0.0)  # up 1, down 0.97
+    robust = trends.detect(x, 50.0)
+    assert [s.direction for s in robust] == ["up", "down"]
+    assert trends.overall(robust) == "steady"
+    assert trends.overall(trends.detect(x, 50.0, "sensorllm"), "sensorllm") == \
+        ("up" if x[-1] > x[0] else "down")
+
+
+def test_validation_overall_agrees_with_the_generator_on_random_segments():
+    from validation.checks._signal import overall
+
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        n = int(rng.integers(1, 6))
+        values = np.cumsum(rng.normal(0, 1, n + 1))
+        dirs = [DIRECTIONS[int(k)] for k in rng.integers(0, 3, n)]
+        segs = [seg(i, i + 1, values[i], values[i + 1], d) for i, d in enumerate(dirs)]
+        pairs = [(values[i], values[i + 1]) for i in range(n)]
+        for rel in (0.0, 0.1, 0.5):
+            assert trends.overall_direction(segs, rel) == overall(dirs, pairs, rel)

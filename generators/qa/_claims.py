@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from generators.qa import QAContext
-from generators.qa._common import overall_direction, secs, val
+from generators.qa._common import secs, val
 from generators.types import DIRECTIONS
 
 CLAIM_KINDS = ("overall", "n_segments", "max_value", "max_time")
@@ -42,7 +42,7 @@ def claim(ctx: QAContext, i: int, kind: str) -> tuple[object, list[object]]:
     segs = ctx.summaries[i].segments
     rate = ctx.sample_rate_hz
     if kind == "overall":
-        truth = overall_direction(segs)
+        truth = ctx.summaries[i].overall
         return truth, [d for d in DIRECTIONS if d != truth]
     if kind == "n_segments":
         n = len(segs)

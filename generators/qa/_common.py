@@ -73,21 +73,6 @@ def count_per_direction(segments: Sequence[TrendSegment]) -> list[dict[str, obje
     return [{"dir": d, "n": n[d]} for d in ordered]
 
 
-def overall_direction(segments: Sequence[TrendSegment]) -> str:
-    """Sign of the summed change (end − start value) of the rising and falling segments.
-
-    The segments' own values, not the raw first and last samples, and steady segments
-    count as no change: with the robust method a noisy end sample or the drift of a
-    steady stretch (below the steadiness threshold) cannot make a window that falls and
-    then holds "rise overall". With the seed's method steady segments change by exactly
-    0 and the values are the raw samples, so this is the seed's sum of all
-    sample-to-sample differences.
-    """
-    total = sum(float(s.end_value) - float(s.start_value) for s in segments
-                if s.direction != "steady")
-    return "up" if total > 0 else "down" if total < 0 else "steady"
-
-
 def trend_overview(summary: ChannelSummary) -> dict[str, object]:
     """The seed's trend-summary facts of one channel.
 
@@ -108,7 +93,7 @@ def trend_overview(summary: ChannelSummary) -> dict[str, object]:
         "n_trends": len(times),
         "n_changes": len(segs),
         "times": times,
-        "overall": overall_direction(summary.segments) if len(segs) > 1 else None,
+        "overall": summary.overall if len(segs) > 1 else None,
     }
 
 

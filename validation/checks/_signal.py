@@ -68,10 +68,14 @@ def prominent_peaks(x: np.ndarray) -> int:
     return int(find_peaks(x, prominence=need)[0].size)
 
 
-def overall(directions: Sequence[str], values: Sequence[tuple[float, float]]) -> str:
+def overall(directions: Sequence[str], values: Sequence[tuple[float, float]],
+            steady_rel: float = 0.0) -> str:
     """Direction of the summed change (end − start value) of the segments that are not
-    steady."""
+    steady; steady when it is below ``steady_rel`` × the range of the segments' values."""
     delta = sum(float(b) - float(a) for d, (a, b) in zip(directions, values) if d != "steady")
+    ends = [float(v) for pair in values for v in pair]
+    if ends and abs(delta) < steady_rel * (max(ends) - min(ends)):
+        return "steady"
     return "up" if delta > 0 else "down" if delta < 0 else "steady"
 
 

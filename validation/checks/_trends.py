@@ -39,7 +39,8 @@ class Segments:
         values: (start, end) value of each segment (raw samples for the seed method,
             the denoised level for ``robust``).
         rate: Sampling rate.
-        overall: Direction of the summed change of the rising and falling segments.
+        overall: Direction of the summed change of the rising and falling segments
+            (robust: steady when below ``steady_rel`` of the segments' value range).
     """
 
     bounds: tuple[tuple[int, int], ...]
@@ -100,7 +101,10 @@ def segments(row: Row, channel: int) -> Segments | Failure:
     params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
     bounds, signs, values = _robust_cached(x.tobytes(), row.sample_rate_hz, params)
     directions = tuple(_NAMES[s] for s in signs)
-    return Segments(bounds, directions, values, row.sample_rate_hz, overall(directions, values))
+    # The robust method judges the net change like a segment: steady below steady_rel of
+    # the range the fitted values span (the seed's method above states the bare sign).
+    return Segments(bounds, directions, values, row.sample_rate_hz,
+                    overall(directions, values, dict(params)["steady_rel"]))
 
 
 @functools.lru_cache(maxsize=4096)
