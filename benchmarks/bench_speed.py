@@ -89,15 +89,16 @@ def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: d
     answers: list[str] = []
     spent = {"summarize": 0.0, "render": 0.0}
     for rec, wins in data:
-        start = time.process_time()
-        contexts = list(pipeline.contexts(rec, cfg, wins))
-        mid = time.process_time()
-        for ctx in contexts:
-            answers += [item.answer
-                        for item in qa.build_items(ctx, [QA_TYPE], packs, cfg.trend_method,
-                                                   cfg.seed)]
-        spent["summarize"] += mid - start
-        spent["render"] += time.process_time() - mid
+        with pipeline.frozen_heap():  # as ``pipeline.describe`` runs
+            start = time.process_time()
+            contexts = list(pipeline.contexts(rec, cfg, wins))
+            mid = time.process_time()
+            for ctx in contexts:
+                answers += [item.answer
+                            for item in qa.build_items(ctx, [QA_TYPE], packs, cfg.trend_method,
+                                                       cfg.seed)]
+            spent["summarize"] += mid - start
+            spent["render"] += time.process_time() - mid
     return answers, spent
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -92,6 +94,25 @@ def cut(rec: Recording, cfg: BuildConfig, span: tuple[int, int] | None = None) -
     return out
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the garbage collector's full passes off the objects that exist on entry.
+
+    Describing allocates many small objects (facts, phrasings, rows) that live long
+    enough to set off full collections, and each one re-scans every object of the
+    process, imported libraries included (Prefect, Great Expectations, pandas). Frozen
+    objects are skipped until exit (``gc.freeze``); new objects are collected as usual.
+    One-off on the speed benchmark's stage 1: collection time 71 → 27 µs per
+    channel-window. Concurrent describes share the frozen set: the first to finish
+    unfreezes it, which costs only speed.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 @dataclass(frozen=True)
 class RecordingItems:
     """The rendered rows of one recording.
@@ -143,7 +164,8 @@ def describe(rec: Recording, cfg: BuildConfig, packs: dict[str, TemplatePack],
         The recording with its rows.
     """
     items: list[QAItem] = []
-    for ctx in contexts(rec, cfg, cut(rec, cfg, span)):
-        items += qa.build_items(ctx, qa.select_types(ctx.window, cfg.seed, cfg.qa_mix), packs,
-                                cfg.trend_method, cfg.seed)
+    with frozen_heap():
+        for ctx in contexts(rec, cfg, cut(rec, cfg, span)):
+            items += qa.build_items(ctx, qa.select_types(ctx.window, cfg.seed, cfg.qa_mix),
+                                    packs, cfg.trend_method, cfg.seed)
     return RecordingItems(rec, tuple(items))

@@ -618,9 +618,14 @@ def overall(segments: Sequence[TrendSegment], method: str = DEFAULT_METHOD,
     Returns:
         ``up``, ``down`` or ``steady`` (``overall_direction``).
     """
+    return overall_direction(segments, _overall_rel(method, tuple(sorted(params.items()))))
+
+
+@lru_cache(maxsize=64)
+def _overall_rel(method: str, params: tuple) -> float:
+    """``steady_rel`` of ``overall`` (cached: summaries ask once per channel-window)."""
     TREND_METHODS[method]  # unknown names fail here, listing the known ones
-    rel = _robust_params(params).steady_rel if method == "robust" else 0.0
-    return overall_direction(segments, rel)
+    return _robust_params(dict(params)).steady_rel if method == "robust" else 0.0
 
 
 def detect(values: np.ndarray, sample_rate_hz: float, method: str = DEFAULT_METHOD,

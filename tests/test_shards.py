@@ -102,3 +102,14 @@ def test_sharded_rows_equal_the_unsharded_rows(builds):
     # Windows that straddle a shard boundary are there, once, with their full length.
     straddling = [r for r in sharded if r[1] // size != (r[2] - 1) // size]
     assert straddling
+
+
+def test_frozen_heap_keeps_objects_from_full_collections_only_while_describing():
+    import gc
+
+    from generators import pipeline
+
+    before = gc.get_freeze_count()
+    with pipeline.frozen_heap():
+        assert gc.get_freeze_count() > before
+    assert gc.get_freeze_count() == 0
