@@ -122,7 +122,7 @@ def save_recording(rec: Recording, path: Path) -> None:
             "sample_rate_hz": rec.sample_rate_hz,
             "channels": [vars(c) for c in rec.channels],
             "label_names": {str(k): v for k, v in rec.label_names.items()},
-            "source": list(rec.source)}
+            "source": list(rec.source), "vertical_axes": dict(rec.vertical_axes)}
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.mkdir(parents=True)
     np.save(tmp / "values.npy", rec.values, allow_pickle=False)
@@ -143,7 +143,7 @@ def load_recording(path: Path) -> Recording:
     return Recording(meta["dataset"], meta["recording_id"], meta["subject"],
                      meta["sample_rate_hz"], tuple(Channel(**c) for c in meta["channels"]),
                      values, labels, {int(k): v for k, v in meta["label_names"].items()},
-                     tuple(meta["source"]))
+                     tuple(meta["source"]), meta["vertical_axes"])
 
 
 class BuildCache:

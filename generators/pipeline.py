@@ -46,7 +46,9 @@ def select_channels(rec: Recording, names: tuple[str, ...] | None) -> Recording:
     idx = [index[n] for n in names]
     return Recording(rec.dataset, rec.recording_id, rec.subject, rec.sample_rate_hz,
                      tuple(rec.channels[i] for i in idx), rec.values[:, idx], rec.labels,
-                     rec.label_names, rec.source)
+                     rec.label_names, rec.source,
+                     {loc: a for loc, a in rec.vertical_axes.items()
+                      if any(rec.channels[i].location == loc for i in idx)})
 
 
 def recordings(cfg: BuildConfig) -> Iterator[Recording]:
@@ -147,7 +149,8 @@ def contexts(rec: Recording, cfg: BuildConfig,
     for w, values, summaries in zip(cuts, slices, all_summaries):
         yield qa.QAContext(dataset=rec.dataset, window=w, values=values, channels=rec.channels,
                            sample_rate_hz=rec.sample_rate_hz, summaries=summaries,
-                           label_names=label_names, seed=cfg.seed)
+                           label_names=label_names, seed=cfg.seed,
+                           vertical_axes=rec.vertical_axes)
 
 
 def describe(rec: Recording, cfg: BuildConfig, packs: dict[str, TemplatePack],

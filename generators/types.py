@@ -44,6 +44,9 @@ class Recording:
         labels: int32 array, one label id per sample, ``UNLABELLED`` (−1) where none.
         label_names: Label id → activity name.
         source: Paths of the files this recording came from.
+        vertical_axes: Body location → device axis (``x``/``y``/``z``) that points up the
+            body when the wearer stands, where the dataset's placement fixes one (it gives
+            the posture word; ``features.gravity``).
     """
 
     dataset: str
@@ -55,8 +58,14 @@ class Recording:
     labels: np.ndarray
     label_names: Mapping[int, str]
     source: tuple[str, ...] = ()
+    vertical_axes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        locations = {c.location for c in self.channels}
+        for loc, axis in self.vertical_axes.items():
+            if axis not in ("x", "y", "z") or loc not in locations:
+                raise ValueError(f"{self.recording_id}: vertical axis {axis!r} of location "
+                                 f"{loc!r}; expected x, y or z of one of {sorted(locations)}")
         if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
             raise ValueError(
                 f"{self.recording_id}: values shape {self.values.shape} does not match "

@@ -54,6 +54,12 @@ def check_peaks():
     assert got == {"count": 3, "highest": pytest.approx(3.0), "highest_at_s": 1.0, "unit": "g"}
     assert one("peaks", np.linspace(0, 1, 50)) == {"count": 0, "highest": None,
                                                    "highest_at_s": None, "unit": "g"}
+    # White noise has no prominent peak (with a 3 × noise floor it had about nine per
+    # 200 samples); the same noise on a 2 Hz sine leaves one peak per cycle.
+    noise = 0.05 * np.random.default_rng(3).normal(size=(20, 200))
+    assert [r["peaks"]["count"] for r in F.compute_features(
+        F.SeriesBatch.of(noise, RATE, GYRO), ["peaks"])] == [0] * 20
+    assert one("peaks", SINE_2HZ + noise[0])["count"] == 8
 
 
 def check_frequency():
@@ -64,20 +70,40 @@ def check_frequency():
     ramp = one("frequency", np.linspace(0, 1, 200))
     assert ramp["period_s"] is None and ramp["periodicity"] == 0.0
     assert one("frequency", np.ones(50))["dominant_hz"] is None
+    assert got["periodic"] is True and ramp["periodic"] is False
+    # White noise: some lag always correlates a little, but nothing moves beyond the noise.
+    noise = np.random.default_rng(0).normal(size=(20, 128))
+    cols = F.frequency(F.SeriesBatch.of(noise, RATE, GYRO))
+    assert (cols["periodicity"] > 0).all() and not cols["periodic"].any()
+    # A 2 Hz sine only twice the noise's std: it repeats (strength ≈ 0.7), but its std is
+    # below 5 × noise, so it is not called periodic.
+    faint = 2.0 * np.sin(2 * np.pi * 2.0 * T) + np.random.default_rng(1).normal(size=200)
+    assert one("frequency", faint)["periodicity"] >= 0.5
+    assert one("frequency", faint)["periodic"] is False
 
 
 def check_cadence():
     # Trunk: one cycle per step; limbs: one cycle per stride (two steps).
     assert one("cadence", SINE_2HZ)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    assert one("cadence", SINE_2HZ)["steps_per_cycle"] == 1.0
     slow = np.sin(2 * np.pi * 1.0 * T)
     assert one("cadence", slow, ANKLE_ACC)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    assert one("cadence", slow, ANKLE_ACC)["steps_per_cycle"] == 2.0
     # Trunk, left and right steps unlike: the stride (1 s) repeats best, the step (0.5 s)
     # nearly as well, so the cadence counts steps.
     limp = np.sin(2 * np.pi * 2.0 * T) + 0.5 * np.sin(2 * np.pi * 1.0 * T)
     assert F.SeriesBatch.of(limp, RATE, WAIST_ACC).periodicity[0][0] == pytest.approx(1.0, abs=0.01)
     assert one("cadence", limp)["steps_per_min"] == pytest.approx(120.0, abs=1.0)
-    assert one("cadence", np.random.default_rng(0).normal(size=200))["steps_per_min"] is None
+    assert one("cadence", limp)["steps_per_cycle"] == 2.0
+    assert one("cadence", np.random.default_rng(0).normal(size=200)) == {
+        "steps_per_min": None, "steps_per_cycle": None}
     assert one("cadence", SINE_2HZ, GYRO) == {}
+    # A clean 2.5 Hz rhythm of 0.03 g (std 0.021 g) repeats, but is no gait: steps shake
+    # the body by more than GAIT_MIN_STD_G (0.05 g).
+    tremor = 0.03 * np.sin(2 * np.pi * 2.5 * T)
+    assert one("frequency", tremor)["periodic"] is True
+    assert one("cadence", tremor)["steps_per_min"] is None
+    assert one("cadence", 9.80665 * tremor, ANKLE_ACC)["steps_per_min"] is None  # in m/s²
 
 
 def check_energy():
@@ -118,14 +144,17 @@ def test_short_windows(name):
 
 def test_gravity_axis_tilt_posture():
     standing = F.gravity(np.tile([1.0, 0.0, 0.0], (10, 1)), "g", vertical_axis="x")
-    assert standing == {"axis": "+x", "reference_axis": "x", "tilt_deg": 0.0, "gravity_g": 1.0,
-                        "mean_norm_g": 1.0, "sma_g": 1.0, "posture": "upright"}
+    assert standing == {"axis": "+x", "axis_angle_deg": 0.0, "reference_axis": "x",
+                        "tilt_deg": 0.0, "gravity_g": 1.0, "mean_norm_g": 1.0, "sma_g": 1.0,
+                        "posture": "upright"}
     lying = F.gravity(np.tile([0.0, 0.0, -G], (10, 1)), "m/s²", vertical_axis="x")
     assert (lying["axis"], lying["tilt_deg"], lying["gravity_g"], lying["posture"]) == \
         ("-z", 90.0, pytest.approx(1.0), "lying")
     leaning = F.gravity(np.tile([0.6, 0.0, 0.8], (10, 1)), "g", vertical_axis="x")
     assert leaning["tilt_deg"] == pytest.approx(math.degrees(math.acos(0.6)))
     assert (leaning["axis"], leaning["posture"]) == ("+z", "leaning")
+    # The angle to the dominant axis (z) is kept apart from the tilt from the vertical (x).
+    assert leaning["axis_angle_deg"] == pytest.approx(math.degrees(math.acos(0.8)))
     unknown = F.gravity(np.tile([0.6, 0.0, 0.8], (10, 1)), "g")
     assert unknown["reference_axis"] == "z" and unknown["posture"] is None
     assert unknown["tilt_deg"] == pytest.approx(math.degrees(math.acos(0.8)))
@@ -210,3 +239,51 @@ def test_real_walking_cadence_and_standing_posture():
     assert postures == {"upright"}
     for s in summaries[:50]:
         json.dumps([dict(c.features) for c in s])
+
+
+@pytest.mark.skipif(not HAPT.is_dir(), reason="real HAPT data not available")
+def test_real_static_windows_are_not_periodic_and_postures_follow_the_activity():
+    """Noise is no rhythm or gait, and the reader's upright axis gives each posture."""
+    from generators.readers import uci_har
+    from generators.windows import stage2_windows
+
+    rec = next(uci_har.read(HAPT, experiments=[1]))
+    assert rec.vertical_axes == {"waist": "x"}
+    wins = stage2_windows(rec, "train", 128, 64)
+    values = [np.asarray(rec.values[w.start:w.end], dtype=np.float64) for w in wins]
+    summaries = F.summarize_windows(values, rec.sample_rate_hz, rec.channels)
+    static = {"SITTING", "STANDING", "LAYING"}
+    by_kind: dict[str, list] = {"static": [], "walking": []}
+    for w, s in zip(wins, summaries):
+        if w.activity in static or w.activity.startswith("WALKING"):
+            by_kind["static" if w.activity in static else "walking"].append(s)
+    periodic = {k: np.mean([any(c.features["frequency"]["periodic"] for c in s) for s in v])
+                for k, v in by_kind.items()}
+    assert periodic["static"] <= 0.4 and periodic["walking"] >= 0.95, periodic
+    assert all(c.features["cadence"]["steps_per_min"] is None
+               for s in by_kind["static"] for c in s if "cadence" in c.features)
+    peaks = {k: np.mean([c.features["peaks"]["count"] for s in v for c in s])
+             for k, v in by_kind.items()}
+    assert peaks["static"] < 0.5 * peaks["walking"], peaks
+    words: dict[str, set] = {}
+    for w, v in zip(wins, values):
+        g = F.gravity(v[:, :3], "g", rec.vertical_axes["waist"])
+        words.setdefault(w.activity, set()).add(g["posture"])
+    assert words["LAYING"] == {"lying"}
+    assert {"STANDING", "WALKING"} <= set(words)
+    for activity in ("STANDING", "WALKING"):
+        assert words[activity] == {"upright"}, (activity, words[activity])
+
+
+def test_recording_vertical_axis_must_name_an_axis_of_its_locations():
+    from generators.types import Recording
+
+    def rec(axes):
+        return Recording("ds", "r", "1", 50.0, (WAIST_ACC,), np.zeros((4, 1), np.float32),
+                         np.zeros(4, np.int32), {0: "A"}, vertical_axes=axes)
+
+    assert rec({"waist": "x"}).vertical_axes == {"waist": "x"}
+    with pytest.raises(ValueError, match="vertical axis 'up' of location 'waist'"):
+        rec({"waist": "up"})
+    with pytest.raises(ValueError, match="location 'wrist'"):
+        rec({"wrist": "x"})

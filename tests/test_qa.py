@@ -24,11 +24,14 @@ ACC = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz")
 GYRO = tuple(Channel(f"waist_gyro_{a}", "waist", "gyro", a, "rad/s") for a in "xyz")
 
 
-def context(values, channels=ACC, rate=10.0, activity="WALKING_UPSTAIRS", stage=1) -> QAContext:
+def context(values, channels=ACC, rate=10.0, activity="WALKING_UPSTAIRS", stage=1,
+            vertical_axes=None, next_activity=None) -> QAContext:
     values = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
-    window = Window("ds/rec/1/0-9", "rec", "1", 0, len(values), activity, 2, "train", stage)
+    window = Window("ds/rec/1/0-9", "rec", "1", 0, len(values), activity, 2, "train", stage,
+                    next_activity, len(values) // 2 if next_activity else None)
     summaries = tuple(summarize(values[:, i], rate, ch, "sensorllm") for i, ch in enumerate(channels))
-    return QAContext("ds", window, values, channels, rate, summaries, ("WALKING",), 0)
+    return QAContext("ds", window, values, channels, rate, summaries, ("WALKING",), 0,
+                     vertical_axes or {})
 
 
 # A rise over 0.0–0.2 s, flat 0.2–0.3 s, fall 0.3–0.4 s (10 Hz).
@@ -361,6 +364,28 @@ def test_posture_static_gravity_on_negative_z():
     assert (v["gravity_axis"], v["gravity_sign"], v["motion"], v["tilt_deg"]) == \
         ("z", "negative", "still", 0)
     assert v["gravity_g"] == pytest.approx(1.0, abs=0.002)
+    # No axis up the body known: no posture, and no question asks for one.
+    assert (v["posture"], v["vertical_axis"], v["vertical_deg"]) == (None, None, None)
+    pack = PACKS["posture"]
+    for variant in pack.variants:
+        question = render_variant(pack, variant, v, 0, "q").question
+        assert not re.search(r"posture|body position", question), question
+
+
+@pytest.mark.parametrize("mean,word,up_deg,axis,axis_deg", [
+    ([1.0, 0.0, 0.0], "upright", 0, "x", 0),
+    ([0.6, 0.8, 0.0], "leaning", 53, "y", 37),
+    ([0.1, 0.0, -1.0], "lying", 84, "z", 6)])
+def test_posture_word_from_the_axis_up_the_body(mean, word, up_deg, axis, axis_deg):
+    values = np.tile(np.asarray(mean) / np.linalg.norm(mean), (50, 1))
+    (v,) = _facts("posture", values, ACC, rate=50.0, stage=2, vertical_axes={"waist": "x"})
+    assert (v["posture"], v["vertical_axis"], v["vertical_deg"]) == (word, "x", up_deg)
+    assert (v["gravity_axis"], v["tilt_deg"]) == (axis, axis_deg)  # angle to the gravity axis
+    for answer in _all_phrasings("posture", v):
+        assert re.search(rf"\b{word}\b", answer) and f"{up_deg} degrees" in answer, answer
+        assert "sensor is tilted" not in answer  # a sensor is not tilted from its own axis
+    assert _facts("posture", values, ACC, rate=50.0, stage=2, vertical_axes={"waist": "x"},
+                  next_activity="SITTING") == []
 
 
 def test_periodicity_of_a_two_hertz_sine():
@@ -369,6 +394,42 @@ def test_periodicity_of_a_two_hertz_sine():
     (v,) = _facts("periodicity", values, ACC, rate=50.0, stage=2)
     assert v["sensor"] == "waist x-axis accelerometer"
     assert (v["period_s"], v["per_minute"], v["regularity"]) == (0.5, 120, "clearly periodic")
+    # On the waist one 0.5 s cycle is one step: 120 steps per minute, said as such.
+    assert (v["steps_per_min"], v["steps_per_cycle"]) == (120, 1)
+    answers = _all_phrasings("periodicity", v)
+    assert all(re.search(r"\bone step\b", a) for a in answers)
+    stride = {**v, "steps_per_min": 240, "steps_per_cycle": 2}
+    assert all("stride of two steps" in a for a in _all_phrasings("periodicity", stride))
+
+
+def test_periodicity_not_of_noise_nor_of_transitions():
+    rng = np.random.default_rng(4)
+    still = np.array([1.0, 0.0, 0.0]) + 0.004 * rng.standard_normal((128, 3))
+    assert _facts("periodicity", still, ACC, rate=50.0, stage=2) == []
+    t = np.arange(128) / 50.0
+    walk = np.stack([np.sin(2 * np.pi * 2 * t)] * 3, axis=1)
+    assert len(_facts("periodicity", walk, ACC, rate=50.0, stage=2)) == 1
+    assert _facts("periodicity", walk, ACC, rate=50.0, stage=2,
+                  next_activity="WALKING_UPSTAIRS") == []
+
+
+def test_periodicity_text_states_what_self_correlation_finds():
+    """No spectral claims (the FFT peak may lie elsewhere), one cadence, the row's sensor."""
+    t = np.arange(128) / 50.0
+    values = np.stack([np.sin(2 * np.pi * 2 * t)] * 3, axis=1)
+    (v,) = _facts("periodicity", values, GYRO, rate=50.0, stage=2)
+    assert v["steps_per_min"] is None
+    pack = PACKS["periodicity"]
+    for variant in pack.variants:
+        for k in range(10):
+            out = render_variant(pack, variant, v, 0, "all", forced_phrase=k)
+            text = out.question + " " + out.answer
+            assert not re.search(r"spectr|power|dominat|strongest frequency", text, re.I), text
+            assert not re.search(r"accelerat", text), text  # a gyroscope row
+            assert "cadence" not in out.answer, out.answer  # cycles per minute are no cadence
+    steps = {**v, "steps_per_min": 120, "steps_per_cycle": 1}
+    for answer in _all_phrasings("periodicity", steps):
+        assert len(re.findall(r"cadence", answer)) <= 1, answer
 
 
 def test_transition_names_both_activities_and_the_change():

@@ -167,3 +167,48 @@ def test_one_accepts_a_word_capitalized_at_a_sentence_start():
     assert one({"first": ["Sitting", "sitting"]}, "first") == "Sitting"
     with pytest.raises(Unreadable, match="inconsistently"):
         one({"first": ["sitting", "walking"]}, "first")
+
+
+def _faint_sine(n: int, rate: float, seed: int) -> list[list[float]]:
+    """A 2 Hz sine twice the std of white noise: it repeats, but within 5 × the noise."""
+    t = np.arange(n) / rate
+    x = 2.0 * np.sin(2 * np.pi * 2.0 * t) + np.random.default_rng(seed).normal(size=n)
+    return [x.astype(np.float32).tolist()]
+
+
+def test_periodicity_rejects_noise_transitions_and_a_wrong_stride(rows: pa.Table) -> None:
+    recs = _where(rows, "periodicity", "robust")
+    rec = recs[0]
+    n = len(rec["series"][0])
+    assert "periodicity.noise" in _reject(rec, series=_faint_sine(n, rec["sample_rate_hz"], 0))
+    assert "periodicity.transition" in _reject(rec, next_activity="SITTING", change_index=n // 2)
+    gait = [r for r in recs if json.loads(r["facts"])["steps_per_min"] is not None]
+    assert gait, "no periodicity row with a cadence"
+    for r in gait[:5]:
+        per_cycle = json.loads(r["facts"])["steps_per_cycle"]
+        said, wrong = ("one step", "two step") if per_cycle == 1 else ("of two steps",
+                                                                      "of one steps")
+        assert said in r["answer"], r["answer"]
+        assert "periodicity.cadence" in _reject(r, answer=r["answer"].replace(said, wrong))
+
+
+def test_posture_word_checked_against_the_upright_axis(rows: pa.Table) -> None:
+    recs = [r for r in _where(rows, "posture", "robust") if json.loads(r["facts"])["posture"]]
+    assert recs, "no posture row states a posture"
+    for rec in recs[:10]:
+        word = json.loads(rec["facts"])["posture"]
+        other = "lying" if word != "lying" else "upright"
+        bad = re.sub(rf"\b{word}\b", other, rec["answer"])
+        assert "posture.posture" in _reject(rec, answer=bad), rec["answer"]
+    rec = recs[0]
+    assert "posture.transition" in _reject(rec, next_activity="SITTING",
+                                           change_index=len(rec["series"][0]) // 2)
+
+
+def test_prominent_peaks_have_a_noise_floor() -> None:
+    from validation.checks._signal import prominent_peaks
+
+    noise = np.random.default_rng(3).normal(size=(20, 200))
+    assert [prominent_peaks(x) for x in noise] == [0] * 20
+    t = np.arange(200) / 50.0
+    assert prominent_peaks(np.sin(2 * np.pi * 2.0 * t) + 0.05 * noise[0]) == 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable, Iterator, Mapping
 
@@ -32,6 +32,8 @@ class QAContext:
         summaries: One summary per channel, same order as ``channels``.
         label_names: All activity names of the build (for distractors).
         seed: Build seed.
+        vertical_axes: Location → device axis pointing up the standing body, where the
+            placement fixes one (``Recording.vertical_axes``).
     """
 
     dataset: str
@@ -42,6 +44,7 @@ class QAContext:
     summaries: tuple[ChannelSummary, ...]
     label_names: tuple[str, ...]
     seed: int
+    vertical_axes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ def example_context(n_samples: int = 128, sample_rate_hz: float = 50.0, seed: in
         change_index: Sample where ``next_activity`` starts.
 
     Returns:
-        A context over a window ``example/rec/<n_samples>`` of subject ``"0"``.
+        A context over a window ``example/rec/<n_samples>`` of subject ``"0"``, with the
+        waist's x-axis up the standing body (as on UCI HAPT).
     """
     channels = tuple(Channel(f"waist_{m}_{a}", "waist", m, a, u)
                      for m, u in (("acc", "g"), ("gyro", "rad/s")) for a in "xyz")
@@ -118,7 +122,7 @@ def example_context(n_samples: int = 128, sample_rate_hz: float = 50.0, seed: in
                     "train", 1, next_activity, change_index)
     summaries = tuple(summarize(values[:, i], sample_rate_hz, ch) for i, ch in enumerate(channels))
     return QAContext("example", window, values, channels, sample_rate_hz, summaries,
-                     ("WALKING", "SITTING", "STANDING", "LAYING"), seed)
+                     ("WALKING", "SITTING", "STANDING", "LAYING"), seed, {"waist": "x"})
 
 
 DEFAULT_SHARE = 0.5

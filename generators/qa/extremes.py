@@ -15,7 +15,8 @@ STAGE = 1
 def build(ctx: QAContext) -> Iterator[Facts]:
     """One row per channel with its extremes (first occurrence) and peak count.
 
-    The peak count is the ``peaks`` feature (prominence ≥ max(3 × noise, 0.2 × range)).
+    The peak count is the ``peaks`` feature (prominence ≥ max(8 × noise, 0.2 × range):
+    a noise floor, so that sensor noise alone gives none).
 
     Args:
         ctx: The window.

@@ -20,7 +20,10 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     """One row per window with a three-axis accelerometer (the first one).
 
     Gravity facts come from ``features.gravity``: the mean acceleration is mostly
-    gravity, its dominant axis and sign, and the tilt of the mean vector from that axis.
+    gravity, its dominant axis and sign, and the angle between the mean vector and that
+    axis. Where the placement fixes the axis up the standing body
+    (``ctx.vertical_axes``), the posture word and the mean vector's angle to that axis
+    are added. Windows spanning an activity change get no row (two postures).
 
     Args:
         ctx: The window.
@@ -28,25 +31,34 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     Yields:
         Facts with ``sensor``, ``gravity_axis``, ``gravity_sign``
         (``positive``/``negative``), ``gravity_g`` (mean vector length in g),
-        ``tilt_deg`` (whole degrees), ``motion`` (``still``/``moving``),
-        ``magnitude_std`` (in ``unit``, the channel's) and ``posture``
-        (upright/leaning/lying or ``None``).
+        ``tilt_deg`` (whole degrees between the mean vector and the gravity axis),
+        ``motion`` (``still``/``moving``), ``magnitude_std`` (in ``unit``, the
+        channel's), ``posture`` (upright/leaning/lying or ``None``), ``vertical_axis``
+        and ``vertical_deg`` (whole degrees between the mean vector and it; both
+        ``None`` without a posture).
     """
+    if ctx.window.next_activity:
+        return
     accs = [g for g in sensor_groups(ctx.channels)
             if len(g) == 3 and ctx.channels[g[0]].modality == "acc"]
     if not accs:
         return
     idx = sorted(accs[0], key=lambda i: ctx.channels[i].axis)
-    g = gravity(ctx.values[:, idx], ctx.channels[idx[0]].unit)
+    first = ctx.channels[idx[0]]
+    up = ctx.vertical_axes.get(first.location)
+    g = gravity(ctx.values[:, idx], first.unit, up)
     if g["tilt_deg"] is None:
         return
     mag = np.linalg.norm(ctx.values[:, idx].astype(np.float64), axis=1)  # channel unit
+    posture = g["posture"]
     yield Facts(channels=tuple(ctx.channels[i].name for i in idx), values={
-        "sensor": group_name(ctx.channels[idx[0]]),
+        "sensor": group_name(first),
         "gravity_axis": g["axis"][1],
         "gravity_sign": "positive" if g["axis"][0] == "+" else "negative",
-        "gravity_g": val(g["gravity_g"]), "tilt_deg": int(round(g["tilt_deg"])),
+        "gravity_g": val(g["gravity_g"]), "tilt_deg": int(round(g["axis_angle_deg"])),
         "motion": "still" if mag.std() < STILL_RATIO * mag.mean() else "moving",
-        "magnitude_std": val(mag.std()), "unit": ctx.channels[idx[0]].unit,
-        "posture": g["posture"],
+        "magnitude_std": val(mag.std()), "unit": first.unit,
+        "posture": posture,
+        "vertical_axis": up if posture else None,
+        "vertical_deg": int(round(g["tilt_deg"])) if posture else None,
     })

@@ -56,9 +56,13 @@ def mad_noise(x: np.ndarray) -> float:
     return mad if mad > 0 else float(np.sqrt(np.mean(d2 * d2) / 6.0))
 
 
-PEAK_NOISE_K, PEAK_RANGE_REL = 3.0, 0.2
-"""A prominent peak rises at least max(3 × noise, 0.2 × range) above its bases (the
-documented rule of ``extremes``)."""
+PEAK_NOISE_K, PEAK_RANGE_REL = 8.0, 0.2
+"""A prominent peak rises at least max(8 × noise, 0.2 × range) above its bases (the
+documented rule of ``extremes``: white noise alone has no peak that prominent)."""
+
+MOVING_NOISE_K = 5.0
+"""The documented rule: a series moves (more than sensor noise) when its std is at least
+5 × its noise level; only a moving series may be called periodic or given a cadence."""
 
 
 def prominent_peaks(x: np.ndarray) -> int:

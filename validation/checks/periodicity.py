@@ -9,15 +9,23 @@ import numpy as np
 from validation.checks import Failure, Row
 from validation.checks._channels import channel_of
 from validation.checks._read import Stated, Unreadable, one, read_row
+from validation.checks._signal import MOVING_NOISE_K, mad_noise
 
-REGULARITY = ((0.7, "clearly periodic"), (0.4, "somewhat periodic"), (0.0, "only weakly periodic"))
-"""The documented scale: periodicity strength (as the text rounds it) at or above → words."""
+REGULARITY = ((0.7, "clearly periodic"), (0.4, "somewhat periodic"))
+"""The documented scale: periodicity strength (as the text rounds it) at or above → words;
+below the last limit a window is not periodic and must not be called so."""
 
 GAIT_CADENCE = (60.0, 220.0)
 """Steps per minute a gait cadence may have."""
 
 GAIT_MIN_STRENGTH = 0.5
-"""A cadence is only given for a periodicity at least this strong."""
+"""A cadence is only given for a periodicity at least this strong…"""
+
+GAIT_MIN_STD_G = 0.05
+"""…of an accelerometer whose std reaches this many g (steps shake the body)."""
+
+G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
+"""One unit of acceleration in g (standard gravity)."""
 
 
 def autocorrelation(x: np.ndarray) -> np.ndarray:
@@ -73,13 +81,18 @@ def period(x: np.ndarray, rate: float) -> tuple[float, float] | None:
 def check(row: Row) -> Iterator[Failure]:
     """Recompute the channel's period and strength; every stated figure follows from them."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
         said = {k: one(a, k) for k in a}
+        asked = one(q, "sensor") if "sensor" in q else None
     except Unreadable as exc:
         yield Failure("periodicity.structure", str(exc))
         return
-    if "sensor" in said and channel_of(row, str(said["sensor"])) != 0:
-        yield Failure("periodicity.channel", f"names {said['sensor']!r}, not the row's channel")
+    for named in (said.get("sensor"), asked):
+        if named is not None and channel_of(row, str(named)) != 0:
+            yield Failure("periodicity.channel", f"names {named!r}, not the row's channel")
+    if row.next_activity:
+        yield Failure("periodicity.transition", f"the window changes from {row.activity} to "
+                                                f"{row.next_activity}: no single rhythm")
     rate, n = row.sample_rate_hz, row.series.shape[1]
     if "duration_s" in said and not said["duration_s"].agrees(n / rate):
         yield Failure("periodicity.value", f"window of {said['duration_s']}s, series "
@@ -89,6 +102,15 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("periodicity.period", "the series repeats no pattern twice")
         return
     p, strength = found
+    x = np.asarray(row.series[0], dtype=np.float64)
+    # float32 storage against the generator's float64 sums: a hair of slack at the limits.
+    if x.std() < MOVING_NOISE_K * mad_noise(x) * (1 - 1e-9):
+        yield Failure("periodicity.noise", f"called periodic, but its std {x.std():.5f} is "
+                                           f"below {MOVING_NOISE_K:g} × its noise "
+                                           f"{mad_noise(x):.5f}: the repetition is noise")
+    if strength < REGULARITY[-1][0] - 1e-6:
+        yield Failure("periodicity.strength", f"called periodic at strength {strength:.3f}, "
+                                              f"below {REGULARITY[-1][0]}")
     # float32 storage against the generator's float64 sums: allow a hair beyond rounding.
     for key, true in (("period_s", p), ("freq_hz", 1 / p), ("n_cycles", n / rate / p),
                       ("strength", strength)):
@@ -98,16 +120,20 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("periodicity.value", f"{said['per_minute']} per minute, series {60 / p:.3f}")
     if "regularity" in said:
         level = said["strength"].value if "strength" in said else round(strength, 2)
-        word = next(w for limit, w in REGULARITY if level >= limit)
+        word = next((w for limit, w in REGULARITY if level >= limit), "not periodic")
         if str(said["regularity"]).lower() != word:
             yield Failure("periodicity.regularity", f"{said['regularity']!r} for strength "
                                                     f"{level:.2f}, which is {word!r}")
     steps = said.get("steps_per_min")
     if steps is not None:
         lo, hi = GAIT_CADENCE
+        per_cycle = said.get("steps_per_cycle")
         fits = [c for c in (1, 2) if Stated(float(steps), 0).agrees(60 * c / p, 1e-6)]
+        shake = x.std() / G_PER_UNIT.get(row.channel_units[0], np.inf)
         if row.channel_modalities[0] != "acc" or not fits or not lo - 0.5 <= steps <= hi + 0.5 \
-                or strength < GAIT_MIN_STRENGTH - 1e-6:
-            yield Failure("periodicity.cadence", f"{steps} steps per minute: not one or two steps "
-                                                 f"per {p:.3f}s cycle of a gait-like "
-                                                 f"accelerometer (strength {strength:.2f})")
+                or strength < GAIT_MIN_STRENGTH - 1e-6 or per_cycle not in fits \
+                or shake < GAIT_MIN_STD_G * (1 - 1e-9):
+            yield Failure("periodicity.cadence", f"{steps} steps per minute at {per_cycle} steps "
+                                                 f"per cycle: not one or two steps per "
+                                                 f"{p:.3f}s cycle of a gait-like accelerometer "
+                                                 f"(strength {strength:.2f}, std {shake:.3f} g)")

@@ -16,6 +16,13 @@ G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
 STILL_RATIO = 0.05
 """The documented rule: still when the magnitude's std is below this share of its mean."""
 
+POSTURES = ((30.0, "upright"), (60.0, "leaning"), (180.0, "lying"))
+"""The documented scale: angle (degrees) of the mean vector to the axis up the standing
+body below each limit → posture word; only for a gravity-sized mean (``GRAVITY_G``)."""
+
+GRAVITY_G = (0.5, 1.5)
+"""A mean vector this long (g) is taken as gravity, and may give a posture."""
+
 
 def stated_motion(row: Row) -> str:
     """``still`` or ``moving``: which ``motion_<word>`` phrasing the answer ends with.
@@ -66,10 +73,15 @@ def check(row: Row) -> Iterator[Failure]:
     for u in a.get("gravity_g@unit", []):
         if u != "g":
             yield Failure("posture.unit", f"mean vector in {u!r}, stated as g")
+    angle = np.degrees(np.arccos(np.minimum(1.0, np.abs(mean) / length))) if length > 0 \
+        else np.full(3, np.nan)
     if "tilt_deg" in said and length > 0:
-        tilt = float(np.degrees(np.arccos(min(1.0, abs(mean[k]) / length))))
-        if not Stated(float(said["tilt_deg"]), 0).agrees(tilt, extra=1e-6):
-            yield Failure("posture.value", f"tilt {said['tilt_deg']}°, series {tilt:.2f}°")
+        if not Stated(float(said["tilt_deg"]), 0).agrees(float(angle[k]), extra=1e-6):
+            yield Failure("posture.value", f"tilt {said['tilt_deg']}°, series {angle[k]:.2f}°")
+    if row.next_activity:
+        yield Failure("posture.transition", f"the window changes from {row.activity} to "
+                                            f"{row.next_activity}: no single posture")
+    yield from _posture_failures(said, angle, length)
     mag = np.linalg.norm(xyz, axis=1)
     if "magnitude_std" in said and not value(said["magnitude_std"]).agrees(mag.std()):
         yield Failure("posture.value", f"magnitude std {said['magnitude_std']}, series "
@@ -82,3 +94,23 @@ def check(row: Row) -> Iterator[Failure]:
     if still != (ratio < STILL_RATIO) and abs(ratio - STILL_RATIO) > 1e-9:
         yield Failure("posture.motion", f"{'still' if still else 'moving'} stated, magnitude "
                                         f"std/mean {ratio:.4f} (still below {STILL_RATIO})")
+
+
+def _posture_failures(said: dict, angle: np.ndarray, length: float) -> Iterator[Failure]:
+    """The stated posture against the mean vector's angle to the stated upright axis."""
+    if "posture" not in said:
+        return
+    up = str(said.get("vertical_axis", "")).lower()
+    if up not in ("x", "y", "z") or "vertical_deg" not in said:
+        yield Failure("posture.posture", f"posture {said['posture']!r} without the axis and "
+                                         f"angle it is read from")
+        return
+    true = float(angle["xyz".index(up)])
+    if not Stated(float(said["vertical_deg"]), 0).agrees(true, extra=1e-6):
+        yield Failure("posture.value", f"{said['vertical_deg']}° to the {up}-axis, series "
+                                       f"{true:.2f}°")
+    lo, hi = GRAVITY_G
+    word = next(w for limit, w in POSTURES if true < limit) if lo <= length <= hi else None
+    if str(said["posture"]).lower() != word:
+        yield Failure("posture.posture", f"{said['posture']!r} stated; mean vector {length:.3f} g "
+                                         f"at {true:.2f}° to the {up}-axis gives {word!r}")
