@@ -18,7 +18,8 @@ from validation import semantic
 from validation.checks import periodicity
 from validation.checks._read import packs
 
-TYPES = ("multiple_choice", "true_false", "temporal_localization", "periodicity", "posture")
+TYPES = ("multiple_choice", "true_false", "temporal_localization", "periodicity", "posture",
+         "activity")
 METHODS = ("sensorllm", "robust")
 
 
@@ -124,7 +125,9 @@ def test_truncated_answers_rejected(rows: pa.Table) -> None:
     for qa_type in TYPES:
         rec = _where(rows, qa_type, "sensorllm")[0]
         half = rec["answer"][:len(rec["answer"]) // 2]
-        assert f"{qa_type}.structure" in _reject(rec, answer=half)
+        # an activity answer is one label: half of it is another (wrong) label
+        kind = "label" if qa_type == "activity" else "structure"
+        assert f"{qa_type}.{kind}" in _reject(rec, answer=half)
 
 
 def test_period_of_a_known_sine() -> None:
@@ -212,3 +215,10 @@ def test_prominent_peaks_have_a_noise_floor() -> None:
     assert [prominent_peaks(x) for x in noise] == [0] * 20
     t = np.arange(200) / 50.0
     assert prominent_peaks(np.sin(2 * np.pi * 2.0 * t) + 0.05 * noise[0]) == 8
+
+
+def test_activity_rejects_a_single_label_for_a_window_spanning_a_change(rows: pa.Table) -> None:
+    rec = _where(rows, "activity", "robust")[0]
+    assert _reject(rec) == ""
+    assert "activity.transition" in _reject(rec, next_activity="SITTING",
+                                            change_index=len(rec["series"][0]) // 2)

@@ -143,6 +143,9 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure(f"{NAME}.structure", str(exc))
         return
     yield from found
+    if row.next_activity:
+        yield Failure(f"{NAME}.transition", f"the window changes from {row.activity} to "
+                                            f"{row.next_activity}: one label names only a part")
     if said.lower() != activity_words(row.activity):
         yield Failure(f"{NAME}.label", f"answer {said!r}, window label "
                                        f"{activity_words(row.activity)!r}")
