@@ -75,11 +75,6 @@ class RobustParams:
         steady_rel: …or below this fraction of the window's denoised range.
         noise_floor_rel: The noise estimate is at least this fraction of the window's
             range, so clean or quantised signals are not cut at every rounding error.
-        line_rel: A rise or fall must also show in the least-squares line through the
-            segment: its change at least this fraction of the steadiness threshold, in
-            the same direction (the smoother's end values are least certain at a
-            window's edges; on the embedded HAPT sample's stage-1 windows this cut the
-            rises and falls whose raw line goes the other way from 264 to 43 of ~14,500).
     """
 
     cutoff_hz: float = 4.0
@@ -89,7 +84,6 @@ class RobustParams:
     steady_k: float = 2.0
     steady_rel: float = 0.1
     noise_floor_rel: float = 0.005
-    line_rel: float = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,11 +279,6 @@ class _LineFits:
         explained = np.divide(cov * cov, vt, out=np.zeros_like(cov), where=vt > 0)
         return np.maximum(sxx - sx * sx / m - explained, 0.0)
 
-    def change(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Rise of the best line over each ``[a, b]`` from ``a`` to ``b`` (slope × steps)."""
-        _, _, cov, vt, _ = self._sums(r, a, b)
-        return np.divide(cov, vt, out=np.zeros_like(cov), where=vt > 0) * (b - a)
-
 
 def _best_split(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray,
                 hi: np.ndarray) -> np.ndarray:
@@ -378,24 +367,7 @@ def _refine(fits: _LineFits, r: np.ndarray, a: np.ndarray, b: np.ndarray, min_le
                 a[i + 1] = best
 
 
-def _judge(fits: _LineFits, row: np.ndarray, a: np.ndarray, b: np.ndarray,
-           change: np.ndarray, threshold: np.ndarray, line_rel: float) -> np.ndarray:
-    """+1/−1 where a segment's change reaches the row's threshold and the change of its
-    fitted line reaches ``line_rel`` × the threshold in the same direction, else 0.
-
-    The end values alone can mislead at a window's edges, where the smoother's
-    polynomial fit is least certain: a flat noisy window may end a threshold higher than
-    it starts while its line through all samples falls.
-    """
-    sign = np.sign(change)
-    line = fits.change(row, a, b)
-    real = ((np.abs(change) >= threshold[row]) & (line * sign > 0)
-            & (line * sign >= line_rel * threshold[row]))
-    return np.where(real, sign, 0).astype(np.int8)
-
-
-def _merge(table: SegmentTable, threshold: np.ndarray, fits: _LineFits, line_rel: float
-           ) -> SegmentTable:
+def _merge(table: SegmentTable, threshold: np.ndarray) -> SegmentTable:
     """Merge runs of equal direction; re-judge merged steady runs; repeat until stable."""
     while True:
         new = np.ones(table.row.size, dtype=bool)
@@ -404,10 +376,11 @@ def _merge(table: SegmentTable, threshold: np.ndarray, fits: _LineFits, line_rel
         last = np.append(first[1:], table.row.size) - 1
         v0, v1 = table.start_value[first], table.end_value[last]
         sign = table.sign[first]
-        rows, a, b = table.row[first], table.start[first], table.end[last]
-        resign = np.where(sign == 0, _judge(fits, rows, a, b, v1 - v0, threshold, line_rel),
-                          sign)
-        table = SegmentTable(rows, a, b, v0, v1, resign)
+        change = v1 - v0
+        rows = table.row[first]
+        resign = np.where(np.abs(change) >= threshold[rows], np.sign(change), 0).astype(np.int8)
+        resign = np.where(sign == 0, resign, sign)
+        table = SegmentTable(rows, table.start[first], table.end[last], v0, v1, resign)
         if np.array_equal(resign, sign):
             return table
 
@@ -452,8 +425,7 @@ def robust_table(values: np.ndarray, sample_rate_hz: float,
     joining neighbours while that costs less than ``split_k`` × noise² × ln(samples) of
     squared error (segments no shorter than ``min_duration_s``), then move each boundary
     to its best place near where it is (``_refine``); call a segment steady when its
-    change is below ``max(steady_k × noise, steady_rel × range)``, or that of its fitted
-    line below ``line_rel`` × that or of the other sign (``_judge``); merge neighbours of
+    change is below ``max(steady_k × noise, steady_rel × range)``; merge neighbours of
     equal direction; turn a short steady piece between a rise and a fall into one
     turning point (``_sharpen_turns``).
 
@@ -511,8 +483,9 @@ def _robust(series: Sequence[np.ndarray], sample_rate_hz: float, params: RobustP
     smooth = x + offset[:, None]
     v0, v1 = smooth[row, a], smooth[row, b]
     threshold = np.maximum(params.steady_k * noise, params.steady_rel * spread)
-    sign = _judge(fits, row, a, b, v1 - v0, threshold, params.line_rel)
-    table = _merge(SegmentTable(row, a, b, v0, v1, sign), threshold, fits, params.line_rel)
+    change = v1 - v0
+    sign = np.where(np.abs(change) >= threshold[row], np.sign(change), 0).astype(np.int8)
+    table = _merge(SegmentTable(row, a, b, v0, v1, sign), threshold)
     return _sharpen_turns(table, smooth, 2 * min_len)
 
 

@@ -280,34 +280,3 @@ def test_validation_overall_agrees_with_the_generator_on_random_segments():
         pairs = [(values[i], values[i + 1]) for i in range(n)]
         for rel in (0.0, 0.1, 0.5):
             assert trends.overall_direction(segs, rel) == overall(dirs, pairs, rel)
-
-
-def test_a_rise_must_also_show_in_the_line_through_the_segment():
-    """``_judge``: the end-to-end change must reach the threshold, and the least-squares
-    line's change ``line_rel`` of it in the same direction (an end value lifted by the
-    smoother's edge fit is no rise)."""
-    x = np.zeros((1, 10))
-    x[0, -1] = 1.0  # flat, then a jump at the last sample: the line rises by 4.5/82.5 × 9
-    fits = trends._LineFits(x, np.array([10]))
-    row, a, b = np.array([0]), np.array([0]), np.array([9])
-    assert fits.change(row, a, b)[0] == pytest.approx(4.5 / 82.5 * 9)  # 0.49
-    judge = lambda change, thr: int(trends._judge(fits, row, a, b, np.array([change]),  # noqa: E731
-                                                  np.array([thr]), 0.5)[0])
-    assert judge(1.0, 0.6) == 1      # 1.0 ≥ 0.6 and 0.49 ≥ 0.3
-    assert judge(1.0, 1.0) == 0      # the line's 0.49 is below half of 1.0
-    assert judge(-1.0, 0.6) == 0     # the line goes the other way
-    assert judge(0.5, 0.6) == 0      # the change itself is too small
-
-
-def test_flat_noise_is_not_called_a_trend_by_its_edges():
-    """White noise around a level: no rise or fall whose raw line goes the other way."""
-    rng = np.random.default_rng(11)
-    series = [rng.normal(0.97, 0.003, int(n)) for n in rng.integers(20, 150, 300)]
-    wrong = 0
-    for x, segs in zip(series, trends.detect_batch(series, 50.0)):
-        for s in segs:
-            if s.direction != "steady":
-                a, b = round(s.start_s * 50), round(s.end_s * 50)
-                slope = np.polyfit(np.arange(a, b + 1), x[a:b + 1], 1)[0]
-                wrong += np.sign(slope) != (1 if s.direction == "up" else -1)
-    assert wrong == 0

@@ -23,8 +23,7 @@ from validation.checks._read import one
 from validation.checks._signal import mad_noise, overall, sign_runs
 
 ROBUST_DEFAULTS = {"cutoff_hz": 4.0, "polyorder": 2, "min_duration_s": 0.2, "split_k": 2.0,
-                   "steady_k": 2.0, "steady_rel": 0.1, "noise_floor_rel": 0.005,
-                   "line_rel": 0.5}
+                   "steady_k": 2.0, "steady_rel": 0.1, "noise_floor_rel": 0.005}
 """The ``robust`` method's documented defaults, for rows whose provenance omits one."""
 
 _NAMES = {1: "up", -1: "down", 0: "steady"}
@@ -181,14 +180,6 @@ class _Lines:
         explained = np.divide(cov * cov, vt, out=np.zeros_like(cov), where=vt > 0)
         return np.maximum((self.s2[b + 1] - self.s2[a]) - sx * sx / m - explained, 0.0)
 
-    def change(self, a: int, b: int) -> float:
-        """Rise of the best line over samples ``a..b``, from ``a`` to ``b``."""
-        m = float(b - a + 1)
-        sx = self.s1[b + 1] - self.s1[a]
-        cov = (self.st[b + 1] - self.st[a]) - (a + b) * 0.5 * sx
-        vt = m * (m * m - 1) / 12.0
-        return float(cov / vt * (b - a)) if vt > 0 else 0.0
-
 
 def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +241,7 @@ def _move_boundaries(lines: _Lines, first: np.ndarray, last: np.ndarray, min_len
 
 def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyorder: int,
                     min_duration_s: float, split_k: float, steady_k: float, steady_rel: float,
-                    noise_floor_rel: float, line_rel: float) -> tuple:
+                    noise_floor_rel: float) -> tuple:
     """The ``robust`` trend segments of one series, from the method's specification.
 
     Denoise (Savitzky–Golay, window set by ``cutoff_hz``); noise = robust std of what
@@ -258,8 +249,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     raw range; bottom-up line fit with join tolerance ``split_k`` × noise² × ln(n) and
     segments of at least ``min_duration_s``; boundary refinement; a segment is steady
     when its change in the denoised level is below ``max(steady_k × noise, steady_rel ×
-    denoised range)``, or the change of its least-squares line is below ``line_rel`` × that
-    or of the other sign; equal neighbours merged (merged steady runs re-judged, until
+    denoised range)``; equal neighbours merged (merged steady runs re-judged, until
     stable); a steady piece of at most two minimum lengths between a rise and a fall
     becomes one turning point at its extreme.
 
@@ -267,7 +257,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         values: 1-D float64 series of at least two samples.
         rate: Sampling rate.
         cutoff_hz, polyorder, min_duration_s, split_k, steady_k, steady_rel,
-            noise_floor_rel, line_rel: The method's parameters (``RobustParams``).
+            noise_floor_rel: The method's parameters (``RobustParams``).
 
     Returns:
         ``(bounds, signs, values)``: per segment (first, last) sample, +1/−1/0 and the
@@ -294,12 +284,8 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     threshold = max(steady_k * noise, steady_rel * float(np.ptp(smooth)))
 
     def judged(a: int, b: int) -> int:
-        # The denoised level must change by the threshold, and the line through the
-        # segment by line_rel of it, in the same direction.
         change = level[b] - level[a]
-        line = lines.change(a, b) * np.sign(change)
-        real = abs(change) >= threshold and line > 0 and line >= line_rel * threshold
-        return int(np.sign(change)) if real else 0
+        return int(np.sign(change)) if abs(change) >= threshold else 0
 
     runs = [(a, b, judged(a, b)) for a, b in zip(first.tolist(), last.tolist())]
     while True:  # merge equal neighbours; a merged steady run may now rise or fall
