@@ -193,8 +193,8 @@ def test_golden_activity():
 
 GOLDEN = {
     'trend_summary': ('trend_summary/what_trends', 'What trends does this time series data show, and how much of the time does each take up?', 'We are looking at the waist x-axis accelerometer between 0.00 and 0.40 seconds. Across three segments, three different trends can be seen. Grouping the segments by trend yields a cumulative 0.10s of falling behaviour, as well as rising trends lasting 0.20 seconds in total, and stable segments totalling 0.10 seconds. Considering the whole span, the series shows a rising overall trend.'),
-    'trend_analysis': ('trend_analysis/when_rise_fall', 'When does the data window go up, go down or stay flat?', '0.00-0.20s: increasing\n0.20-0.30s: consistent\n0.30-0.40s: decreasing\nTally of increasing segments: 1\nTally of decreasing segments: 1\nTally of consistent segments: 1'),
-    'activity': ('activity/single_answer', "This recording has three channels, each with 5 samples over 0.50 seconds.\nEach channel's level and variability:\nWaist x-axis accelerometer: mean value 2.0 g; standard deviation 1.414 g.\nWaist y-axis accelerometer: mean value 0.4 g; standard deviation 0.49 g.\nWaist z-axis accelerometer: mean value 2.2 g; standard deviation 0.4 g.\nEach channel's trends:\nWaist x-axis accelerometer - rising over 0.40 seconds across one segment.\nWaist y-axis accelerometer - falling over 0.20 seconds, rising over 0.20 seconds across four segments, consistent overall.\nWaist z-axis accelerometer - rising over 0.10 seconds, consistent over 0.30 seconds across two segments, rising overall.\nLast, the correlation of each pair of axes:\nThe waist x-axis accelerometer and waist y-axis accelerometer correlate with r = 0.00, which is negligible.\nThe waist x-axis accelerometer and waist z-axis accelerometer correlate with r = 0.71, which is strong positive.\nThe waist y-axis accelerometer and waist z-axis accelerometer correlate with r = -0.41, which is moderate negative.\nAnswer with one activity: what is happening in this window?", 'walking upstairs'),
+    'trend_analysis': ('trend_analysis/when_rise_fall', 'When does the data window go up, go down or stay flat?', '0.00-0.20s: increasing\n0.20-0.30s: flat\n0.30-0.40s: decreasing\nTally of increasing segments: 1\nTally of decreasing segments: 1\nTally of flat segments: 1'),
+    'activity': ('activity/single_answer', "This recording has three channels, each with 5 samples over 0.50 seconds.\nEach channel's level and variability:\nWaist x-axis accelerometer: mean value 2.0 g; standard deviation 1.414 g.\nWaist y-axis accelerometer: mean value 0.4 g; standard deviation 0.49 g.\nWaist z-axis accelerometer: mean value 2.2 g; standard deviation 0.4 g.\nEach channel's trends:\nWaist x-axis accelerometer - rising over 0.40 seconds across one segment.\nWaist y-axis accelerometer - falling over 0.20 seconds, rising over 0.20 seconds across four segments, flat overall.\nWaist z-axis accelerometer - rising over 0.10 seconds, flat over 0.30 seconds across two segments, rising overall.\nLast, the correlation of each pair of axes:\nThe waist x-axis accelerometer and waist y-axis accelerometer correlate with r = 0.00, which is negligible.\nThe waist x-axis accelerometer and waist z-axis accelerometer correlate with r = 0.71, which is strong positive.\nThe waist y-axis accelerometer and waist z-axis accelerometer correlate with r = -0.41, which is moderate negative.\nAnswer with one activity: what is happening in this window?", 'walking upstairs'),
 }
 
 
@@ -209,6 +209,25 @@ def test_change_amount_on_ramp():
         (0.0, 4.0, 4.0, 10.0, "up")
     (v,) = _facts("change_amount", [[1.0], [3.0], [1.0]])
     assert (v["change"], v["direction"]) == (0.0, "steady")
+    # The rate is the samples' own: 0.01344 / 0.4 s = 0.0336 → 0.034 (the rounded change
+    # 0.013 would give 0.0325).
+    (v,) = _facts("change_amount", [[0.0], [0.0], [0.0], [0.0], [0.01344]])
+    assert (v["change"], v["rate_per_s"]) == (0.013, 0.034)
+
+
+def test_channel_comparison_scopes_its_correlations_to_one_sensor():
+    """Only pairs of one sensor's axes are compared: no question or answer may claim the
+    strongest pair of all axes (an accelerometer–gyroscope pair may correlate more)."""
+    facts = next(f.values for ctx in lint_contexts() for f in facts_for("channel_comparison", ctx))
+    pack = PACKS["channel_comparison"]
+    scope = re.compile(r"same-sensor|same sensor|one sensor|within a sensor|each sensor", re.I)
+    for variant in pack.variants:
+        for k in range(10):
+            out = render_variant(pack, variant, facts, 0, "scope", forced_phrase=k)
+            last = out.answer.rsplit(". ", 1)[-1]
+            assert scope.search(last), last
+            if re.search(r"correlat|linked|related|relate", out.question):
+                assert scope.search(out.question), out.question
 
 
 def test_extremes_first_occurrence_and_range():

@@ -14,7 +14,8 @@ VALUES = ("start_value", "end_value", "change", "abs_change", "rate_per_s")
 
 
 def check(row: Row) -> Iterator[Failure]:
-    """Recompute the end values from the series; change and rate follow from the stated ends."""
+    """Recompute the end values from the series; the change follows from the stated ends,
+    the mean rate from the samples."""
     try:
         _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
         said = {k: one(a, k) for k in a if not k.endswith("@unit") and k not in ("sensor",)}
@@ -44,10 +45,11 @@ def check(row: Row) -> Iterator[Failure]:
     if "abs_change" in said and not said["abs_change"].agrees(abs(ref), extra=extra):
         yield Failure("change_amount.value", f"change {said['abs_change']}, ends give "
                                              f"{abs(ref):.6f}")
+    # The rate is the samples' own (end − start) / duration, not that of the rounded ends.
     if "rate_per_s" in said and duration > 0 and not said["rate_per_s"].agrees(
-            ref / duration, extra=extra / duration):
+            (last - first) / duration):
         yield Failure("change_amount.rate", f"rate {said['rate_per_s']}/s, series "
-                                            f"{ref / duration:.6f}/s")
+                                            f"{(last - first) / duration:.6f}/s")
     if "direction" in said:
         expected = "up" if ref > 0 else "down" if ref < 0 else "steady"
         if said["direction"] != expected:
