@@ -19,12 +19,15 @@ not count, and what load remains (caches, memory bandwidth) hits both sides alik
 harqa's breakdown, trends are timed alone on the same batches, features are the rest of
 ``pipeline.contexts``, and rendering is ``qa.build_items`` (facts, Jinja, row objects).
 Prints channel-windows per second for both, the ratio, harqa's time per stage (µs per
-channel-window), and writes ``benchmarks/results/speed.json``.
+channel-window) and the garbage collector's share of it with the heap frozen (as
+``pipeline.describe`` runs) and not, and writes ``benchmarks/results/speed.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import statistics
 import sys
@@ -79,9 +82,15 @@ def load(root: Path, stage: int, experiments: list[int]
     return out
 
 
-def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: dict
-          ) -> tuple[list[str], dict[str, float]]:
+def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: dict,
+          freeze: bool = True) -> tuple[list[str], dict[str, float]]:
     """The build's path for every channel-window: summaries per recording, then rows.
+
+    Args:
+        data: Recordings and their windows.
+        cfg: Build settings.
+        packs: Template packs.
+        freeze: Describe with the heap frozen, as ``pipeline.describe`` does.
 
     Returns:
         The answers, and seconds spent summarizing (trends + features) and rendering.
@@ -89,7 +98,7 @@ def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: d
     answers: list[str] = []
     spent = {"summarize": 0.0, "render": 0.0}
     for rec, wins in data:
-        with pipeline.frozen_heap():  # as ``pipeline.describe`` runs
+        with pipeline.frozen_heap() if freeze else contextlib.nullcontext():
             start = time.process_time()
             contexts = list(pipeline.contexts(rec, cfg, wins))
             mid = time.process_time()
@@ -100,6 +109,26 @@ def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: d
             spent["summarize"] += mid - start
             spent["render"] += time.process_time() - mid
     return answers, spent
+
+
+def collection_seconds(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig,
+                       packs: dict, freeze: bool) -> float:
+    """CPU seconds the garbage collector spends during one harqa round (fresh phrasings)."""
+    spent, started = [0.0], [0.0]
+
+    def on_collect(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            spent[0] += time.process_time() - started[0]
+
+    text._RENDERED.clear()
+    gc.callbacks.append(on_collect)
+    try:
+        harqa(data, cfg, packs, freeze)
+    finally:
+        gc.callbacks.remove(on_collect)
+    return spent[0]
 
 
 def trends_only(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig) -> float:
@@ -156,6 +185,8 @@ def main() -> None:
               for k, v in (("trends", trend), ("summarize", summ), ("render", rend))}
         breakdown = {"trends_us": us["trends"], "features_us": us["summarize"] - us["trends"],
                      "render_us": us["render"], "total_us": 1e6 * ours_s / n_items}
+        gc_us = {f"gc_{k}_us": 1e6 * collection_seconds(data, cfg, packs, freeze) / n_items
+                 for k, freeze in (("frozen", True), ("unfrozen", False))}
         ours_rate, theirs_rate = n_items / ours_s, len(pick) / theirs_s
         mean_len = float(np.mean([w.length for _, wins in data for w in wins]))
         example = answers[len(answers) // 2]
@@ -164,13 +195,15 @@ def main() -> None:
             "mean_samples": mean_len, "harqa_cw_per_s": ours_rate,
             "seed_style_cw_per_s": theirs_rate, "ratio": ours_rate / theirs_rate,
             "seed_style_timed_on": len(pick), "rounds": args.repeat,
-            "harqa_us_per_cw": breakdown, "example": example}
+            "harqa_us_per_cw": {**breakdown, **gc_us}, "example": example}
         print(f"{label}: {n_items:,} channel-windows (mean {mean_len:.0f} samples)")
         print(f"  harqa (robust trends + features + {QA_TYPE} row): "
               f"{ours_rate:>10,.0f} channel-windows/s")
         print(f"    µs per channel-window: trends {breakdown['trends_us']:.1f}, features "
               f"{breakdown['features_us']:.1f}, rendering {breakdown['render_us']:.1f}, "
               f"total {breakdown['total_us']:.1f}")
+        print(f"    of which garbage collection: {gc_us['gc_frozen_us']:.1f} (heap frozen, as a "
+              f"build runs; {gc_us['gc_unfrozen_us']:.1f} unfrozen)")
         print(f"  seed-style pandas (timed on {len(pick)}): {theirs_rate:>10,.1f} channel-windows/s")
         print(f"  ratio: {ours_rate / theirs_rate:,.0f}×   (target ≥ 200×)")
         print(f"  e.g. {example}")

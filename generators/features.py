@@ -82,11 +82,15 @@ class SeriesBatch:
         return trends.estimate_noise(self.values)
 
     @cached_property
+    def std(self) -> np.ndarray:
+        """Population standard deviation per window (channel unit)."""
+        return self.values.std(axis=1)
+
+    @cached_property
     def moving(self) -> np.ndarray:
         """Whether each window varies beyond its noise: std ≥ ``MOVING_NOISE_K`` × noise > 0
         or, for a noiseless window, std > 0."""
-        std = self.values.std(axis=1)
-        return (std >= MOVING_NOISE_K * self.noise) & (std > 0)
+        return (self.std >= MOVING_NOISE_K * self.noise) & (self.std > 0)
 
     @cached_property
     def detrended(self) -> np.ndarray:
@@ -295,7 +299,7 @@ def cadence(batch: SeriesBatch) -> Columns:
     """
     acc = batch.column("modality") == "acc"
     per_g = np.array([_ACC_UNITS.get(u, np.inf) for u in batch.column("unit")])
-    shakes = batch.values.std(axis=1) / per_g >= GAIT_MIN_STD_G
+    shakes = batch.std / per_g >= GAIT_MIN_STD_G
     trunk = np.array([c.location in TRUNK_LOCATIONS for c in batch.channels], dtype=bool)
     period, strength = batch.periodicity
     lags, r = batch.autocorrelation

@@ -103,10 +103,10 @@ def frozen_heap() -> Iterator[None]:
     Describing allocates many small objects (facts, phrasings, rows) that live long
     enough to set off full collections, and each one re-scans every object of the
     process, imported libraries included (Prefect, Great Expectations, pandas). Frozen
-    objects are skipped until exit (``gc.freeze``); new objects are collected as usual.
-    One-off on the speed benchmark's stage 1: collection time 71 → 27 µs per
-    channel-window. Concurrent describes share the frozen set: the first to finish
-    unfreezes it, which costs only speed.
+    objects are skipped until exit (``gc.freeze``); new objects are collected as usual
+    (``benchmarks/bench_speed.py`` reports the collection time with and without). Concurrent
+    describes share the frozen set: the first to finish unfreezes it, which costs only
+    speed.
     """
     gc.freeze()
     try:

@@ -85,6 +85,15 @@ class Row:
         )
 
 
+def spans_change(row: Row, qa_type: str, why: str) -> list[Failure]:
+    """A failure when the row's window spans an activity change, which a row of
+    ``qa_type`` cannot describe (``why``); none otherwise."""
+    if not row.next_activity:
+        return []
+    return [Failure(f"{qa_type}.transition", f"the window changes from {row.activity} to "
+                                             f"{row.next_activity}: {why}")]
+
+
 def run(row: Row) -> list[Failure]:
     """All failures of the row's QA-type check (a missing check is itself a failure)."""
     if row.qa_type not in CHECKS:

@@ -60,6 +60,9 @@ PEAK_NOISE_K, PEAK_RANGE_REL = 8.0, 0.2
 """A prominent peak rises at least max(8 × noise, 0.2 × range) above its bases (the
 documented rule of ``extremes``: white noise alone has no peak that prominent)."""
 
+G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
+"""One unit of acceleration in g (standard gravity)."""
+
 MOVING_NOISE_K = 5.0
 """The documented rule: a series moves (more than sensor noise) when its std is at least
 5 × its noise level; only a moving series may be called periodic or given a cadence."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping
 
-from validation.checks import Failure, Row
+from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import channel_of, describe
 from validation.checks._read import Unreadable, compiler, one, value
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
@@ -143,9 +143,7 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure(f"{NAME}.structure", str(exc))
         return
     yield from found
-    if row.next_activity:
-        yield Failure(f"{NAME}.transition", f"the window changes from {row.activity} to "
-                                            f"{row.next_activity}: one label names only a part")
+    yield from spans_change(row, NAME, "one label names only a part")
     if said.lower() != activity_words(row.activity):
         yield Failure(f"{NAME}.label", f"answer {said!r}, window label "
                                        f"{activity_words(row.activity)!r}")

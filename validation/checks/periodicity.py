@@ -6,10 +6,10 @@ from typing import Iterator
 
 import numpy as np
 
-from validation.checks import Failure, Row
+from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import channel_of
 from validation.checks._read import Stated, Unreadable, one, read_row
-from validation.checks._signal import MOVING_NOISE_K, mad_noise
+from validation.checks._signal import G_PER_UNIT, MOVING_NOISE_K, mad_noise
 
 REGULARITY = ((0.7, "clearly periodic"), (0.4, "somewhat periodic"))
 """The documented scale: periodicity strength (as the text rounds it) at or above → words;
@@ -23,9 +23,6 @@ GAIT_MIN_STRENGTH = 0.5
 
 GAIT_MIN_STD_G = 0.05
 """…of an accelerometer whose std reaches this many g (steps shake the body)."""
-
-G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
-"""One unit of acceleration in g (standard gravity)."""
 
 
 def autocorrelation(x: np.ndarray) -> np.ndarray:
@@ -90,9 +87,7 @@ def check(row: Row) -> Iterator[Failure]:
     for named in (said.get("sensor"), asked):
         if named is not None and channel_of(row, str(named)) != 0:
             yield Failure("periodicity.channel", f"names {named!r}, not the row's channel")
-    if row.next_activity:
-        yield Failure("periodicity.transition", f"the window changes from {row.activity} to "
-                                                f"{row.next_activity}: no single rhythm")
+    yield from spans_change(row, "periodicity", "no single rhythm")
     rate, n = row.sample_rate_hz, row.series.shape[1]
     if "duration_s" in said and not said["duration_s"].agrees(n / rate):
         yield Failure("periodicity.value", f"window of {said['duration_s']}s, series "

@@ -6,12 +6,10 @@ from typing import Iterator
 
 import numpy as np
 
-from validation.checks import Failure, Row
+from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import MODALITY_NOUNS
 from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row, value
-
-G_PER_UNIT = {"g": 1.0, "m/s²": 9.80665, "m/s^2": 9.80665, "m/s2": 9.80665}
-"""One unit of acceleration in g (standard gravity)."""
+from validation.checks._signal import G_PER_UNIT
 
 STILL_RATIO = 0.05
 """The documented rule: still when the magnitude's std is below this share of its mean."""
@@ -78,9 +76,7 @@ def check(row: Row) -> Iterator[Failure]:
     if "tilt_deg" in said and length > 0:
         if not Stated(float(said["tilt_deg"]), 0).agrees(float(angle[k]), extra=1e-6):
             yield Failure("posture.value", f"tilt {said['tilt_deg']}°, series {angle[k]:.2f}°")
-    if row.next_activity:
-        yield Failure("posture.transition", f"the window changes from {row.activity} to "
-                                            f"{row.next_activity}: no single posture")
+    yield from spans_change(row, "posture", "no single posture")
     yield from _posture_failures(said, angle, length)
     mag = np.linalg.norm(xyz, axis=1)
     if "magnitude_std" in said and not value(said["magnitude_std"]).agrees(mag.std()):

@@ -39,8 +39,9 @@ class VerifySettings:
             plain greedy decoding.
         stage2_train_rows: Most stage-2 training rows.
         stage2_test_rows: Most stage-2 test rows.
-        stage2_steps: Optimizer steps of the stage-2 classifier (one-off on the demo's 651
-            training windows: macro-F1 0.79 at 250, 0.82 at 400, 0.86 at 600 and 800).
+        stage2_steps: Optimizer steps of the stage-2 classifier (on the demo's 651 training
+            windows 400 steps fell below the nearest-centroid baseline; with 600,
+            bench_reference_model gave macro-F1 0.81–0.86 over successive rebuilds).
         stage2_pool: Samples averaged into one stage-2 sensor token.
         threads: Torch CPU threads during the run; 0 keeps torch's default. One thread
             is faster than two on a machine whose cores are busy with other work.
