@@ -15,10 +15,12 @@ from generators.errors import InputError
 from generators.schema import QA_SCHEMA
 from generators.trends import detect
 from validation.reference_model import metrics
-from validation.reference_model.data import load_rows, row_hash, shuffled_pairing
+from validation.reference_model.data import (all_channel_names, load_rows, row_hash,
+                                            shuffled_pairing)
 from validation.reference_model.parsing import AnswerParser, Structure, direction_words
 from validation.reference_model.settings import settings_for
-from validation.reference_model.tokenization import Binning, fit_scaler, quantize
+from validation.reference_model.tokenization import (SPECIAL_TOKENS, Binning,
+                                                     SensorTextTokenizer, fit_scaler, quantize)
 
 RATE = 10.0
 WORDS = {"up": "increasing", "down": "decreasing", "steady": "steady"}
@@ -150,7 +152,6 @@ def test_fit_scaler_matches_numpy():
 
 def test_tokenizer_layout_and_round_trip(tmp_path):
     pytest.importorskip("tokenizers")
-    from validation.reference_model.tokenization import SensorTextTokenizer
 
     texts = ["0.00s to 1.20s: increasing", "Until 0.04s", "Number of increasing trends: 12"] * 20
     tok = SensorTextTokenizer.train(texts, ["waist_acc_x", "waist_acc_y"], Binning(8, 3.0), 64)
@@ -197,7 +198,6 @@ def test_generate_matches_teacher_forced_choices(dataset, tolerance):
                                                   collate, forward, generate, gpt2_config,
                                                   train)
     from validation.reference_model.run import _lm_examples
-    from validation.reference_model.tokenization import SensorTextTokenizer
 
     s = settings_for("cpu", **TINY, time_tolerance=tolerance)
     rows = load_rows(dataset, 1, "train", 6)
@@ -423,7 +423,7 @@ def test_unknown_device_lists_known():
 TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_train_rows=240,
             stage1_test_rows=30, stage1_steps=200, batch_tokens=2048, lr=1e-2, eval_rows=16,
             eval_points=3, max_answer_tokens=32, stage2_train_rows=240, stage2_test_rows=40,
-            stage2_steps=60, stage2_pool=2, threads=1)
+            stage2_steps=60, stage2_pool=2, stage2_seeds=2, threads=1)
 
 
 def test_training_is_deterministic_and_loss_decreases(dataset):
@@ -431,7 +431,6 @@ def test_training_is_deterministic_and_loss_decreases(dataset):
     pytest.importorskip("transformers")
     from validation.reference_model.model import build_model, gpt2_config, train
     from validation.reference_model.run import _lm_examples
-    from validation.reference_model.tokenization import SensorTextTokenizer
 
     s = settings_for("cpu", **TINY)
     rows = load_rows(dataset, 1, "train", 120)
@@ -483,9 +482,14 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
     out = dataset / "reference_model"
     for name in ("metrics.json", "report.md", "README.md", "learning_curve.png",
                  "confusion_matrix.png", "stage1_aligned/config.json",
-                 "stage1_shuffled/predictions.jsonl", "stage2_classifier/config.json",
-                 "tokenizer/tokenizer.json"):
+                 "stage1_shuffled/predictions.jsonl", "stage2_classifier/seed_0/config.json",
+                 "stage2_classifier/seed_1/config.json", "tokenizer/tokenizer.json"):
         assert (out / name).is_file(), name
+    # the classifier's vocabulary holds sensor tokens and bytes only, whatever the text
+    view = SensorTextTokenizer.load(out / "stage2_tokenizer")
+    assert view.time_values() == {}
+    assert view.vocab_size == (len(SPECIAL_TOKENS) + 2 * len(all_channel_names(dataset))
+                               + TINY["n_bins"] + 256)
     assert json.loads((out / "metrics.json").read_text())["alignment_gap"] == doc["alignment_gap"]
 
 
@@ -510,7 +514,8 @@ def test_span_fits_a_line_between_the_last_two_named_times():
     anchors = torch.tensor([[[-1, -1]] * 6 + [[3, -1], [5, 1]]])
     stats = emb.span(prompt, anchors)[0].double()
     assert stats[:7].abs().sum().item() == 0  # fewer than two times named: nothing
-    change, mean, resid, log_n = stats[7].tolist()
+    change, mean, resid, log_n, *smoothed = stats[7].tolist()
+    assert smoothed == [0.0] * 4  # four bins smoothed over ±3 positions: one mean, no change
     # line through positions 1-4, carried to the end mark at 5: 4 steps of 0.5
     assert change == pytest.approx(2.0)
     assert mean == pytest.approx(0.25)
@@ -519,3 +524,49 @@ def test_span_fits_a_line_between_the_last_two_named_times():
     # the same span named in the other order reads the same
     flipped = emb.span(prompt, torch.tensor([[[1, 5]] * 8]))[0, 0].double()
     assert flipped.tolist() == pytest.approx(stats[7].tolist())
+
+
+RAMP = {10 + i: round(0.1 * i, 1) for i in range(10)}
+"""Bin ids 10 … 19 with values 0.0 … 0.9 (``sensor_embedding`` tests)."""
+
+
+def ramp_prompt():
+    """A 10-bin ramp channel (marks 30, 31), a 4-bin constant channel (marks 32, 33), text."""
+    torch = pytest.importorskip("torch")
+    return torch.tensor([[30, *range(10, 20), 31, 32, 15, 15, 15, 15, 33, 1, 2]])
+
+
+def test_smoothed_averages_within_the_channel_only():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.model import SMOOTH_HALF, sensor_embedding
+
+    assert SMOOTH_HALF == 3  # the values below are for 7-sample means
+    emb = sensor_embedding(40, 4, RAMP, {}, [30, 31, 32, 33], 1)
+    smooth, spread, noise = (x[0].double() for x in emb.smoothed(ramp_prompt()))
+    # a centred mean of a line is the line; near the edges only the channel's own bins count
+    want = [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75]
+    assert smooth[1:11].tolist() == pytest.approx(want)
+    assert smooth[13:17].tolist() == pytest.approx([0.5] * 4)  # not pulled by the ramp
+    assert smooth[[0, 11, 12, 17, 18, 19]].tolist() == [0.0] * 6  # marks and text
+    assert spread[1:11].tolist() == pytest.approx([0.6] * 10)
+    assert spread[13:17].tolist() == pytest.approx([0.0] * 4)
+    assert noise[5].item() == pytest.approx(np.sqrt(0.07 / 10))  # edge residuals ±.15 ±.1 ±.05
+    assert noise[14].item() == pytest.approx(0.0)
+
+
+def test_span_reads_the_smoothed_change_against_the_channel():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.model import sensor_embedding
+
+    emb = sensor_embedding(40, 4, RAMP, {}, [30, 31, 32, 33], 1)
+    prompt = ramp_prompt()
+    anchors = torch.tensor([[[-1, -1]] * 18 + [[7, 4]] * 2])  # bins 3 … 6 of the ramp
+    stats = emb.span(prompt, anchors)[0, -1].double().tolist()
+    change, over_range, over_noise, spread = stats[4:]
+    assert change == pytest.approx(0.3)
+    assert over_range == pytest.approx(0.5)
+    assert over_noise == pytest.approx(np.arcsinh(0.3 / np.sqrt(0.007)) / 4)
+    assert spread == pytest.approx(0.6)
+    # a span ending on the end mark reads the channel's last bin
+    to_end = torch.tensor([[[-1, -1]] * 18 + [[11, 7]] * 2])
+    assert emb.span(prompt, to_end)[0, -1, 4].item() == pytest.approx(0.75 - 0.6)

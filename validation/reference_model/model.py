@@ -90,6 +90,13 @@ EXACT_OFFSETS = 16
 N_BUCKETS = 32
 """Buckets of a pointer target's offset from the last named time (``relative_buckets``)."""
 
+SPAN_FEATURES = 8
+"""Numbers ``sensor_embedding``'s span read gives each text token."""
+
+SMOOTH_HALF = 3
+"""Bin tokens on each side averaged into a smoothed value (``smoothed``; 7 samples, about
+a 3 Hz low-pass at 50 Hz, near the trend detector's 4 Hz denoiser)."""
+
 
 def _bucket_table() -> np.ndarray:
     """Bucket of offsets −1, 0, 1, … up to the first offset of the last bucket."""
@@ -133,12 +140,15 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
     over the standardized centre values of the ``kernel`` bin tokens centred on it, so
     the model reads the level, its local change and what follows from the first layer
     on (sensor tokens all precede the text, so looking ahead among them leaks nothing of
-    the answer; the end mark sees the channel's last values); (b) on every time token, a
+    the answer; the end mark sees the channel's last values), and a learned projection
+    of the channel's noise and range (``smoothed``: whether a movement counts as a rise
+    or a fall depends on them, and the convolution sees only a few samples); (b) on
+    every time token, a
     learned projection of sine/cosine features of its seconds, so near times get near
     vectors (sensor tokens carry the time token of their first sample, the end mark the
     window's end, see ``Examples.times``); (c) in ``anchored``, on every text token, a
     learned projection of the sensor embeddings at the last two times the text named up
-    to it (``anchor_positions``) and of a line fitted to the values between them, so the
+    to it (``anchor_positions``) and of what the values do between them (``span``), so the
     words after "0.66 to 1.30 seconds" see the signal at 0.66 s and 1.30 s and how it
     went in between without having to learn to find them by attention, which a model
     this small does not learn within the CPU budget (forced direction accuracy on the
@@ -189,9 +199,10 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
                                  persistent=False)
             self.level = nn.Conv1d(2, n_embd, kernel, padding=kernel // 2)
             self.clock = nn.Linear(2 * len(TIME_PERIODS_S), n_embd)
+            self.context = nn.Linear(3, n_embd, bias=False)
             # no bias: rows that name no time (classifier windows) get exactly nothing
             self.anchor = nn.Linear(2 * n_embd, n_embd, bias=False)
-            self.spanned = nn.Linear(4, n_embd, bias=False)
+            self.spanned = nn.Linear(SPAN_FEATURES, n_embd, bias=False)
             self.key = nn.Sequential(nn.Linear(2 * n_embd, n_embd), nn.GELU(),
                                      nn.Linear(n_embd, n_embd))
             self.query = nn.Linear(n_embd, n_embd)
@@ -204,6 +215,11 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
             x = torch.stack([self.bin_value[ids] * m, m], 1)
             sensor = (m + self.is_mark[ids]).unsqueeze(-1)
             emb = emb + self.level(x).transpose(1, 2) * sensor
+            _, spread, noise = self.smoothed(ids)
+            # the channel's noise and range: whether a movement counts depends on them, and
+            # the convolution sees only a few samples of the channel
+            ctx = torch.stack([noise, spread, noise / spread.clamp(min=1e-6)], -1)
+            emb = emb + self.context(ctx.clamp(max=4).to(emb.dtype)) * sensor
             phase = self.time_value[ids].unsqueeze(-1) * self.omega
             clock = self.clock(torch.cat([phase.sin(), phase.cos()], -1))
             return emb + clock * self.is_time[ids].unsqueeze(-1)
@@ -222,12 +238,17 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
                     + self.spanned(self.span(prompt, anchors).to(emb.dtype)))
 
         def span(self, prompt, anchors):
-            """Least-squares line through the bin values between the last two named
-            times (rows × positions × 4: its change across the span, mean, residual std,
-            a quarter of the log of the bin count; zeros until two times are named).
+            """What the signal does between the last two named times (rows × positions ×
+            ``SPAN_FEATURES``; zeros until two times are named): the least-squares line
+            through the bin values (its change across the span, mean, residual std, a
+            quarter of the log of the bin count), and the change of the smoothed values
+            (``smoothed``) from the first to the last bin of the span, alone, over the
+            channel's smoothed range and (as ``asinh``) over its noise, beside that range.
 
             Whether a segment rises, falls or holds is decided over its whole span; a
-            read at its two ends alone misses that on long or noisy segments."""
+            read at its two ends alone misses that on long or noisy segments. Whether a
+            change counts depends on the channel as a whole, its range and its noise,
+            which no read inside the span sees."""
             m = self.is_bin[prompt].double()
             v = self.bin_value[prompt].double() * m
             p = torch.arange(prompt.shape[1], device=prompt.device, dtype=torch.double)
@@ -245,8 +266,49 @@ def sensor_embedding(vocab_size: int, n_embd: int, bins: Mapping[int, float],
             var_p, cov = spp / k - centre ** 2, spv / k - centre * mean
             slope = torch.where(var_p > 1e-9, cov / var_p.clamp(min=1e-9), 0.0)
             resid = (svv / k - mean ** 2 - slope * cov).clamp(min=0).sqrt()
-            stats = torch.stack([slope * (hi - 1 - lo), mean, resid, torch.log1p(n) / 4], -1)
+            smooth, spread, noise = self.smoothed(prompt)
+            # the span's last bin: an end mark carries the window's end but no value
+            end = (hi - 1 - self.is_mark[prompt].long().gather(1, hi - 1)).clamp(min=0)
+            change = smooth.gather(1, end) - smooth.gather(1, lo)
+            spread, noise = spread.gather(1, lo), noise.gather(1, lo)
+            stats = torch.stack([slope * (hi - 1 - lo), mean, resid, torch.log1p(n) / 4,
+                                 change, change / spread.clamp(min=1e-6),
+                                 torch.asinh(change / noise.clamp(min=1e-6)) / 4, spread], -1)
             return stats * ((last >= 0) & (prev >= 0)).unsqueeze(-1)
+
+        def smoothed(self, prompt):
+            """Per position of ``prompt`` (rows × positions): the mean of the bin values
+            within ``SMOOTH_HALF`` positions in the same channel, and the range of those
+            means and the root-mean-square of the bin values around them over the
+            position's channel (zeros outside channels)."""
+            m = self.is_bin[prompt].double()
+            v = self.bin_value[prompt].double() * m
+            mark = self.is_mark[prompt].double()
+            p = torch.arange(prompt.shape[1], device=prompt.device)
+            # channels are the bins between a start mark and the next end mark
+            left = torch.where(mark > 0, p, -1).cummax(1).values
+            right = torch.where(mark > 0, p, prompt.shape[1]).flip(1).cummin(1).values.flip(1)
+            a = torch.maximum(p - SMOOTH_HALF, left + 1).clamp(0, prompt.shape[1])
+            b = torch.minimum(p + SMOOTH_HALF + 1, right).clamp(0, prompt.shape[1])
+            b = torch.maximum(a, b)
+            cv = nn.functional.pad(v.cumsum(1), (1, 0))
+            cm = nn.functional.pad(m.cumsum(1), (1, 0))
+            count = cm.gather(1, b) - cm.gather(1, a)
+            smooth = (cv.gather(1, b) - cv.gather(1, a)) / count.clamp(min=1) * m
+            channel = ((mark.cumsum(1) + 1) // 2).long()  # 1, 2, … inside channels
+            size = (int(channel.max()) + 1 if channel.numel() else 1,)
+
+            def per_channel(reduce, x, fill):
+                out = x.new_full((x.shape[0], *size), fill)
+                return out.scatter_reduce(1, channel, x, reduce, include_self=True)
+
+            top = per_channel("amax", torch.where(m > 0, smooth, -torch.inf), -torch.inf)
+            low = per_channel("amin", torch.where(m > 0, smooth, torch.inf), torch.inf)
+            spread = torch.nan_to_num((top - low).gather(1, channel), posinf=0.0, neginf=0.0)
+            sq = per_channel("sum", (v - smooth) ** 2 * m, 0.0)
+            bins = per_channel("sum", m, 0.0)
+            noise = (sq / bins.clamp(min=1)).sqrt().gather(1, channel)
+            return smooth, spread, noise
 
         def keys(self, sensor, times, hidden):
             """Pointer key of every prompt position (``sensor``: embeddings of the ids,
@@ -295,6 +357,7 @@ def build_model(config, tok, kernel: int, classifier: bool = False):
                            tok.time_values(), tok.mark_ids(), kernel)
     emb.weight.data.normal_(0.0, config.initializer_range)
     # small like the token vectors, so the span read does not swamp the text at the start
+    emb.context.weight.data.normal_(0.0, config.initializer_range)
     emb.spanned.weight.data.normal_(0.0, config.initializer_range)
     model.set_input_embeddings(emb)
     model.tie_weights()
@@ -652,20 +715,31 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
     return out
 
 
-def predict_classes(model, examples: Examples, pad_id: int, settings: VerifySettings
-                    ) -> np.ndarray:
-    """Arg-max class of every row of ``examples`` under a classification model."""
+def class_probabilities(model, examples: Examples, pad_id: int, settings: VerifySettings
+                        ) -> np.ndarray:
+    """Class probabilities of every row of ``examples`` under a classification model.
+
+    Args:
+        model: A classifier from ``build_model``.
+        examples: The rows (targets unused).
+        pad_id: Padding token.
+        settings: Device and batch budget.
+
+    Returns:
+        float64 probabilities, rows × classes.
+    """
     import torch
 
-    preds = np.zeros(len(examples.prompts), dtype=np.int64)
+    probs = np.zeros((len(examples.prompts), model.config.num_labels))
     rng = np.random.default_rng(0)  # batching only
     model.eval()
     with torch.no_grad():
         for idx in length_batches(examples.lengths(False), settings.batch_tokens, rng):
             batch = collate(examples, idx, pad_id, False, settings.device)
             batch.pop("labels")
-            preds[idx] = forward(model, batch).logits.argmax(-1).cpu().numpy()
-    return preds
+            logits = forward(model, batch).logits.float()
+            probs[idx] = torch.softmax(logits, -1).cpu().numpy()
+    return probs
 
 
 def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[str],

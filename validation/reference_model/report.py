@@ -162,15 +162,18 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "- `stage1_aligned/`: GPT-2-style language model trained on the real pairs "
         "(`predictions.jsonl`: its held-out answers).",
         "- `stage1_shuffled/`: the same training on randomly re-paired sensor/text rows.",
-        "- `stage2_classifier/`: activity classifier (same architecture, trained from scratch).",
-        "- `tokenizer/`, `stage2_tokenizer/`: BPE text vocabulary (trained on the training "
-        "questions and answers) plus the sensor tokens and their binning.",
+        "- `stage2_classifier/seed_<n>/`: the activity classifiers (same architecture, "
+        "trained from scratch, one per seed; their class probabilities are averaged).",
+        "- `tokenizer/`: BPE text vocabulary (trained on the training questions and "
+        "answers) plus the sensor tokens and their binning; `stage2_tokenizer/`: the "
+        "classifiers' sensor tokens and bytes only.",
         "- `metrics.json`, `report.md`, `learning_curve.png`, `confusion_matrix.png`.", "",
         "## Architecture and training", "",
         f"GPT-2 configuration with {s.n_layer} layers, hidden size {s.n_embd}, {s.n_head} "
         f"heads, dropout {s.dropout}, trained from random initialisation with seed {s.seed} "
         f"(AdamW, peak learning rate {s.lr}, batches of about {s.batch_tokens} tokens, "
-        f"{s.stage1_steps} steps per language model, {s.stage2_steps} for the classifier).",
+        f"{s.stage1_steps} steps per language model, {s.stage2_steps} for each of the "
+        f"{s.stage2_seeds} classifiers).",
         "", "Input: per channel `<{channel}_start>`, one bin token per "
         f"{s.stage1_pool} sample(s), `<{{channel}}_end>`; values standardized per channel "
         "and window, clipped to "
@@ -183,7 +186,9 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "embedding of the time token of its first sample (the end mark: the window's end; "
         "GPT-2 `token_type_ids`), and to each text token a projection of the sensor "
         "embeddings at the last two times the text named (so the words after `0.66 to 1.30 "
-        "seconds:` read the signal at 0.66 s and 1.30 s). The logit of each time token the "
+        "seconds:` read the signal at 0.66 s and 1.30 s) and of what the signal does "
+        "between them (a least-squares line, and the change of a moving average against "
+        "the channel's range and noise, which every sensor token also carries). The logit of each time token the "
         "window carries adds a pointer score of its sensor position (query from the hidden "
         "state, key from that position, a learned bias per offset from the last named "
         "time), so naming a boundary is choosing a position of the signal. "

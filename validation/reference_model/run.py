@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable, Iterator, Mapping
@@ -17,7 +17,7 @@ from validation.reference_model.data import (Rows, all_channel_names, load_rows,
                                              shuffled_pairing)
 from validation.reference_model.model import (CurvePoint, Examples, build_model,
                                               forced_direction_accuracy, generate, gpt2_config,
-                                              predict_classes, train)
+                                              class_probabilities, train)
 from validation.reference_model.parsing import AnswerParser, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
@@ -204,11 +204,12 @@ def _write_predictions(path: Path, rows: Rows, hyps: list[str]) -> None:
                     + "\n")
 
 
-def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorTextTokenizer,
+def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path,
             log: Callable[[str], None]) -> tuple[dict, tuple[CurvePoint, ...]]:
-    """The activity classifier (the same architecture, trained from scratch: started from
-    the aligned language model it overfit in a one-off run on the demo, held-out loss
-    0.83 against 0.42), beside two baselines."""
+    """The activity classifier beside two baselines: ``stage2_seeds`` classifiers of the
+    same architecture trained from scratch from successive seeds, their class
+    probabilities averaged (started from the aligned language model one overfit in a
+    one-off run on the demo, held-out loss 0.83 against 0.42)."""
     from transformers import set_seed
 
     s = settings
@@ -223,31 +224,39 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorT
         return {"skipped": f"no stage-2 {STAGE2_QA_TYPE!r} rows in train or test"}, ()
     classes = sorted(set(train_rows.activity))
     scale = fit_scaler(train_rows.series, train_rows.channel_names)
-    view = SensorTextTokenizer(tok.tokenizer, Binning(s.n_bins, s.clip, s.stage2_pool, "dataset"),
-                               scale)
+    # a vocabulary of sensor tokens only: the classifier reads no text, and its token ids
+    # (hence its seeded initialisation) must not move when the dataset's wording does
+    view = SensorTextTokenizer.train([], all_channel_names(dataset_dir),
+                                     Binning(s.n_bins, s.clip, s.stage2_pool, "dataset"),
+                                     0, scale)
     view.save(out / "stage2_tokenizer")
     train_ex = _class_examples(view, train_rows, classes)
     test_ex = _class_examples(view, test_rows, classes)
     known = np.array([t[0] >= 0 for t in test_ex.targets])
     width = int(max(train_ex.lengths(False).max(), test_ex.lengths(False).max()))
-    config = gpt2_config(s, tok.vocab_size, _round_up(width, 64), tok.pad_id, tok.eos_id,
+    config = gpt2_config(s, view.vocab_size, _round_up(width, 64), view.pad_id, view.eos_id,
                          num_labels=len(classes))
-    set_seed(s.seed)
-    model = build_model(config, tok, s.value_kernel, classifier=True)
     held_out = test_ex.head(s.eval_rows * 4)
     held_out = Examples(*(tuple(x for x, k in zip(seq, known) if k) for seq in
                           (held_out.prompts, held_out.targets, held_out.times)))
-    curve = train(model, train_ex, held_out, tok.pad_id, False, s, s.stage2_steps,
-                  lambda p: log(f"stage 2: step {p.step}, train loss {p.train_loss:.3f}, "
-                                f"held-out {p.eval_loss:.3f}"))
-    model.save_pretrained(out / "stage2_classifier")
+    probs, curves = [], []
+    for seed in range(s.seed, s.seed + s.stage2_seeds):
+        set_seed(seed)
+        model = build_model(config, view, s.value_kernel, classifier=True)
+        curves.append(train(model, train_ex, held_out, view.pad_id, False, replace(s, seed=seed),
+                            s.stage2_steps,
+                            lambda p, k=seed: log(f"stage 2 (seed {k}): step {p.step}, train "
+                                                  f"loss {p.train_loss:.3f}, held-out "
+                                                  f"{p.eval_loss:.3f}")))
+        model.save_pretrained(out / "stage2_classifier" / f"seed_{seed}")
+        probs.append(class_probabilities(model, test_ex, view.pad_id, s))
     true = np.array([t[0] for t in test_ex.targets])
     ytrain = np.array([t[0] for t in train_ex.targets])
     n = len(classes)
     # a test activity never seen in training is scored as a miss of its own extra class
     labels = classes + sorted({a for a in test_rows.activity if a not in classes})
     true_all = np.array([labels.index(a) for a in test_rows.activity])
-    preds = {"model": predict_classes(model, test_ex, tok.pad_id, s),
+    preds = {"model": np.mean(probs, axis=0).argmax(1),
              "majority_class": metrics.majority(ytrain, len(true), n),
              "nearest_centroid": metrics.nearest_centroid(
                  metrics.window_features(train_rows.series), ytrain,
@@ -262,7 +271,10 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path, tok: SensorT
                         "test_subjects": _subjects(test_rows),
                         "tokens_per_window": width}}
     log(f"stage 2: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
-    return result, tuple(curve)
+    # the ensemble's curve: the members' losses averaged at each point
+    return result, tuple(CurvePoint(points[0].step, float(np.mean([q.train_loss for q in points])),
+                                    float(np.mean([q.eval_loss for q in points])))
+                         for points in zip(*curves))
 
 
 def verify(dataset_dir: Path, settings: VerifySettings | None = None,
@@ -299,7 +311,7 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     parser = AnswerParser(direction_words(templates_dir))
     with _torch_threads(settings.threads):
         stage1, extra, tok = _stage1(dataset_dir, settings, out, parser, log)
-        stage2, curve2 = _stage2(dataset_dir, settings, out, tok, log)
+        stage2, curve2 = _stage2(dataset_dir, settings, out, log)
     gap = stage1["gap"].get(HEADLINE)
     curves = {**extra["curves"], **({"stage2": curve2} if curve2 else {})}
     report = AlignmentReport(stage1, stage2, gap, round(time.perf_counter() - t_start, 2),
