@@ -3,6 +3,7 @@ and rejects corrupted ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -77,7 +78,29 @@ def test_segments_equal_the_generators(method: str, rate: float, kind: str) -> N
 
 
 def test_robust_defaults_are_the_documented_ones() -> None:
-    assert trends.trend_params("robust") == ROBUST_DEFAULTS
+    # but steady_z: rows whose provenance omits it predate it and were judged without it
+    assert trends.trend_params("robust") == {**ROBUST_DEFAULTS,
+                                             "steady_z": trends.RobustParams.steady_z}
+    assert ROBUST_DEFAULTS["steady_z"] == 0.0
+
+
+def test_rows_without_steady_z_are_checked_by_the_rule_they_were_written_with() -> None:
+    """White noise: windows whose one change the newer rule calls steady stay rises or
+    falls for a row whose provenance predates ``steady_z``."""
+    rng = np.random.default_rng(3)
+    windows = [rng.normal(0, 1, int(rng.integers(5, 40))).astype(np.float32)
+               for _ in range(400)]
+    old = {k: v for k, v in trends.trend_params("robust").items() if k != "steady_z"}
+    changed = 0
+    for x in windows:
+        before = tuple(s.direction for s in trends.detect(x.astype(np.float64), RATE,
+                                                          steady_z=0.0))
+        now = tuple(s.direction for s in trends.detect(x.astype(np.float64), RATE))
+        row = _row(x, "robust")
+        assert segments(row, 0).directions == now
+        assert segments(dataclasses.replace(row, trend_params=old), 0).directions == before
+        changed += before != now
+    assert changed >= 10  # the two rules do differ on these windows
 
 
 def test_known_signal_segments_exactly() -> None:

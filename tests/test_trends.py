@@ -141,6 +141,44 @@ def test_robust_steady_threshold_is_relative_to_noise():
     assert [s.direction for s in trends.detect(ramp + 0.01 * noise, 50.0)] == ["up"]
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 8, 14, 15, 16, 31, 64, 128])
+def test_change_scale_is_the_std_of_the_denoised_change(n):
+    """Against the denoiser applied to unit impulses (its matrix, column by column)."""
+    weights = np.stack([trends.denoise(e, 50.0) for e in np.eye(n)], axis=1)
+    start, end = np.triu_indices(n)  # every pair, zero-length ones included
+    want = np.linalg.norm(weights[end] - weights[start], axis=1)
+    got = trends.change_scale(start, end, np.full(start.size, n), 50.0)
+    assert got == pytest.approx(want, abs=1e-12)
+    # a one-segment window's change keeps 0.8-1.5 of the noise: its ends are edge fits
+    assert 0.8 < got[(start == 0) & (end == n - 1)][0] < 1.5
+
+
+@pytest.mark.parametrize("lengths,most", [((5, 10), 0.09), ((10, 40), 0.03), ((40, 201), 0.03)])
+def test_robust_calls_white_noise_steady_and_finds_clear_rises(lengths, most):
+    """Pure noise rises or falls in few windows (with ``steady_k`` alone, ``steady_z`` =
+    0, in 6-20 %); a straight rise of 8 × the noise is still one rise."""
+    rng = np.random.default_rng(lengths[0])
+    noise = [rng.normal(0.0, 1.0, rng.integers(*lengths)) for _ in range(2000)]
+    rises = [np.linspace(0.0, 8.0, n) + rng.normal(0.0, 1.0, n)
+             for n in rng.integers(*lengths, size=1000)]
+
+    def moving(windows, **params):
+        segs = trends.detect_batch(windows, 50.0, **params)
+        return np.mean([any(s.direction != "steady" for s in w) for w in segs])
+
+    assert moving(noise) <= most
+    assert moving(noise, steady_z=0.0) >= 0.05
+    found = trends.detect_batch(rises, 50.0)
+    assert np.mean([[s.direction for s in w] == ["up"] for w in found]) >= 0.97
+
+
+def test_robust_keeps_a_sharp_step_in_a_five_sample_window():
+    """A real HAPT walking window: 1.151 g, then 0.68 g (a Student-t widening of the
+    threshold, tried, called this steady)."""
+    step = [1.151, 1.151, 0.675, 0.681, 0.681]
+    assert [s.direction for s in trends.detect(step, 50.0)] == ["down"]
+
+
 def test_robust_means_the_same_at_50_and_100_hz():
     sig50 = synthetic.piecewise_linear(8, "r", sample_rate_hz=50.0, noise_sigma=0.05)
     sig100 = synthetic.piecewise_linear(8, "r", sample_rate_hz=100.0, noise_sigma=0.05)

@@ -23,8 +23,10 @@ from validation.checks._read import one
 from validation.checks._signal import mad_noise, overall, sign_runs
 
 ROBUST_DEFAULTS = {"cutoff_hz": 4.0, "polyorder": 2, "min_duration_s": 0.2, "split_k": 2.0,
-                   "steady_k": 2.0, "steady_rel": 0.1, "noise_floor_rel": 0.005}
-"""The ``robust`` method's documented defaults, for rows whose provenance omits one."""
+                   "steady_k": 2.0, "steady_rel": 0.1, "steady_z": 0.0, "noise_floor_rel": 0.005}
+"""The ``robust`` method's parameters for rows whose provenance omits one: the documented
+defaults, but ``steady_z`` 0 (rows written before it existed were judged without it; rows
+since record it)."""
 
 _NAMES = {1: "up", -1: "down", 0: "steady"}
 
@@ -141,6 +143,13 @@ def _projection(length: int, polyorder: int) -> np.ndarray:
     return basis @ np.linalg.pinv(basis)
 
 
+@functools.lru_cache(maxsize=256)
+def _smoother(n: int, length: int, polyorder: int) -> np.ndarray:
+    """``_savgol`` of an ``n``-sample series as a matrix (smoothed = matrix @ samples),
+    column by column from unit impulses (the filter is linear)."""
+    return np.stack([_savgol(e, length, polyorder) for e in np.eye(n)], axis=1)
+
+
 def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
     """Savitzky–Golay smoothing, the ends from the polynomial fitted to the first and last
     window (scipy's ``mode="interp"``).
@@ -241,7 +250,7 @@ def _move_boundaries(lines: _Lines, first: np.ndarray, last: np.ndarray, min_len
 
 def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyorder: int,
                     min_duration_s: float, split_k: float, steady_k: float, steady_rel: float,
-                    noise_floor_rel: float) -> tuple:
+                    steady_z: float, noise_floor_rel: float) -> tuple:
     """The ``robust`` trend segments of one series, from the method's specification.
 
     Denoise (Savitzky–Golay, window set by ``cutoff_hz``); noise = robust std of what
@@ -249,14 +258,15 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     raw range; bottom-up line fit with join tolerance ``split_k`` × noise² × ln(n) and
     segments of at least ``min_duration_s``; boundary refinement; a segment is steady
     when its change in the denoised level is below ``max(steady_k × noise, steady_rel ×
-    denoised range)``; equal neighbours merged (merged steady runs re-judged, until
-    stable); a steady piece of at most two minimum lengths between a rise and a fall
-    becomes one turning point at its extreme.
+    denoised range, steady_z × noise × std of that change under unit white noise)``;
+    equal neighbours merged (merged steady runs re-judged, until stable); a steady piece
+    of at most two minimum lengths between a rise and a fall becomes one turning point
+    at its extreme.
 
     Args:
         values: 1-D float64 series of at least two samples.
         rate: Sampling rate.
-        cutoff_hz, polyorder, min_duration_s, split_k, steady_k, steady_rel,
+        cutoff_hz, polyorder, min_duration_s, split_k, steady_k, steady_rel, steady_z,
             noise_floor_rel: The method's parameters (``RobustParams``).
 
     Returns:
@@ -270,11 +280,12 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
                  n if n % 2 else n - 1)
     if length > polyorder + 1:
         smooth = _savgol(centred, length, polyorder)
+        weights = _smoother(n, length, polyorder)
         centre = _projection(length, polyorder)[length // 2, length // 2]
         noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
         noise = noise if noise > 0 else mad_noise(centred)
     else:
-        smooth, noise = centred.copy(), mad_noise(centred)
+        smooth, noise, weights = centred.copy(), mad_noise(centred), np.eye(n)
     noise = max(noise, noise_floor_rel * float(np.ptp(raw)))
     min_len = max(1, int(round(min_duration_s * rate)))
     lines = _Lines(smooth)
@@ -285,7 +296,9 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
 
     def judged(a: int, b: int) -> int:
         change = level[b] - level[a]
-        return int(np.sign(change)) if abs(change) >= threshold else 0
+        # the change is (weights[b] − weights[a]) · raw: its std under noise of std 1
+        need = max(threshold, steady_z * noise * float(np.linalg.norm(weights[b] - weights[a])))
+        return int(np.sign(change)) if abs(change) >= need else 0
 
     runs = [(a, b, judged(a, b)) for a, b in zip(first.tolist(), last.tolist())]
     while True:  # merge equal neighbours; a merged steady run may now rise or fall
