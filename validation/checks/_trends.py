@@ -167,6 +167,16 @@ def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
     return y
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a 1-D array (the same value: the middle one, or the mean of the two
+    middle ones as (lo + hi) / 2), without its generic-axis overhead."""
+    half = x.size // 2
+    if x.size % 2:
+        return float(np.partition(x, half)[half])
+    part = np.partition(x, (half - 1, half))
+    return (float(part[half - 1]) + float(part[half])) / 2.0
+
+
 class _Lines:
     """Squared error of the least-squares line over any inclusive sample range of a series.
 
@@ -176,18 +186,25 @@ class _Lines:
 
     def __init__(self, x: np.ndarray) -> None:
         t = np.arange(x.size, dtype=np.float64)
-        self.s1, self.st, self.s2 = (np.concatenate(([0.0], np.cumsum(v)))
-                                     for v in (x, x * t, x * x))
+        # One array of the three prefix sums, so a fit costs one gather per end, not three.
+        self.sums = np.zeros((3, x.size + 1))
+        np.cumsum(np.stack([x, x * t, x * x]), axis=1, out=self.sums[:, 1:])
+        m = np.arange(x.size + 1, dtype=np.float64)  # by number of samples
+        self.count = m
+        # The variance term m(m² − 1)/12 of the sample times; ∞ below two samples, where a
+        # line explains nothing (cov² / ∞ = 0).
+        self.time_var = np.where(m > 1, m * (m * m - 1) / 12.0, np.inf)
 
     def sse(self, a, b):
-        """Residual sum of squares of the best line over samples ``a..b`` (arrays or ints)."""
-        a, b = np.asarray(a), np.asarray(b)
-        m = (b - a + 1).astype(np.float64)
-        sx = self.s1[b + 1] - self.s1[a]
-        cov = (self.st[b + 1] - self.st[a]) - (a + b) * 0.5 * sx
-        vt = m * (m * m - 1) / 12.0
-        explained = np.divide(cov * cov, vt, out=np.zeros_like(cov), where=vt > 0)
-        return np.maximum((self.s2[b + 1] - self.s2[a]) - sx * sx / m - explained, 0.0)
+        """Residual sum of squares of the best line over samples ``a..b`` (integer arrays
+        of broadcastable shapes)."""
+        sx, sxt, sxx = self.sums[:, b + 1] - self.sums[:, a]
+        m = b - a + 1
+        cov = sxt - (a + b) * 0.5 * sx
+        return np.maximum(sxx - sx * sx / self.count[m] - cov * cov / self.time_var[m], 0.0)
+
+
+_TRUE = np.ones(1, dtype=bool)
 
 
 def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float
@@ -218,7 +235,7 @@ def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float
             break
         # p_first[p]: pair p ranks before pair p + 1
         p_first = np.where(short[:-1] != short[1:], short[:-1], cost[:-1] <= cost[1:])
-        join = wanted & np.r_[True, ~p_first] & np.r_[p_first, True]
+        join = wanted & np.concatenate((_TRUE, ~p_first)) & np.concatenate((p_first, _TRUE))
         p = np.flatnonzero(join)
         last[p], err[p] = last[p + 1], joined[p]
         keep = np.ones(first.size, dtype=bool)
@@ -242,8 +259,7 @@ def _move_boundaries(lines: _Lines, first: np.ndarray, last: np.ndarray, min_len
             ks = k + offsets  # candidates × boundaries, some out of range
             ok = (ks >= a + min_len) & (ks <= b - min_len)
             ks_safe = np.where(ok, ks, k)
-            cost = np.where(ok, lines.sse(np.broadcast_to(a, ks.shape), ks_safe)
-                            + lines.sse(ks_safe, np.broadcast_to(b, ks.shape)), np.inf)
+            cost = np.where(ok, lines.sse(a, ks_safe) + lines.sse(ks_safe, b), np.inf)
             best = ks[np.arange(i.size), np.argmin(cost, axis=1)]
             last[i] = first[i + 1] = best
 
@@ -275,14 +291,15 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     """
     raw = np.asarray(values, dtype=np.float64)
     n = raw.size
-    centred = raw - raw.mean()
+    mean = raw.mean()
+    centred = raw - mean
     length = min(smoothing_length(float(rate), float(cutoff_hz), int(polyorder)),
                  n if n % 2 else n - 1)
     if length > polyorder + 1:
         smooth = _savgol(centred, length, polyorder)
         weights = _smoother(n, length, polyorder)
         centre = _projection(length, polyorder)[length // 2, length // 2]
-        noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
+        noise = 1.4826 * _median(np.abs(centred - smooth)) / math.sqrt(1.0 - centre)
         noise = noise if noise > 0 else mad_noise(centred)
     else:
         smooth, noise, weights = centred.copy(), mad_noise(centred), np.eye(n)
@@ -291,14 +308,17 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     lines = _Lines(smooth)
     first, last = _join_bottom_up(lines, n, min_len, split_k * noise ** 2 * math.log(n))
     _move_boundaries(lines, first, last, min_len)
-    level = smooth + raw.mean()
+    level = smooth + mean
+    at = level.tolist()  # Python floats: the per-segment judgements below index it often
     threshold = max(steady_k * noise, steady_rel * float(np.ptp(smooth)))
 
     def judged(a: int, b: int) -> int:
-        change = level[b] - level[a]
+        change = at[b] - at[a]
+        if abs(change) < threshold:  # steady whatever the standard error below
+            return 0
         # the change is (weights[b] − weights[a]) · raw: its std under noise of std 1
-        need = max(threshold, steady_z * noise * float(np.linalg.norm(weights[b] - weights[a])))
-        return int(np.sign(change)) if abs(change) >= need else 0
+        need = steady_z * noise * float(np.linalg.norm(weights[b] - weights[a]))
+        return (change > 0) - (change < 0) if abs(change) >= need else 0
 
     runs = [(a, b, judged(a, b)) for a, b in zip(first.tolist(), last.tolist())]
     while True:  # merge equal neighbours; a merged steady run may now rise or fall
@@ -322,7 +342,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         bounds[i - 1][1] = bounds[i + 1][0] = turn
     keep = sorted(set(range(len(runs))) - set(drop))
     return (tuple((bounds[i][0], bounds[i][1]) for i in keep), tuple(signs[i] for i in keep),
-            tuple((float(level[bounds[i][0]]), float(level[bounds[i][1]])) for i in keep))
+            tuple((at[bounds[i][0]], at[bounds[i][1]]) for i in keep))
 
 
 # ---------------------------------------------------------------- comparisons
