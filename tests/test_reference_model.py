@@ -222,6 +222,31 @@ def test_generate_matches_teacher_forced_choices(dataset, tolerance):
         assert choose_tokens(steps, targets, tolerance).tolist() == g.tolist()
 
 
+def test_sampled_answers_follow_the_seed(dataset):
+    """Sampling draws from a seeded generator: the same seed, the same answers, on
+    copies of the prompts made by ``Examples.repeat``."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import torch
+
+    from validation.reference_model.model import build_model, generate, gpt2_config
+    from validation.reference_model.run import _lm_examples
+
+    s = settings_for("cpu", **TINY, mbr_temperature=2.0)
+    rows = load_rows(dataset, 1, "train", 3)
+    tok = SensorTextTokenizer.train([*rows.question, *rows.answer],
+                                    sorted({n for ns in rows.channel_names for n in ns}),
+                                    Binning(16, 3.0), 64)
+    ex = _lm_examples(tok, rows).repeat(2)
+    assert [len(p) for p in ex.prompts[::2]] == [len(p) for p in ex.prompts[1::2]]
+    torch.manual_seed(0)
+    model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 5)
+    draws = [generate(model, ex, tok.pad_id, tok.eos_id, 12, s, sample_seed=seed)
+             for seed in (3, 3, 4)]
+    assert [g.tolist() for g in draws[0]] == [g.tolist() for g in draws[1]]
+    assert [g.tolist() for g in draws[0]] != [g.tolist() for g in draws[2]]
+
+
 def test_choose_tokens_takes_the_time_with_most_probability_nearby():
     torch = pytest.importorskip("torch")
     from validation.reference_model.model import choose_tokens
@@ -330,6 +355,18 @@ def test_trend_accuracy_is_time_weighted(parser):
     assert metrics.timeline_agreement(ref, ref) == 1.0
     assert metrics.timeline_agreement(ref, Structure()) == 0.0
     assert metrics.boundary_errors(ref, missed_short) == pytest.approx([0.1, 0.0])
+
+
+def test_mbr_choice_takes_the_answer_the_others_agree_with(parser):
+    up = "0.00s to 2.00s: rising"
+    late = "0.00s to 1.00s: rising\n1.00s to 2.00s: falling"
+    down = "0.00s to 2.00s: falling"
+    # up agrees with up (2 × 1.0) and half with late (2 × 0.5): 3.0; late 0.5 + 0.5 with
+    # each up and with down: 3.0, but later; down: 1.0
+    assert metrics.mbr_choice([down, up, late, up], parser) == 1
+    assert metrics.mbr_choice([down, late, up], parser) == 1  # 2.0 beats 1.0 and 1.0
+    assert metrics.mbr_choice(["no idea", down], parser) == 1  # unparsed answers never win
+    assert metrics.mbr_choice(["no idea", "nothing"], parser) == 0
 
 
 def test_chance_pairs_references_within_type(parser):

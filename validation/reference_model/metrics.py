@@ -169,6 +169,33 @@ def timeline_agreement(ref: Structure, gen: Structure) -> float:
     return float(np.mean(want[known] == got[known])) if known.any() else 0.0
 
 
+def mbr_choice(candidates: Sequence[str], parser: AnswerParser) -> int:
+    """The candidate answer that agrees best with the others: minimum-Bayes-risk decoding
+    with ``timeline_agreement`` (both ways) as the utility.
+
+    Each candidate that states segments is scored by its summed agreement with the other
+    such candidates, so the choice follows the model's own distribution, never a
+    reference. Ties go to the earlier candidate.
+
+    Args:
+        candidates: Answers to one prompt (e.g. the greedy one, then samples).
+        parser: The answer parser.
+
+    Returns:
+        The chosen index (0 when no candidate states segments).
+    """
+    parsed = [parser.parse(c) for c in candidates]
+    usable = [i for i, st in enumerate(parsed) if st.directions]
+    score = dict.fromkeys(usable, 0.0)
+    for k, i in enumerate(usable):
+        for j in usable[k + 1:]:
+            both = timeline_agreement(parsed[i], parsed[j]) + timeline_agreement(parsed[j],
+                                                                                  parsed[i])
+            score[i] += both
+            score[j] += both
+    return max(usable, key=lambda i: (score[i], -i)) if usable else 0
+
+
 def boundary_errors(ref: Structure, gen: Structure) -> list[float]:
     """For each inner boundary of the reference, the distance to the nearest stated boundary."""
     inner = np.asarray(ref.ends[:-1])

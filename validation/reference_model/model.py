@@ -33,6 +33,11 @@ class Examples:
         """The first ``n`` rows."""
         return Examples(self.prompts[:n], self.targets[:n], self.times[:n])
 
+    def repeat(self, k: int) -> Examples:
+        """Every row ``k`` times in a row (row ``i``'s copies at ``i * k`` … ``i * k + k − 1``)."""
+        return Examples(*(tuple(x for x in part for _ in range(k))
+                          for part in (self.prompts, self.targets, self.times)))
+
     def lengths(self, with_target: bool) -> np.ndarray:
         """Sequence lengths, with or without the target tokens."""
         extra = [len(t) for t in self.targets] if with_target else [0] * len(self.prompts)
@@ -632,10 +637,10 @@ def choose_tokens(logits, targets, tolerance: int):
 
 
 def generate(model, examples: Examples, pad_id: int, eos_id: int,
-             max_new_tokens: int, settings: VerifySettings, batch_size: int = 64
-             ) -> list[np.ndarray]:
+             max_new_tokens: int, settings: VerifySettings, batch_size: int = 64,
+             sample_seed: int | None = None) -> list[np.ndarray]:
     """Greedy answers of ``model`` for each prompt (left-padded batches of similar length),
-    times chosen by their neighbourhood (``choose_tokens``).
+    times chosen by their neighbourhood (``choose_tokens``), or sampled ones.
 
     A loop of its own over the key/value cache, because each new time token reads the
     sensor embedding at its time and the time logits point at the row's sensor
@@ -649,11 +654,17 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
         max_new_tokens: Cap on answer tokens.
         settings: Device.
         batch_size: Prompts per batch.
+        sample_seed: Sample every token from the model's distribution sharpened by
+            ``settings.mbr_temperature``, with a generator seeded so (``None``: greedy).
 
     Returns:
         The generated answer ids of each prompt, without the end token, in input order.
     """
     import torch
+
+    draws = None
+    if sample_seed is not None:
+        draws = torch.Generator(device=settings.device).manual_seed(sample_seed)
 
     prompts = examples.prompts
     order = np.argsort([len(p) for p in prompts], kind="stable")
@@ -692,7 +703,11 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
             for _ in range(max_new_tokens):
                 score = emb.point(hidden, keys, state[:, :1])
                 logits = emb.aim(model.lm_head(hidden), score, targets.unsqueeze(1))
-                nxt = choose_tokens(logits[:, -1], targets, settings.time_tolerance)
+                if draws is None:
+                    nxt = choose_tokens(logits[:, -1], targets, settings.time_tolerance)
+                else:
+                    probs = torch.softmax(logits[:, -1].float() / settings.mbr_temperature, -1)
+                    nxt = torch.multinomial(probs, 1, generator=draws).squeeze(1)
                 answers.append(nxt.cpu().numpy())
                 done |= answers[-1] == eos_id
                 if done.all():

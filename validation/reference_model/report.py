@@ -123,8 +123,10 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            "there; the score is the share of lines it gets right. It asks whether the "
            "signal decides the text, with the times given. Its chance level is that of a "
            "model that knows only the text: the shuffled control. `trend_accuracy` parses "
-           "freely generated answers (greedy; a time chosen with the probability of its "
-           "neighbours, `time_tolerance`): per row, the share of the reference's time "
+           "freely generated answers (greedy, a time chosen with the probability of its "
+           "neighbours, `time_tolerance`; with `mbr_samples`, the one of the greedy and "
+           "that many sampled answers that agrees best with the others): per row, the "
+           "share of the reference's time "
            "span where the generated segments state the reference's direction (times the "
            "answer leaves out count as wrong), so it also needs the times spelled right."]
     for name, reason in st1.get("unavailable", {}).items():

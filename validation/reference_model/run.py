@@ -160,8 +160,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
                                             f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        gen_ids = generate(model, test_ex, tok.pad_id, tok.eos_id, max_new, s)
-        hyps = [tok.decode(g) for g in gen_ids]
+        hyps = _answers(model, tok, test_ex, max_new, s, parser)
         gen_s = time.perf_counter() - t0
         text, reasons = metrics.text_metrics(hyps, refs, sbert)
         unavailable.update(reasons)
@@ -191,6 +190,25 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
                      "reference": refs[i], "generated": generated["aligned"][i]}
                     for i in range(min(3, len(test_rows))))
     return stage1, {"curves": curves, "samples": samples}, tok
+
+
+def _answers(model, tok: SensorTextTokenizer, examples: Examples, max_new: int,
+             s: VerifySettings, parser: AnswerParser) -> list[str]:
+    """The model's answer to each prompt: greedy, or with ``s.mbr_samples`` the one of the
+    greedy answer and that many sampled ones that agrees best with the others
+    (``metrics.mbr_choice``)."""
+    greedy = [tok.decode(g) for g in generate(model, examples, tok.pad_id, tok.eos_id,
+                                              max_new, s)]
+    k = s.mbr_samples
+    if not k:
+        return greedy
+    drawn = [tok.decode(g) for g in generate(model, examples.repeat(k), tok.pad_id, tok.eos_id,
+                                             max_new, s, s.mbr_batch, sample_seed=s.seed)]
+    out = []
+    for i, first in enumerate(greedy):
+        candidates = [first, *drawn[i * k:(i + 1) * k]]
+        out.append(candidates[metrics.mbr_choice(candidates, parser)])
+    return out
 
 
 def _round_up(n: int, k: int) -> int:
