@@ -167,16 +167,6 @@ def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
     return y
 
 
-def _median(x: np.ndarray) -> float:
-    """``np.median`` of a 1-D array (the same value: the middle one, or the mean of the two
-    middle ones as (lo + hi) / 2), without its generic-axis overhead."""
-    half = x.size // 2
-    if x.size % 2:
-        return float(np.partition(x, half)[half])
-    part = np.partition(x, (half - 1, half))
-    return (float(part[half - 1]) + float(part[half])) / 2.0
-
-
 class _Lines:
     """Squared error of the least-squares line over any inclusive sample range of a series.
 
@@ -190,7 +180,6 @@ class _Lines:
         self.sums = np.zeros((3, x.size + 1))
         np.cumsum(np.stack([x, x * t, x * x]), axis=1, out=self.sums[:, 1:])
         m = np.arange(x.size + 1, dtype=np.float64)  # by number of samples
-        self.count = m
         # The variance term m(m² − 1)/12 of the sample times; ∞ below two samples, where a
         # line explains nothing (cov² / ∞ = 0).
         self.time_var = np.where(m > 1, m * (m * m - 1) / 12.0, np.inf)
@@ -201,7 +190,7 @@ class _Lines:
         sx, sxt, sxx = self.sums[:, b + 1] - self.sums[:, a]
         m = b - a + 1
         cov = sxt - (a + b) * 0.5 * sx
-        return np.maximum(sxx - sx * sx / self.count[m] - cov * cov / self.time_var[m], 0.0)
+        return np.maximum(sxx - sx * sx / m - cov * cov / self.time_var[m], 0.0)
 
 
 _TRUE = np.ones(1, dtype=bool)
@@ -299,7 +288,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         smooth = _savgol(centred, length, polyorder)
         weights = _smoother(n, length, polyorder)
         centre = _projection(length, polyorder)[length // 2, length // 2]
-        noise = 1.4826 * _median(np.abs(centred - smooth)) / math.sqrt(1.0 - centre)
+        noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
         noise = noise if noise > 0 else mad_noise(centred)
     else:
         smooth, noise, weights = centred.copy(), mad_noise(centred), np.eye(n)
