@@ -624,6 +624,10 @@ BUILTIN_NAMES = frozenset({"trend", "pick"}) | frozenset(ENV.globals)
 _LEFTOVER = ("{{", "}}", "{%", "%}", "{#", "#}")
 _LOWER_AFTER_STOP = re.compile(r"[.?!] +[a-z]")
 _OPTION_LINE = re.compile(r"^[A-H][).:] ")
+_SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9])")
+_ASKING_WORDS = frozenset({"Can", "Could", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Will",
+                           "Would", "Should", "Has", "Have", "What", "Which", "Who", "Why", "How"})
+"""Words that open a question (never a statement) when they start a sentence."""
 
 
 @dataclass(frozen=True)
@@ -746,6 +750,10 @@ def sentence_problems(text: str, style: str) -> list[str]:
             ends_ok = ends_ok or re.search(r"\S: \S", line) is not None
         if not ends_ok:
             problems.append(f"line does not end with a period or question mark: {line!r}")
+        if style == "question":
+            problems += [f"a question ends with a period: {sentence!r}"
+                         for sentence in _SENTENCE_BREAK.split(line)
+                         if sentence.endswith(".") and sentence.split(" ", 1)[0] in _ASKING_WORDS]
     return problems
 
 

@@ -74,6 +74,8 @@ SAMPLE = [{"sensor": "gyroscope"}]
     (_probe("what is {{ sensor }}?"), "does not start with a capital letter"),
     (_probe("What is {{ sensor }}"), "does not end with a period or question mark"),
     (_probe("Is it {{ sensor }}? yes it is?"), "starts lowercase"),
+    (_probe("Answer briefly. Can you confirm that {{ sensor }} moves."),
+     "a question ends with a period"),
     (_probe("Q {{ sensor }}?", "It is {{ '{{' }} {{ sensor }}."), "leftover template braces"),
     (_probe("Q {{ sensor }}?", names=("same", "same")), "not unique"),
     (_probe("Q {{ sensor }}?", fields=("sensor", "ghost")), "declared field 'ghost'"),
@@ -88,6 +90,21 @@ def test_lint_catches_mistakes_and_names_file_and_variant(pack, message):
     assert all(i.startswith("templates/probe.yaml") for i in issues)
     if "declared field" not in message:  # a field is declared for the pack, not a variant
         assert all("[variant " in i for i in hits)
+
+
+@pytest.mark.parametrize("question, flagged", [
+    ("Can you confirm that it rises.", ["Can you confirm that it rises."]),
+    ("Answer yes or no. Is it the case that 0.5 g is the top.",
+     ["Is it the case that 0.5 g is the top."]),
+    ("Is this true? 1.31 g is the maximum.", []),  # the claim after the question is fine
+    ("How fast is it? Answer in 2.5 s steps.", []),
+    ("Whether it rises is asked. Which axis?", []),
+])
+def test_question_sentences_opening_with_an_asking_word_end_with_a_question_mark(
+        question, flagged):
+    assert sentence_problems(question, "question") == [
+        f"a question ends with a period: {s!r}" for s in flagged]
+    assert sentence_problems(question, "sentences") == []  # statements may open so
 
 
 def test_lint_flags_pack_without_builder(tmp_path: Path):
