@@ -10,9 +10,7 @@ stage-1 ``trend_summary`` row of every channel (facts, then the sandboxed Jinja 
 seed-style side (per-sample DataFrame rows, an ``iterrows`` merge, ``str.format``
 sentences, as the SensorLLM notebook does) is timed on an evenly spaced sample of the
 channel-windows because it is slow. One untimed round first pays what a build pays
-once per process (compiling the templates and analysing their phrasings); each timed
-harqa round then starts with an empty cache of rendered phrasings, as a new build does,
-so no round reuses the text of an earlier one. The two sides alternate within one
+once per process (compiling the templates). The two sides alternate within one
 process (``--repeat`` rounds) and the median of each counts; times are this process's
 CPU time (``time.process_time``), so waiting for a CPU shared with other processes does
 not count, and what load remains (caches, memory bandwidth) hits both sides alike. In
@@ -42,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_trends import HAPT, RESULTS  # noqa: E402
-from generators import pipeline, qa, text, trends  # noqa: E402
+from generators import pipeline, qa, trends  # noqa: E402
 from generators.config import BuildConfig  # noqa: E402
 from generators.readers import uci_har  # noqa: E402
 from generators.text import load_packs  # noqa: E402
@@ -113,7 +111,7 @@ def harqa(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig, packs: d
 
 def collection_seconds(data: list[tuple[Recording, list[Window]]], cfg: BuildConfig,
                        packs: dict, freeze: bool) -> float:
-    """CPU seconds the garbage collector spends during one harqa round (fresh phrasings)."""
+    """CPU seconds the garbage collector spends during one harqa round."""
     spent, started = [0.0], [0.0]
 
     def on_collect(phase: str, _info: dict) -> None:
@@ -122,7 +120,6 @@ def collection_seconds(data: list[tuple[Recording, list[Window]]], cfg: BuildCon
         else:
             spent[0] += time.process_time() - started[0]
 
-    text._RENDERED.clear()
     gc.callbacks.append(on_collect)
     try:
         harqa(data, cfg, packs, freeze)
@@ -172,7 +169,6 @@ def main() -> None:
         ours, theirs, summ, rend, trend = [], [], [], [], []
         harqa(data, cfg, packs)  # untimed: template compilation is once per process
         for _ in range(args.repeat):
-            text._RENDERED.clear()  # no phrasing text carried over from an earlier round
             start = time.process_time()
             answers, spent = harqa(data, cfg, packs)
             ours.append(time.process_time() - start)

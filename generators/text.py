@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,116 +222,6 @@ def _base_context(facts: Mapping[str, object]) -> dict[str, object]:
     return context
 
 
-# ---------------------------------------------------------------- memoized phrasings
-
-class _Uncacheable(Exception):
-    """A value whose rendering cannot be keyed (not JSON-like)."""
-
-
-_NOT_CACHEABLE_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends,
-                        nodes.Macro, nodes.CallBlock, nodes.ExprStmt, nodes.Block)
-"""Nodes whose effect reaches beyond the template's own output."""
-
-
-@dataclass(frozen=True)
-class _Source:
-    """A compiled phrasing and, when its output is a function of its inputs, those inputs.
-
-    Attributes:
-        template: The compiled template.
-        names: Context variables it reads (``pick`` excluded).
-        picks: Arguments of its ``pick`` calls (all constant).
-        cacheable: Whether the output is determined by ``names``' values and the picks'
-            outputs: no calls but constant-argument ``pick``, no ``random`` filter, no
-            includes, imports, macros or blocks (and, checked when keying, every value
-            read is JSON-like, so no global such as ``cycler`` or ``lipsum``).
-    """
-
-    template: Template
-    names: tuple[str, ...]
-    picks: tuple[tuple[str, ...], ...]
-    cacheable: bool
-
-
-@functools.lru_cache(maxsize=8192)
-def _source(source: str) -> _Source:
-    template = compile_template(source)
-    ast = ENV.parse(source)
-    # Jinja leaves out names of globals (``range``…), but a fact may shadow one; their
-    # values are keyed too (a global's own value is not JSON-like: never cached).
-    names = meta.find_undeclared_variables(ast) | {
-        n.name for n in ast.find_all(nodes.Name) if n.ctx == "load" and n.name in ENV.globals}
-    picks = []
-    cacheable = not any(ast.find_all(_NOT_CACHEABLE_NODES)) \
-        and not any(f.name == "random" for f in ast.find_all(nodes.Filter))
-    for call in ast.find_all(nodes.Call):
-        if (isinstance(call.node, nodes.Name) and call.node.name == "pick" and call.args
-                and not (call.kwargs or call.dyn_args or call.dyn_kwargs)
-                and all(isinstance(a, nodes.Const) and isinstance(a.value, str)
-                        for a in call.args)):
-            picks.append(tuple(a.value for a in call.args))
-        else:
-            cacheable = False
-    return _Source(template, tuple(sorted(names - {"pick"})), tuple(picks), cacheable)
-
-
-def _freeze(value: object) -> object:
-    """A hashable key that equal renderings share: type-tagged (``1``, ``1.0`` and
-    ``True`` render differently), ``-0.0`` apart from ``0.0``, order kept."""
-    kind = type(value)
-    if kind is float:
-        return kind, value, math.copysign(1.0, value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return kind, value
-    if kind is dict:
-        return kind, tuple((_freeze(k), _freeze(v)) for k, v in value.items())
-    if kind is list or kind is tuple:
-        return kind, tuple(_freeze(v) for v in value)
-    raise _Uncacheable
-
-
-_RENDERED: dict[tuple, str] = {}
-"""Output of cacheable phrasings by (source, input values, nested picks' outputs)."""
-_RENDERED_MAX = 20_000  # ~1 KB a key: bounded well below a day-long build's memory budget
-_MISSING = object()
-
-
-def _render_source(source: str, values: dict[str, object], frozen: dict[str, object],
-                   pick: Callable[..., str]) -> str:
-    """Render one phrasing, reusing the output of an identical earlier call.
-
-    Rows repeat the same few phrasings with the same inputs (a ``data`` word, a count,
-    a direction), and a Jinja render costs far more than looking the output up.
-
-    Args:
-        source: Jinja source.
-        values: The names it renders with, but ``pick`` (not modified).
-        frozen: ``_freeze``-d ``values``, by name, filled in as needed (the values of a
-            context do not change while its row renders).
-        pick: The ``pick`` of this context.
-    """
-    info = _source(source)
-    if not info.cacheable:
-        return _render(info.template, {**values, "pick": pick})
-    try:
-        names = []
-        for name in info.names:
-            value = frozen.get(name, _MISSING)
-            if value is _MISSING:
-                value = frozen[name] = _freeze(values[name])
-            names.append(value)
-        key = (source, tuple(names), tuple([pick(*args) for args in info.picks]))
-    except Exception:  # noqa: BLE001 - e.g. a pick in an untaken branch; render decides
-        return _render(info.template, {**values, "pick": pick})
-    out = _RENDERED.get(key)
-    if out is None:
-        out = _render(info.template, {**values, "pick": pick})
-        if len(_RENDERED) >= _RENDERED_MAX:
-            _RENDERED.clear()
-        _RENDERED[key] = out
-    return out
-
-
 # ---------------------------------------------------------------- loading
 
 def _as_str_list(path: Path, value: object, field: str) -> tuple[str, ...]:
@@ -539,8 +428,7 @@ def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object
     """``render_variant`` given the row's ``_row_hash``."""
     values = _base_context(facts)
     values["trend"] = _synonyms(pack.phrases, row)
-    # Frozen now: every phrasing naming a direction reads it, in every loop item's context.
-    scope = _Scope(pack, row, forced_phrase, values, {"trend": _freeze(values["trend"])})
+    scope = _Scope(pack, row, forced_phrase, values)
     question = _tidy(scope.render(variant.question))
     answer = _tidy(scope.render(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
@@ -557,21 +445,18 @@ class _Scope:
         row: The row's ``_row_hash``.
         forced_phrase: Lint's override (``render_variant``).
         values: Names the templates render with, but ``pick``.
-        frozen: ``_freeze``-d values already known (a loop item's context shares every
-            value but the item's with the context it was picked in).
     """
 
-    __slots__ = ("pack", "row", "forced_phrase", "values", "frozen", "picked")
+    __slots__ = ("pack", "row", "forced_phrase", "values", "picked")
 
     def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
-                 values: dict[str, object], frozen: dict[str, object]) -> None:
-        self.pack, self.row, self.forced_phrase = pack, row, forced_phrase
-        self.values, self.frozen = values, frozen
+                 values: dict[str, object]) -> None:
+        self.pack, self.row, self.forced_phrase, self.values = pack, row, forced_phrase, values
         self.picked: dict[str, str] = {}  # a phrasing's output by purpose, in this context
 
     def render(self, source: str) -> str:
         """Render one template source in this context."""
-        return _render_source(source, self.values, self.frozen, self.pick)
+        return _render(compile_template(source), {**self.values, "pick": self.pick})
 
     def pick(self, name: str, *keys: object, **extra: object) -> str:
         """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
@@ -592,9 +477,8 @@ class _Scope:
         k = _choice(self.row, purpose, len(options)) if self.forced_phrase is None \
             else self.forced_phrase % len(options)
         if extra:
-            inherited = {n: v for n, v in self.frozen.items() if n not in extra}
-            return _Scope(self.pack, self.row, self.forced_phrase, {**self.values, **extra},
-                          inherited).render(options[k])
+            return _Scope(self.pack, self.row, self.forced_phrase,
+                          {**self.values, **extra}).render(options[k])
         out = self.picked[purpose] = self.render(options[k])
         return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -209,50 +208,22 @@ def test_one_synonym_set_per_row():
         assert sum(f": {w}\n" in text + "\n" for w in phrases["steady"]) == 1, text
 
 
-def _uncached(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn off the phrasing cache: every phrasing goes through Jinja."""
-    source = text._source
-    monkeypatch.setattr(text, "_source",
-                        lambda s: dataclasses.replace(source(s), cacheable=False))
-
-
-@pytest.mark.parametrize("qa_type", sorted(load_packs()))
-def test_cached_phrasings_render_as_uncached(qa_type, monkeypatch):
-    """Every pack, on every lint window, over many rows: the cache changes no byte."""
-    from generators.qa import facts_for, lint_contexts
-    pack = load_packs()[qa_type]
-    samples = [f.values for ctx in lint_contexts() for f in facts_for(qa_type, ctx)]
-    keys = [(facts, f"row{i}/{k}") for i in range(12) for k, facts in enumerate(samples)]
-    text._RENDERED.clear()
-    cached = [render(pack, facts, 3, key) for facts, key in keys]
-    again = [render(pack, facts, 3, key) for facts, key in keys]  # now from the cache
-    _uncached(monkeypatch)
-    assert cached == again == [render(pack, facts, 3, key) for facts, key in keys]
-
-
 @pytest.mark.parametrize("first, second", [
-    (0.5, 0.25),           # a fact named like the global `range`
+    (0.5, 0.25),           # a fact named like the global `range` shadows it
     (1, 1.0),              # equal in Python, rendered differently
     (0.0, -0.0),
     (1, True),
     ([1, 2], [2, 1]),      # order matters
     ({"a": 1}, {"a": 2}),
 ])
-def test_cache_keys_every_value_a_phrasing_reads(first, second):
+def test_a_phrasing_renders_every_value_it_reads_as_given(first, second):
     pack = _pack("Q?", "{{ pick('line') }}", line=("range {{ range }}.",))
     out = [render(pack, {"range": v}, 0, "r").answer for v in (first, second)]
     assert out == [f"range {first}.", f"range {second}."]
 
 
-def test_cache_keys_the_phrasings_a_phrasing_picks():
+def test_a_phrasing_picks_its_own_phrasings_per_row():
     pack = _pack("Q?", "{{ pick('outer') }}", outer=("<{{ pick('inner') }}>",),
                  inner=("a", "b", "c"))
     rows = [render(pack, {"x": 1}, 0, f"r{i}").answer for i in range(30)]
     assert set(rows) == {"<a>", "<b>", "<c>"}
-
-
-@pytest.mark.parametrize("source", ["{{ lipsum(1) }}", "{{ [3, 1] | random }}",
-                                    "{% for i in range(2) %}{{ i }}{% endfor %}",
-                                    "{{ items.append(1) }}{{ items }}"])
-def test_impure_phrasings_are_not_cached(source):
-    assert not text._source(source).cacheable
