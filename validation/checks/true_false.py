@@ -10,15 +10,18 @@ from validation.checks.multiple_choice import claim_holds, read_claim, unit_fail
 
 
 def verdict(row: Row) -> bool:
-    """The verdict the answer opens with: ``True`` for a ``verdict_true`` phrasing.
+    """The verdict the answer opens with: ``True`` for a ``verdict_true`` (or, for a yes/no
+    question, ``verdict_yes``) phrasing.
 
     Raises:
         Unreadable: The answer opens with neither (or both) kinds of verdict.
     """
     c = compiler(row.qa_type)
     found = set()
-    for value in (True, False):
-        for src in packs()[row.qa_type].phrases[f"verdict_{str(value).lower()}"]:
+    phrases = packs()[row.qa_type].phrases
+    for value, lists in ((True, ("verdict_true", "verdict_yes")),
+                         (False, ("verdict_false", "verdict_no"))):
+        for src in (src for name in lists for src in phrases.get(name, ())):
             m = c.pattern(src)[0].match(row.answer)
             if m and (m.end() == len(row.answer) or row.answer[m.end()].isspace()):
                 found.add(value)
