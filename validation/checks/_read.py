@@ -26,6 +26,7 @@ _TREND_ATTR = re.compile(r"trend\.(\w+)")
 _FOR = re.compile(r"(\w+)\s+in\s+(.+)")
 _INFLECT = inflect.engine()
 _LOOP_TEST = re.compile(r"(not\s+)?loop\.(first|last)")
+_EQUALS = re.compile(r"([\w.]+)\s*==\s*'([^']*)'")
 
 VALUE_DECIMALS = 3
 """Decimals of signal values and statistics in text (templates/README.md)."""
@@ -154,10 +155,11 @@ class Slot:
     """One regex group: a stated value, or a sub-structure read again on its own.
 
     Attributes:
-        kind: ``num``, ``words``, ``dir``, ``unit``, ``text``, ``pick`` or ``for``.
+        kind: ``num``, ``words``, ``dir``, ``unit``, ``text``, ``pick``, ``for`` or ``is``
+            (an ``if field == 'word'`` branch, which states that value without printing it).
         name: Field expression (``t.seconds``), phrase list (for ``pick``) or the loop's
             iterable (for ``for``).
-        body: The loop body (``for`` only).
+        body: The loop body (``for``), or the compared word (``is``).
     """
 
     kind: str
@@ -229,9 +231,16 @@ class Compiler:
             if known is True:
                 return "(?:" + "|".join(options + [self.nodes(body, slots, place)]) + ")"
             if known is None:
-                options.append(self.nodes(body, slots, place))
+                options.append(self._branch(cond, body, slots, place))
         options.append(self.nodes(node.orelse, slots, place) if node.orelse is not None else "")
         return "(?:" + "|".join(options) + ")"
+
+    def _branch(self, cond: str, body: list, slots: dict | None, place: str | None) -> str:
+        """Regex of an ``if`` branch; a taken ``field == 'word'`` branch states that value
+        (e.g. an overall trend of ``steady`` phrased as "no net rise or fall")."""
+        regex = self.nodes(body, slots, place)
+        m = _EQUALS.fullmatch(cond.strip())
+        return self._group(regex, Slot("is", m.group(1), (m.group(2),)), slots) if m else regex
 
     def _expr(self, expr: str, slots: dict | None, alone: bool = False) -> str:
         parts = [p.strip() for p in expr.split("|")]
@@ -317,6 +326,8 @@ class Compiler:
                     raise Unreadable(f"{raw!r} is not a number in words")
             elif slot.kind == "dir":
                 value = self.directions[raw.lower()]
+            elif slot.kind == "is":
+                value = slot.body[0]
             elif slot.kind == "text":  # unfiltered: an integer prints as digits
                 value = int(raw) if raw.isdigit() else raw
             else:
