@@ -22,6 +22,10 @@ OVERALL_RE = re.compile(r"\b(?:overall|as a whole|net trend|all in all|general t
                         r"on balance)\b", re.IGNORECASE)
 """Words that mark the sentence stating the window's overall trend."""
 
+NO_NET_RE = re.compile(r"\bno net\b|\bcancel|\bbalance out|\bneither (?:rises?|up)\b|"
+                       r"\bno overall upward or downward\b", re.IGNORECASE)
+"""Words of a sentence saying the rises and falls cancel out: an overall trend of steady."""
+
 
 @dataclass(frozen=True)
 class Structure:
@@ -105,7 +109,8 @@ class AnswerParser:
         Segment lines give directions and end times; ``word: N`` lines naming a direction
         give counts; "N distinct trends" / "N segments" phrases give the summary counts
         (a single trend stated without a segment count means one segment); the last
-        sentence, when it speaks of the overall trend, gives the overall direction.
+        sentence, when it speaks of the overall trend, gives the overall direction (steady
+        when it says the rises and falls cancel out).
 
         Args:
             answer: Answer text.
@@ -130,6 +135,8 @@ class AnswerParser:
             n_segments = 1
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", answer.strip()) if s]
         overall = None
-        if sentences and OVERALL_RE.search(sentences[-1]):
+        if sentences and NO_NET_RE.search(sentences[-1]):
+            overall = "steady"
+        elif sentences and OVERALL_RE.search(sentences[-1]):
             overall = self._direction_in(sentences[-1])
         return Structure(directions, starts, ends, counts or None, n_trends, n_segments, overall)
