@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -157,3 +159,29 @@ def test_gx_suite_fails_on_bad_window(rows: pa.Table, tmp_path: Path) -> None:
     assert not summary["success"]
     failed = [e for s in summary["suites"].values() for e in s["expectations"] if not e["success"]]
     assert any(e["expectation"] == "expect_column_pair_values_to_be_equal" for e in failed)
+
+
+@pytest.fixture(scope="module")
+def described() -> tuple:
+    """The first embedded recording, its build settings and every row the generator makes."""
+    cfg = BuildConfig()
+    rec = next(pipeline.recordings(cfg))
+    return rec, cfg, pipeline.describe(rec, cfg, text.load_packs()).items
+
+
+@pytest.mark.parametrize("qa_type", qa.QA_TYPES.names())
+def test_every_phrasing_reads_back_on_real_rows(described: tuple, qa_type: str) -> None:
+    """Each variant with each phrasing of every list, on real facts, passes its check: a
+    new phrasing the checks cannot read (e.g. one that is a prefix of another) fails here."""
+    rec, cfg, all_items = described
+    pack = text.load_packs()[qa_type]
+    items = [it for it in all_items if it.qa_type == qa_type][:2]
+    assert items, f"no {qa_type} rows in the first recording"
+    rounds = max(len(options) for options in pack.phrases.values())
+    forced = []
+    for it, variant, k in itertools.product(items, pack.variants, range(rounds)):
+        out = text.render_variant(pack, variant, it.facts, cfg.seed, it.row_id, forced_phrase=k)
+        forced.append(dataclasses.replace(it, question=out.question, answer=out.answer,
+                                          template_id=out.template_id))
+    _, bad = semantic.check_table(dataset.items_to_table(forced, rec, cfg.trend_params))
+    assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
