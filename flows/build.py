@@ -30,6 +30,7 @@ from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, l
                               read_key, read_settings, sha256_text, templates_digest)
 from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
+from generators.schema import SCHEMA_VERSION
 from validation import dataset_checks, gx_suites, semantic
 
 #: Each finished shard is logged here (``done``/``total`` extras) for progress bars.
@@ -170,6 +171,7 @@ def _manifest(cfg: BuildConfig, counts: dict, files: dict, packs: dict, build_ke
         "config_sha256": cfg.digest(),
         "build_key": build_key,
         "generator_version": GENERATOR_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "versions": {"python": platform.python_version(), "numpy": numpy.__version__,
                      "pyarrow": pyarrow.__version__, "prefect": prefect.__version__},
         "template_versions": {name: p.version for name, p in sorted(packs.items())},

@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.errors import InputError
+from generators.schema import QA_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
 from generators.types import QAItem, Recording
 
 try:
@@ -59,6 +60,7 @@ def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) 
         cols["channel_units"].append([c.unit for c in chans])
         cols["channel_locations"].append([c.location for c in chans])
         cols["channel_modalities"].append([c.modality for c in chans])
+        cols["channel_axes"].append([c.axis for c in chans])
         cols["series"].append(np.ascontiguousarray(rec.values[w.start:w.end, idx].T))
         cols["qa_type"].append(it.qa_type)
         cols["question"].append(it.question)
@@ -139,6 +141,21 @@ def empty_rejected() -> pa.Table:
     return REJECTED_SCHEMA.empty_table()
 
 
+def read_part(path: Path, columns: list[str] | None, schema: pa.Schema) -> pa.Table:
+    """One Parquet part cast to ``schema``.
+
+    Raises:
+        InputError: The part lacks a column of ``schema`` (Arrow would fill it with nulls),
+            as a dataset written by an older harqa does.
+    """
+    wanted = columns if columns is not None else schema.names
+    missing = [c for c in wanted if c not in pq.read_schema(path).names]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
+                               f"schema version {SCHEMA_VERSION}; rebuild it with this harqa")
+    return pq.read_table(path, columns=columns, schema=schema)
+
+
 def part_files(root: Path, stage: int, split: str | None = None) -> list[Path]:
     """The Parquet part files of one stage (optionally one split), sorted."""
     splits = [split] if split else ["train", "test"]
@@ -163,14 +180,14 @@ def iter_parts(root: Path, stages: Iterable[int] = (1, 2),
     cols = list(columns) if columns is not None else None
     for stage in stages:
         for f in part_files(root, stage):
-            yield pq.read_table(f, columns=cols, schema=QA_SCHEMA)
+            yield read_part(f, cols, QA_SCHEMA)
 
 
 def iter_rejected(root: Path, columns: Iterable[str] | None = None) -> Iterator[pa.Table]:
     """The rejected rows of a dataset one part file at a time (see :func:`iter_parts`)."""
     cols = list(columns) if columns is not None else None
     for f in sorted((root / "rejected").glob("*.parquet")):
-        yield pq.read_table(f, columns=cols, schema=REJECTED_SCHEMA)
+        yield read_part(f, cols, REJECTED_SCHEMA)
 
 
 def read_stage(root: Path, stage: int, split: str | None = None,
@@ -191,7 +208,7 @@ def read_stage(root: Path, stage: int, split: str | None = None,
     if not files:
         schema = QA_SCHEMA if cols is None else pa.schema([QA_SCHEMA.field(c) for c in cols])
         return schema.empty_table()
-    return pa.concat_tables(pq.read_table(f, columns=cols, schema=QA_SCHEMA) for f in files)
+    return pa.concat_tables(read_part(f, cols, QA_SCHEMA) for f in files)
 
 
 def write_card(root: Path, dataset: str, stages: Iterable[int], counts: dict,

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from generators.dataset import read_stage
 from generators.registry import Registry
+from generators.types import SPATIAL_AXES
 
 #: Export format name → writer ``(dataset dir, fsspec URL) -> summary``.
 EXPORTERS: Registry[Callable[[Path, str], dict]] = Registry("export format")
@@ -78,7 +79,7 @@ class _Writer:
 def channel_key(name: str, location: str, modality: str, axis: str, multi_location: bool) -> str:
     """SensorLLM's key of a channel: ``x-axis accelerometer`` (``chest x-axis …`` when the
     dataset has several body locations); other sensors keep harqa's channel name."""
-    if modality not in SENSOR_WORDS or not axis:
+    if modality not in SENSOR_WORDS or axis not in SPATIAL_AXES:
         return name
     key = f"{axis}-axis {SENSOR_WORDS[modality]}"
     return f"{location.replace('_', '-')} {key}" if multi_location else key
@@ -119,7 +120,7 @@ def _stage1(root: Path, split: str, w: _Writer) -> dict:
         for n in names:
             r0 = by_channel[n][0]
             keys[n] = channel_key(n, r0["channel_locations"][0], r0["channel_modalities"][0],
-                                  n.rsplit("_", 1)[-1], multi)
+                                  r0["channel_axes"][0], multi)
         pairs: dict[str, list[dict]] = {keys[n]: [] for n in names}
         types = sorted({r["qa_type"] for r in rows} - {SUMMARY_TYPE})
         for qa_type in types:

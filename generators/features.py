@@ -11,10 +11,11 @@ from scipy import signal
 
 from generators import trends
 from generators.registry import Registry
-from generators.types import Channel, ChannelSummary, TrendSegment
+from generators.types import SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 
 G0 = 9.80665  # standard gravity, m/s²
-_ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
+ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
+"""Units of acceleration the texts convert to g (unit → g per unit)."""
 #: Placements where one gait cycle of the signal is one step (the trunk moves every
 #: step); on limbs one cycle is a stride, i.e. two steps.
 TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", "pelvis"})
@@ -292,13 +293,13 @@ def cadence(batch: SeriesBatch) -> Columns:
     least half as strongly), the period is taken as a stride, else as a step.
     ``steps_per_cycle`` (1 or 2) says which. Both NaN (``None`` in JSON) when the window
     moves less than gait does (``GAIT_MIN_STD_G``; an acceleration unit not in
-    ``_ACC_UNITS`` gives no cadence), is not periodic enough or the cadence is outside
+    ``ACC_UNITS`` gives no cadence), is not periodic enough or the cadence is outside
     ``GAIT_CADENCE_RANGE``; left out for other modalities. (Not ``SeriesBatch.moving``:
     heel strikes raise the noise estimate of a walking window, and about one walking
     accelerometer axis in ten stays below 5 × noise; the gait amplitude is the test.)
     """
     acc = batch.column("modality") == "acc"
-    per_g = np.array([_ACC_UNITS.get(u, np.inf) for u in batch.column("unit")])
+    per_g = np.array([ACC_UNITS.get(u, np.inf) for u in batch.column("unit")])
     shakes = batch.std / per_g >= GAIT_MIN_STD_G
     trunk = np.array([c.location in TRUNK_LOCATIONS for c in batch.channels], dtype=bool)
     period, strength = batch.periodicity
@@ -427,9 +428,9 @@ def gravity(values_xyz: np.ndarray, unit: str, vertical_axis: str | None = None
     Returns:
         JSON-serialisable fields.
     """
-    if unit not in _ACC_UNITS:
-        raise ValueError(f"unknown acceleration unit {unit!r}; known: {sorted(_ACC_UNITS)}")
-    xyz = np.asarray(values_xyz, dtype=np.float64) / _ACC_UNITS[unit]
+    if unit not in ACC_UNITS:
+        raise ValueError(f"unknown acceleration unit {unit!r}; known: {sorted(ACC_UNITS)}")
+    xyz = np.asarray(values_xyz, dtype=np.float64) / ACC_UNITS[unit]
     if xyz.ndim != 2 or xyz.shape[1] != 3:
         raise ValueError(f"need samples × 3 (x, y, z) values, got shape {xyz.shape}")
     mean = xyz.mean(axis=0)
@@ -468,18 +469,20 @@ def window_features(values: np.ndarray, channels: Sequence[Channel],
 
     Returns:
         ``{"gravity": {location: gravity(...)}, "correlation": {"channels": [...],
-        "matrix": [[...]]}}``; ``gravity`` covers each location with acc x, y and z.
+        "matrix": [[...]]}}``; ``gravity`` covers each location with acc x, y and z in
+        a unit of ``ACC_UNITS``.
     """
     x = np.asarray(values, dtype=np.float64)
     axes = vertical_axes or {}
     acc: dict[str, dict[str, int]] = {}
     for i, ch in enumerate(channels):
-        if ch.modality == "acc" and ch.axis in ("x", "y", "z"):
+        if ch.modality == "acc" and ch.axis in SPATIAL_AXES:
             acc.setdefault(ch.location, {})[ch.axis] = i
     grav = {
         loc: gravity(x[:, [cols["x"], cols["y"], cols["z"]]], channels[cols["x"]].unit,
                      axes.get(loc))
-        for loc, cols in acc.items() if len(cols) == 3
+        for loc, cols in acc.items()
+        if len(cols) == 3 and channels[cols["x"]].unit in ACC_UNITS  # else no g to compare
     }
     return {"gravity": grav,
             "correlation": {"channels": [c.name for c in channels],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""Raised whenever a column is added, renamed or retyped (2: ``channel_axes``)."""
 
 #: One row per question–answer pair. Stage 1 rows hold one channel, stage 2 rows all.
 #: ``series`` is channel-major: ``series[c]`` is the window's samples of ``channel_names[c]``.
@@ -28,6 +29,7 @@ QA_SCHEMA = pa.schema(
         pa.field("channel_units", pa.list_(pa.string()), nullable=False),
         pa.field("channel_locations", pa.list_(pa.string()), nullable=False),
         pa.field("channel_modalities", pa.list_(pa.string()), nullable=False),
+        pa.field("channel_axes", pa.list_(pa.string()), nullable=False),
         pa.field("series", pa.list_(pa.list_(pa.float32())), nullable=False),
         pa.field("qa_type", pa.string(), nullable=False),
         pa.field("question", pa.string(), nullable=False),

@@ -10,6 +10,9 @@ import numpy as np
 UNLABELLED = -1
 DIRECTIONS = ("up", "down", "steady")
 
+SPATIAL_AXES = ("x", "y", "z")
+"""The axes a text calls axes (``x-axis``); other components (ECG leads) keep their name."""
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -19,7 +22,9 @@ class Channel:
         name: Unique column name, ``<location>_<modality>_<axis>`` (``waist_acc_x``).
         location: Body placement (``waist``, ``chest``, ``left_ankle``, ``wrist``…).
         modality: ``acc``, ``gyro``, ``mag``, ``ecg``, ``hr``…
-        axis: ``x``, ``y``, ``z`` or ``""`` for scalar channels.
+        axis: ``x``, ``y``, ``z`` for a spatial axis; another component name (an ECG
+            ``lead1``) for a channel of a sensor that is not along an axis; ``""`` for a
+            scalar channel. Only spatial axes are compared or grouped as axes in text.
         unit: Physical unit as written in text (``g``, ``rad/s``, ``m/s²``, ``deg/s``, ``µT``).
     """
 

@@ -44,8 +44,8 @@ def _write_rows(path: Path, table: np.ndarray, sep: str, int_columns: tuple[int,
 
 # --- MHealth -------------------------------------------------------------------------------
 
-MHEALTH_UNITS = ["m/s²"] * 3 + ["mV"] * 2 + ["m/s²"] * 3 + ["deg/s"] * 3 + ["local"] * 3 \
-    + ["m/s²"] * 3 + ["deg/s"] * 3 + ["local"] * 3
+MHEALTH_UNITS = ["m/s²"] * 3 + ["mV"] * 2 + ["m/s²"] * 3 + ["deg/s"] * 3 + ["AU"] * 3 \
+    + ["m/s²"] * 3 + ["deg/s"] * 3 + ["AU"] * 3
 
 
 def mhealth_table(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:

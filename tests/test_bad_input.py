@@ -189,6 +189,21 @@ def spec_missing_column(tmp_path):
             "not in the file; found: user, t_ms, ax, note, gx, activity")
 
 
+def spec_unit_with_period(tmp_path):
+    ff.write_tabular(tmp_path, RNG)
+    spec = {**ff.TABULAR_SPEC, "channels": [{"column": "ax", "name": "left_wrist_acc_x",
+                                             "unit": "a.u."}]}
+    return (_consume("tabular", tmp_path, spec=spec), Path("<tabular spec>"), None,
+            "channels[1].unit", "unit 'a.u.': expected one word without a final period")
+
+
+def uea_unit_with_space(tmp_path):
+    path = tmp_path / "Toy_TEST.ts"
+    path.write_text(ff.ts_text([np.zeros((3, 1))] * 2, ["rest", "move"], ["rest", "move"]))
+    return (_consume("uea", tmp_path, sample_rate_hz=1.0, units=["arbitrary units"]), path,
+            None, "units[0]", "unit 'arbitrary units': expected one word")
+
+
 def no_matching_files(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     return _consume("mhealth", tmp_path), tmp_path, None, None, "no files matching 'mHealth_subject*.log'"
@@ -206,8 +221,8 @@ CATALOGUE = [empty_file, wrong_column_count, wrong_field_count_pamap2, non_numer
              annotation_not_in_dictionary, all_nan_channel, nan_gap_too_long,
              acc_gyro_lengths_differ, window_signal_lengths_differ, span_beyond_file_end,
              duplicated_timestamp, backwards_timestamp, backwards_timestamp_tabular,
-             corrupt_gzip, missing_mat_field, mat_v73, spec_missing_column, no_matching_files,
-             unknown_class_uea]
+             corrupt_gzip, missing_mat_field, mat_v73, spec_missing_column, spec_unit_with_period,
+             no_matching_files, unknown_class_uea, uea_unit_with_space]
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=lambda c: c.__name__)

@@ -39,7 +39,7 @@ def _hapt_windows(n: int, seed: int = 0) -> list[np.ndarray]:
 def _row(x: np.ndarray, method: str, rate: float = RATE) -> Row:
     params = trends.trend_params(method)
     return Row("r", "trend_summary", "", "", x[None, :], rate, ("a",), ("g",), ("",), ("acc",),
-               "WALKING", None, None, "trend_summary/x", method, params)
+               ("",), "WALKING", None, None, "trend_summary/x", method, params)
 
 
 def _quantised_walks(n: int) -> list[np.ndarray]:

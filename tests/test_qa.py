@@ -124,6 +124,9 @@ def test_same_sensor_pairs_skip_other_sensors_and_locations():
     ankle = Channel("ankle_acc_x", "left_ankle", "acc", "x", "g")
     assert same_sensor_pairs(ACC[:2] + GYRO[:1] + (ankle,)) == [(0, 1)]
     assert sensor_name(ankle) == "left-ankle x-axis accelerometer"
+    leads = tuple(Channel(f"chest_ecg_lead{k}", "chest", "ecg", f"lead{k}", "mV") for k in (1, 2))
+    assert sensor_name(leads[0]) == "chest ECG lead1"  # a lead, not an axis
+    assert same_sensor_pairs(leads + ACC) == [(2, 3), (2, 4), (3, 4)]
     assert humanize("WALKING_UPSTAIRS") == "walking upstairs"
 
 

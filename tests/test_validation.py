@@ -5,16 +5,21 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from generators import dataset, pipeline, qa, text
 from generators.config import BuildConfig
+from generators.errors import InputError
+from generators.readers import mhealth, read
 from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.types import Recording
 from validation import checks, dataset_checks, gx_suites, semantic
 from validation.checks._signal import sign_runs
 from validation.report import validate_dataset
@@ -121,6 +126,18 @@ def _write(root: Path, table: pa.Table) -> None:
                 dataset.write_parquet_atomic(part, dataset.part_path(root, stage, split, "p"))
 
 
+def test_a_part_missing_a_schema_column_is_named(rows: pa.Table, tmp_path: Path) -> None:
+    """A part written before ``channel_axes`` existed is refused, not read as nulls."""
+    part = tmp_path / "stage1" / "train" / "old.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(rows.drop_columns(["channel_axes"]), part)
+    with pytest.raises(InputError, match=r"missing column\(s\) \['channel_axes'\]: not a part "
+                                         r"of a dataset with schema version 2") as info:
+        dataset.read_stage(tmp_path, 1)
+    assert info.value.path == str(part)
+    assert dataset.read_stage(tmp_path, 1, columns=["row_id"]).num_rows == rows.num_rows
+
+
 def test_dataset_checks_pass_and_fail_on_mixed_splits(rows: pa.Table, tmp_path: Path) -> None:
     one_method = rows.filter(pc.equal(rows["trend_method"], "robust"))
     _write(tmp_path / "ok", one_method)
@@ -185,3 +202,57 @@ def test_every_phrasing_reads_back_on_real_rows(described: tuple, qa_type: str) 
                                           template_id=out.template_id))
     _, bad = semantic.check_table(dataset.items_to_table(forced, rec, cfg.trend_params))
     assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
+
+
+def test_ecg_leads_and_magnetometers_read_true_on_every_qa_type() -> None:
+    """All 23 MHealth channels (the preset keeps 15): an ECG lead is named as a lead, never
+    an axis, and not grouped with the other lead as axes of one sensor; the magnetometer's
+    undocumented unit reads as arbitrary units (AU). Every row of every QA type passes its check."""
+    rate, n = 50.0, 1000
+    t = np.arange(n) / rate
+    rng = np.random.default_rng(3)
+    cols = []
+    for ch in mhealth.CHANNELS:
+        k = len(cols)
+        base = {"acc": 9.8 if ch.axis == "x" else 0.5, "gyro": 0.0, "mag": -0.4, "ecg": 0.1}
+        cols.append(base[ch.modality] + (1 + k % 3) * 0.3 * np.sin(2 * np.pi * (0.5 + k % 5) * t + k)
+                    + 0.02 * rng.standard_normal(n))
+    rec = Recording("mhealth", "subject1", "1", rate, mhealth.CHANNELS,
+                    np.stack(cols, axis=1).astype(np.float32),
+                    np.repeat([4, 10], n // 2).astype(np.int32), mhealth.LABEL_NAMES)
+    cfg, packs = BuildConfig(dataset="mhealth", reader="mhealth", classes=None), text.load_packs()
+    items = [it for ctx in pipeline.contexts(rec, cfg, pipeline.cut(rec, cfg))
+             for it in qa.build_items(ctx, qa.builders_for_stage(ctx.window.stage), packs,
+                                      cfg.trend_method, cfg.seed)]
+    table = dataset.items_to_table(items, rec, cfg.trend_params)
+    good, bad = semantic.check_table(table)
+    assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
+    assert set(pc.unique(good["qa_type"]).to_pylist()) == set(qa.QA_TYPES.names())
+    text_of = "\n".join(table["question"].to_pylist() + table["answer"].to_pylist())
+    assert "chest ECG lead1" in text_of and "chest ECG lead2" in text_of
+    assert "lead1-axis" not in text_of and not re.search(r"\d local\b", text_of)
+    assert re.search(r"\d AU\b", text_of)
+    comparisons = [json.loads(f) for f, q in zip(table["facts"].to_pylist(),
+                                                  table["qa_type"].to_pylist())
+                   if q == "channel_comparison"]
+    assert comparisons and all("ECG" not in g["sensor"] for f in comparisons for g in f["groups"])
+
+
+def test_real_basicmotions_in_arbitrary_units_reads_true(shared_data: Path) -> None:
+    """BasicMotions states no units: its accelerometer gets no posture row (no g to compare
+    with) instead of a crash, and every other row of every QA type passes its check."""
+    cfg = BuildConfig(dataset="bm", reader="uea", sample_rate_hz=10.0, classes=None,
+                      stage1_window=(5, 50), stage2_window=40, stage2_stride=20)
+    packs = text.load_packs()
+    recs = list(itertools.islice(read("uea", shared_data / "basicmotions-uea"), 4))
+    tables = [dataset.items_to_table(
+        [it for ctx in pipeline.contexts(rec, cfg, pipeline.cut(rec, cfg))
+         for it in qa.build_items(ctx, qa.builders_for_stage(ctx.window.stage), packs,
+                                  cfg.trend_method, cfg.seed)], rec, cfg.trend_params)
+        for rec in recs]
+    table = pa.concat_tables(tables)
+    good, bad = semantic.check_table(table)
+    assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
+    made = set(pc.unique(good["qa_type"]).to_pylist())
+    assert made == set(qa.QA_TYPES.names()) - {"posture", "transition"}
+    assert set(table["channel_units"].combine_chunks().flatten().to_pylist()) == {"AU"}

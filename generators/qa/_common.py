@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from generators.text import stable_index
-from generators.types import DIRECTIONS, Channel, ChannelSummary, TrendSegment
+from generators.types import DIRECTIONS, SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 
 TIME_ORDER = ("down", "up", "steady")
 """Order of the per-direction cumulative times: the seed's (decrease, increase, steady)."""
@@ -29,11 +29,14 @@ def secs(t: float) -> float:
 
 
 def sensor_name(channel: Channel) -> str:
-    """Human description of a channel, like ``waist x-axis accelerometer``."""
+    """Human description of a channel, like ``waist x-axis accelerometer`` or, for a
+    component that is not a spatial axis, ``chest ECG lead1``."""
     words = [channel.location.replace("_", "-")] if channel.location else []
-    if channel.axis:
+    if channel.axis in SPATIAL_AXES:
         words.append(f"{channel.axis}-axis")
     words.append(MODALITY_WORDS.get(channel.modality, channel.modality))
+    if channel.axis and channel.axis not in SPATIAL_AXES:
+        words.append(channel.axis)
     return " ".join(words)
 
 
@@ -114,11 +117,9 @@ def correlation_facts(r: float) -> dict[str, object]:
 
 
 def same_sensor_pairs(channels: Sequence[Channel]) -> list[tuple[int, int]]:
-    """Index pairs of different axes of the same sensor (same location and modality)."""
-    return [(i, j) for i in range(len(channels)) for j in range(i + 1, len(channels))
-            if channels[i].location == channels[j].location
-            and channels[i].modality == channels[j].modality
-            and channels[i].axis != channels[j].axis]
+    """Index pairs of different spatial axes of the same sensor (same location and modality)."""
+    return sorted((i, j) for g in sensor_groups(channels)
+                  for a, i in enumerate(g) for j in g[a + 1:])
 
 
 VALUE_DECIMALS = 3
@@ -143,12 +144,13 @@ def mean_crossings(values: np.ndarray) -> int:
 
 
 def sensor_groups(channels: Sequence[Channel]) -> list[list[int]]:
-    """Channel indices grouped by sensor (location + modality), groups of ≥ 2 axes only."""
-    groups: dict[tuple[str, str], list[int]] = {}
+    """Channel indices grouped by sensor (location + modality), groups of ≥ 2 distinct
+    spatial axes only (ECG leads are not axes to compare), in channel order."""
+    groups: dict[tuple[str, str], dict[str, int]] = {}
     for i, ch in enumerate(channels):
-        if ch.axis:
-            groups.setdefault((ch.location, ch.modality), []).append(i)
-    return [g for g in groups.values() if len(g) >= 2]
+        if ch.axis in SPATIAL_AXES:
+            groups.setdefault((ch.location, ch.modality), {}).setdefault(ch.axis, i)
+    return [sorted(g.values()) for g in groups.values() if len(g) >= 2]
 
 
 def group_name(channel: Channel) -> str:

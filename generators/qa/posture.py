@@ -6,7 +6,7 @@ from typing import Iterator
 
 import numpy as np
 
-from generators.features import gravity
+from generators.features import ACC_UNITS, gravity
 from generators.qa import Facts, QAContext
 from generators.qa._common import group_name, sensor_groups, val
 
@@ -40,7 +40,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     if ctx.window.next_activity:
         return
     accs = [g for g in sensor_groups(ctx.channels)
-            if len(g) == 3 and ctx.channels[g[0]].modality == "acc"]
+            if len(g) == 3 and ctx.channels[g[0]].modality == "acc"
+            and ctx.channels[g[0]].unit in ACC_UNITS]  # arbitrary units give no g
     if not accs:
         return
     idx = sorted(accs[0], key=lambda i: ctx.channels[i].axis)

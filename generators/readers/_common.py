@@ -84,6 +84,10 @@ def load_numeric_table(path: Path, n_cols: int, sep: str | None = None,
 # --- streaming tables, file discovery, label and gap policies (used by several readers) ---
 
 LOG = logging.getLogger("generators.readers")
+
+ARBITRARY_UNIT = "AU"
+"""Unit of a channel whose source does not state one: arbitrary units, written as one word
+without a period (see :func:`checked_unit`)."""
 GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
 
 
@@ -408,6 +412,22 @@ def apply_gap_policy(values: np.ndarray, *, max_gap: int, channel_names: Sequenc
     if on_gap is not None:
         on_gap(report)
     return values, pieces
+
+
+def checked_unit(unit: str, where: str | Path, field: str) -> str:
+    """``unit`` when the texts can state it: one word (``m/s²``, ``deg/s``, ``µT``) that
+    does not end with a period, or none (``""``: a unitless value).
+
+    Raises:
+        InputError: A unit with a space, which a reader of "0.4 arbitrary units" cannot
+            tell from words that follow a number, or one ending in a period (``a.u.``):
+            "reaches 0.4 a.u.." ends its sentence twice.
+    """
+    if any(c.isspace() for c in unit) or unit.endswith("."):
+        raise InputError(where, f"unit {unit!r}: expected one word without a final period, "
+                                f"like m/s², deg/s or {ARBITRARY_UNIT} (arbitrary units)",
+                         field=field)
+    return unit
 
 
 def channel_from_name(name: str, unit: str) -> Channel:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from generators.readers._common import find_files, label_ids, load_numeric_table
+from generators.readers._common import ARBITRARY_UNIT, find_files, label_ids, load_numeric_table
 from generators.types import Channel, Recording
 
 SAMPLE_RATE_HZ = 50.0
@@ -22,14 +22,14 @@ def _triple(location: str, modality: str, unit: str) -> list[Channel]:
     return [Channel(f"{location}_{modality}_{a}", location, modality, a, unit) for a in "xyz"]
 
 
-# Column order of the file (columns 1–23); the magnetometer unit is undocumented ("local").
+# Column order of the file (columns 1–23). The magnetometer unit is undocumented.
 CHANNELS = tuple(
     _triple("chest", "acc", "m/s²")
     + [Channel(f"chest_ecg_lead{k}", "chest", "ecg", f"lead{k}", "mV") for k in (1, 2)]
     + _triple("left_ankle", "acc", "m/s²") + _triple("left_ankle", "gyro", "deg/s")
-    + _triple("left_ankle", "mag", "local")
+    + _triple("left_ankle", "mag", ARBITRARY_UNIT)
     + _triple("right_lower_arm", "acc", "m/s²") + _triple("right_lower_arm", "gyro", "deg/s")
-    + _triple("right_lower_arm", "mag", "local")
+    + _triple("right_lower_arm", "mag", ARBITRARY_UNIT)
 )
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from generators.errors import InputError
 from generators.readers._common import (
-    channel_from_name, find_files, label_ids, numeric_columns, read_table_chunks,
+    channel_from_name, checked_unit, find_files, label_ids, numeric_columns, read_table_chunks,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -55,7 +55,8 @@ def _channels(spec: dict, where: str) -> list[tuple[str, Channel]]:
     for k, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not {"column", "name", "unit"} <= set(entry):
             raise InputError(where, f"channel {k} needs column, name and unit", field="channels")
-        parsed = channel_from_name(str(entry["name"]), str(entry["unit"]))
+        unit = checked_unit(str(entry["unit"]), where, f"channels[{k}].unit")
+        parsed = channel_from_name(str(entry["name"]), unit)
         out.append((str(entry["column"]), Channel(
             parsed.name, str(entry.get("location", parsed.location)),
             str(entry.get("modality", parsed.modality)), str(entry.get("axis", parsed.axis)),

@@ -8,14 +8,15 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from generators.errors import InputError
-from generators.readers._common import channel_from_name, find_files, open_text
+from generators.readers._common import (ARBITRARY_UNIT, channel_from_name, checked_unit,
+                                        find_files, open_text)
 from generators.types import Channel, Recording
 
 # Problems whose channels and rate are documented: name → (rate, channel specs).
 # BasicMotions: smartwatch acc then gyro, "sampled once every tenth of a second"; the
-# file does not give units, hence "a.u.".
+# file does not give units.
 KNOWN = {
-    "BasicMotions": (10.0, [Channel(f"wrist_{m}_{a}", "wrist", m, a, "a.u.")
+    "BasicMotions": (10.0, [Channel(f"wrist_{m}_{a}", "wrist", m, a, ARBITRARY_UNIT)
                             for m in ("acc", "gyro") for a in "xyz"]),
 }
 
@@ -91,7 +92,7 @@ def read(path: Path, sample_rate_hz: float | None = None,
         sample_rate_hz: Rate; required unless the problem is in ``KNOWN``.
         channels: Channel names ``<location>_<modality>_<axis>`` per dimension (default: the
             known layout, else ``dim<k>_value_``).
-        units: Unit per dimension (default: known layout, else ``a.u.``).
+        units: Unit per dimension (default: known layout, else ``ARBITRARY_UNIT``).
 
     Yields:
         Recordings ``<stem>-<NNNN>`` (1-based case number).
@@ -144,10 +145,11 @@ def _channels(file: Path, dims: int, names: Sequence[str] | None, units: Sequenc
         names, default_units = [c.name for c in known], [c.unit for c in known]
     else:
         names = list(names) if names is not None else [f"series_dim{k}" for k in range(1, dims + 1)]
-        default_units = ["a.u."] * len(names)
+        default_units = [ARBITRARY_UNIT] * len(names)
     units = list(units) if units is not None else default_units
     if len(names) != dims or len(units) != dims:
         raise InputError(file, f"{dims} dimensions but {len(names)} channel names and "
                          f"{len(units)} units given; expected one each per dimension",
                          field="channels")
-    return tuple(channel_from_name(n, u) for n, u in zip(names, units))
+    return tuple(channel_from_name(n, checked_unit(u, file, f"units[{k}]"))
+                 for k, (n, u) in enumerate(zip(names, units)))

@@ -45,6 +45,7 @@ class Row:
         channel_units: Channel units.
         channel_locations: Channel body locations.
         channel_modalities: Channel modalities.
+        channel_axes: Channel axes (``x``, ``y``, ``z``, another component name, or ``""``).
         activity: Activity label of the window.
         next_activity: Second activity of a transition window, else ``None``.
         change_index: Sample (within the window) where ``next_activity`` starts.
@@ -63,6 +64,7 @@ class Row:
     channel_units: tuple[str, ...]
     channel_locations: tuple[str, ...]
     channel_modalities: tuple[str, ...]
+    channel_axes: tuple[str, ...]
     activity: str
     next_activity: str | None
     change_index: int | None
@@ -78,7 +80,8 @@ class Row:
             answer=rec["answer"], series=series, sample_rate_hz=float(rec["sample_rate_hz"]),
             channel_names=tuple(rec["channel_names"]), channel_units=tuple(rec["channel_units"]),
             channel_locations=tuple(rec["channel_locations"]),
-            channel_modalities=tuple(rec["channel_modalities"]), activity=rec["activity"],
+            channel_modalities=tuple(rec["channel_modalities"]),
+            channel_axes=tuple(rec["channel_axes"]), activity=rec["activity"],
             next_activity=rec["next_activity"], change_index=rec["change_index"],
             template_id=rec["template_id"], trend_method=rec["trend_method"],
             trend_params=json.loads(rec["trend_params"] or "{}"),

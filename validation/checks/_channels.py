@@ -8,16 +8,37 @@ MODALITY_NOUNS = {"acc": "accelerometer", "gyro": "gyroscope", "mag": "magnetome
                   "ecg": "ecg", "hr": "heart-rate sensor", "temp": "thermometer"}
 """How the text names each modality (the words a reader of the text would expect)."""
 
+AXES = ("x", "y", "z")
+"""Components a text calls axes; others (an ECG's ``lead1``) follow the modality noun."""
+
+
+def sensor(row: Row, k: int) -> str:
+    """Lower-case sensor of channel ``k`` without its axis: ``waist accelerometer``."""
+    loc = row.channel_locations[k].replace("_", "-")
+    return " ".join([loc] * bool(loc) + [MODALITY_NOUNS.get(row.channel_modalities[k],
+                                                               row.channel_modalities[k])]).lower()
+
+
+def axis_groups(row: Row) -> dict[str, dict[str, int]]:
+    """Sensor → spatial axis → channel index (its first channel), sensors of ≥ 2 axes."""
+    out: dict[str, dict[str, int]] = {}
+    for k, axis in enumerate(row.channel_axes):
+        if axis in AXES:
+            out.setdefault(sensor(row, k), {}).setdefault(axis, k)
+    return {g: axes for g, axes in out.items() if len(axes) > 1}
+
 
 def describe(row: Row, k: int) -> str:
-    """Lower-case description of channel ``k``: ``waist x-axis accelerometer``."""
+    """Lower-case description of channel ``k``: ``waist x-axis accelerometer``, ``chest ecg
+    lead1``."""
     loc = row.channel_locations[k].replace("_", "-")
-    axis = row.channel_names[k] and row.channel_names[k].rsplit("_", 1)[-1]
-    modality = row.channel_modalities[k]
+    axis, modality = row.channel_axes[k], row.channel_modalities[k]
     words = [loc] if loc else []
-    if axis in ("x", "y", "z"):
+    if axis in AXES:
         words.append(f"{axis}-axis")
     words.append(MODALITY_NOUNS.get(modality, modality))
+    if axis and axis not in AXES:
+        words.append(axis)
     return " ".join(words).lower()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator, Mapping
 
 from validation.checks import Failure, Row, spans_change
-from validation.checks._channels import channel_of, describe
+from validation.checks._channels import axis_groups, channel_of, describe
 from validation.checks._read import Unreadable, compiler, one, value
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
 from validation.checks._trends import compare_overview, segments
@@ -79,10 +79,8 @@ def _correlations(row: Row, items: list[dict]) -> Iterator[Failure]:
         if str(one(item, "p.relation")).lower() != relation:
             yield Failure(f"{NAME}.correlation", f"r = {said} is {relation!r}, text says "
                                                  f"{one(item, 'p.relation')!r}")
-    expected = {frozenset((i, j)) for i in range(row.series.shape[0])
-                for j in range(i + 1, row.series.shape[0])
-                if row.channel_locations[i] == row.channel_locations[j]
-                and row.channel_modalities[i] == row.channel_modalities[j]}
+    expected = {frozenset((i, j)) for axes in axis_groups(row).values()
+                for i in axes.values() for j in axes.values() if i < j}
     if seen != expected:
         yield Failure(f"{NAME}.correlation", f"{len(seen)} axis pairs stated, the channels have "
                                              f"{len(expected)}")

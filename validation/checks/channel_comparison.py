@@ -5,23 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from validation.checks import Failure, Row
-from validation.checks._channels import MODALITY_NOUNS, channel_of
+from validation.checks._channels import axis_groups, channel_of
 from validation.checks._read import Unreadable, one, read_row, value
 from validation.checks._signal import correlation, correlation_relation, mean_std
 
 
-def _groups(row: Row) -> dict[str, dict[str, int]]:
-    """Sensor name (``waist accelerometer``) → axis → channel index, sensors of ≥ 2 axes."""
-    out: dict[str, dict[str, int]] = {}
-    for k, name in enumerate(row.channel_names):
-        words = [row.channel_locations[k].replace("_", "-")] if row.channel_locations[k] else []
-        words.append(MODALITY_NOUNS.get(row.channel_modalities[k], row.channel_modalities[k]))
-        out.setdefault(" ".join(words).lower(), {})[name.rsplit("_", 1)[-1]] = k
-    return {g: axes for g, axes in out.items() if len(axes) > 1}
-
-
 def _moving(row: Row, items: list[dict]) -> Iterator[Failure]:
-    groups = _groups(row)
+    groups = axis_groups(row)
     said_groups = [str(one(g, "g.sensor")).lower() for g in items]
     if sorted(said_groups) != sorted(groups):
         yield Failure("channel_comparison.structure", f"sensors {said_groups}, the row has "
@@ -60,7 +50,7 @@ def _pair(row: Row, a: dict) -> Iterator[Failure]:
     if not said.agrees(r):
         yield Failure("channel_comparison.value", f"r {said}, series {r:.4f}")
     best = max(abs(round(correlation(row.series[p], row.series[q]), 2))
-               for axes in _groups(row).values() for p in axes.values() for q in axes.values()
+               for axes in axis_groups(row).values() for p in axes.values() for q in axes.values()
                if p < q)
     if abs(round(r, 2)) != best:
         yield Failure("channel_comparison.rank", f"|r| {abs(round(r, 2))} is not the largest "

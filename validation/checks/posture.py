@@ -7,7 +7,7 @@ from typing import Iterator
 import numpy as np
 
 from validation.checks import Failure, Row, spans_change
-from validation.checks._channels import MODALITY_NOUNS
+from validation.checks._channels import sensor
 from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row, value
 from validation.checks._signal import G_PER_UNIT
 
@@ -47,16 +47,15 @@ def check(row: Row) -> Iterator[Failure]:
     except Unreadable as exc:
         yield Failure("posture.structure", str(exc))
         return
-    axes = [n.rsplit("_", 1)[-1] for n in row.channel_names]
+    axes = list(row.channel_axes)
     unit = row.channel_units[0] if row.channel_units else ""
     if axes != ["x", "y", "z"] or set(row.channel_modalities) != {"acc"} or unit not in G_PER_UNIT:
         yield Failure("posture.channel", f"needs x, y, z accelerometer channels in g or m/s², "
                                          f"got {row.channel_names} in {unit!r}")
         return
-    sensor = " ".join([row.channel_locations[0].replace("_", "-")] * bool(row.channel_locations[0])
-                      + [MODALITY_NOUNS["acc"]])
-    if "sensor" in said and str(said["sensor"]).lower() != sensor:
-        yield Failure("posture.channel", f"names {said['sensor']!r}, the row holds {sensor!r}")
+    held = sensor(row, 0)
+    if "sensor" in said and str(said["sensor"]).lower() != held:
+        yield Failure("posture.channel", f"names {said['sensor']!r}, the row holds {held!r}")
     xyz = np.asarray(row.series, dtype=np.float64).T
     mean = xyz.mean(axis=0) / G_PER_UNIT[unit]
     length = float(np.linalg.norm(mean))
