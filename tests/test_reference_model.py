@@ -368,6 +368,17 @@ def test_mbr_choice_takes_the_answer_the_others_agree_with(parser):
     assert metrics.mbr_choice([down, late, up], parser) == 1  # 2.0 beats 1.0 and 1.0
     assert metrics.mbr_choice(["no idea", down], parser) == 1  # unparsed answers never win
     assert metrics.mbr_choice(["no idea", "nothing"], parser) == 0
+    # a guide that reads a fall: down gains 2 × (1 + 1), late 2 × (0.5 + 0.5), up nothing
+    guide = parser.parse(down)
+    assert metrics.mbr_choice([down, late, up], parser, guide) == 0
+    assert metrics.mbr_choice([down, late, up], parser, Structure()) == 1  # an empty guide
+
+
+def test_timeline_of_per_sample_labels():
+    st = metrics.timeline([2, 2, 0, 0, 1], 0.1)
+    assert st.directions == ("steady", "up", "down")
+    assert st.starts == pytest.approx((0.0, 0.2, 0.4)) and st.ends == pytest.approx((0.2, 0.4, 0.5))
+    assert metrics.timeline([], 0.1) == Structure()
 
 
 def test_chance_pairs_references_within_type(parser):
@@ -491,6 +502,59 @@ def test_training_is_deterministic_and_loss_decreases(dataset):
                for a, b in zip(m1.parameters(), m2.parameters()))
     assert c1[-1].train_loss < 0.5 * c1[0].train_loss
     assert c1[-1].eval_loss < c1[0].eval_loss
+
+
+def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
+    """Auxiliary targets: the sensor token of each sample gets the direction of the
+    answer's segment holding the change to the next sample; marks, text and the last
+    sample get −1."""
+    from validation.reference_model.run import _lm_examples
+
+    rows = load_rows(dataset, 1, "train", 20)
+    tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
+                                    Binning(16, 3.0), 96)
+    ex = _lm_examples(tok, rows, parser)
+    assert _lm_examples(tok, rows).directions == ()
+    for i in range(len(rows)):
+        segs = detect(rows.series[i][0], RATE, "sensorllm")
+        mid = (np.arange(rows.series[i].shape[1]) + 0.5) / RATE
+        want = [next((("up", "down", "steady").index(s.direction) for s in segs
+                      if s.start_s <= t <= s.end_s), -1) for t in mid]
+        assert want[-1] == -1 and -1 not in want[:-1]  # the last sample starts no change
+        n = len(want)
+        assert ex.directions[i][1:n + 1].tolist() == want
+        assert (ex.directions[i][0] == -1 and (ex.directions[i][n + 1:] == -1).all())
+        assert len(ex.directions[i]) == len(ex.prompts[i])
+
+
+def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, parser):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from validation.reference_model.model import build_model, collate, forward, gpt2_config
+    from validation.reference_model.run import _lm_examples
+
+    rows = load_rows(dataset, 1, "train", 8)
+    tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
+                                    Binning(16, 3.0), 96)
+    ex = _lm_examples(tok, rows, parser)
+    losses = {}
+    for weight in (0.0, 2.0):
+        s = settings_for("cpu", **{**TINY, "direction_weight": weight})
+        torch.manual_seed(0)
+        model = build_model(gpt2_config(s, tok.vocab_size, 128, tok.pad_id, tok.eos_id), tok,
+                            s.value_kernel)
+        assert hasattr(model, "direction_head") == bool(weight)
+        batch = collate(ex, np.arange(8), tok.pad_id, True, "cpu")
+        with torch.no_grad():
+            losses[weight] = float(forward(model, batch).loss)
+            if weight:
+                known = batch["directions"] >= 0
+                # the answer loss alone, from a batch without direction targets
+                plain = float(forward(model, {k: v for k, v in batch.items()
+                                              if k != "directions"}).loss)
+                assert known.sum() == sum(r.shape[1] - 1 for r in rows.series[:8])
+                assert losses[weight] > plain + 1.0  # 2 × cross-entropy of 3 classes ≈ 2.2
+    assert losses[0.0] > 0
 
 
 def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):

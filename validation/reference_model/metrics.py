@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from generators.types import DIRECTIONS
 from validation.reference_model.parsing import AnswerParser, Structure
 
 WORDNET_FILES = ("lexnames", "data.noun", "index.noun")
@@ -142,7 +143,7 @@ TIMELINE_STEP_S = 0.01
 """Spacing of the time grid on which stated directions are compared."""
 
 
-def _direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
+def direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
     """The direction an answer states at each time (``None`` outside its segments)."""
     if not st.ends:
         return np.full(times.shape, None, dtype=object)
@@ -164,22 +165,25 @@ def timeline_agreement(ref: Structure, gen: Structure) -> float:
     if stop <= start:
         return float(ref.directions[:1] == gen.directions[:1])
     times = np.arange(start, stop, TIMELINE_STEP_S) + TIMELINE_STEP_S / 2
-    want, got = _direction_at(ref, times), _direction_at(gen, times)
+    want, got = direction_at(ref, times), direction_at(gen, times)
     known = np.not_equal(want, None)
     return float(np.mean(want[known] == got[known])) if known.any() else 0.0
 
 
-def mbr_choice(candidates: Sequence[str], parser: AnswerParser) -> int:
+def mbr_choice(candidates: Sequence[str], parser: AnswerParser,
+               guide: Structure | None = None) -> int:
     """The candidate answer that agrees best with the others: minimum-Bayes-risk decoding
     with ``timeline_agreement`` (both ways) as the utility.
 
     Each candidate that states segments is scored by its summed agreement with the other
-    such candidates, so the choice follows the model's own distribution, never a
-    reference. Ties go to the earlier candidate.
+    such candidates, and with ``guide`` (the model's own per-sample direction reading,
+    ``timeline``) weighted as all those others together, so the choice follows the
+    model's own predictions, never a reference. Ties go to the earlier candidate.
 
     Args:
         candidates: Answers to one prompt (e.g. the greedy one, then samples).
         parser: The answer parser.
+        guide: A timeline the candidates should also agree with, if any.
 
     Returns:
         The chosen index (0 when no candidate states segments).
@@ -193,7 +197,23 @@ def mbr_choice(candidates: Sequence[str], parser: AnswerParser) -> int:
                                                                                   parsed[i])
             score[i] += both
             score[j] += both
+        if guide is not None and guide.directions:
+            score[i] += (len(usable) - 1) * (timeline_agreement(parsed[i], guide)
+                                             + timeline_agreement(guide, parsed[i]))
     return max(usable, key=lambda i: (score[i], -i)) if usable else 0
+
+
+def timeline(labels: Sequence[int], seconds_per_label: float) -> Structure:
+    """The segments of a per-sample direction labelling (indices in ``DIRECTIONS``), each
+    label covering ``seconds_per_label`` from its sample on."""
+    lab = np.asarray(labels)
+    if not lab.size:
+        return Structure()
+    cut = np.flatnonzero(np.diff(lab)) + 1
+    starts, ends = np.concatenate([[0], cut]), np.concatenate([cut, [lab.size]])
+    return Structure(directions=tuple(DIRECTIONS[int(lab[a])] for a in starts),
+                     starts=tuple(float(a) * seconds_per_label for a in starts),
+                     ends=tuple(float(b) * seconds_per_label for b in ends))
 
 
 def boundary_errors(ref: Structure, gen: Structure) -> list[float]:

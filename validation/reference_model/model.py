@@ -7,6 +7,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from generators.types import DIRECTIONS
 from validation.reference_model.settings import VerifySettings
 
 IGNORE = -100
@@ -23,20 +24,26 @@ class Examples:
             per row (classifier).
         times: Beside each prompt token, the time token whose embedding is added to it
             (GPT-2's ``token_type_ids``; the padding token where none is).
+        directions: Beside each prompt token, the trend direction (index in
+            ``DIRECTIONS``) the answer states at its sample's time, −1 where none
+            (auxiliary targets; empty when not made).
     """
 
     prompts: tuple[np.ndarray, ...]
     targets: tuple[np.ndarray, ...]
     times: tuple[np.ndarray, ...]
+    directions: tuple[np.ndarray, ...] = ()
+
+    def _parts(self) -> tuple[tuple[np.ndarray, ...], ...]:
+        return (self.prompts, self.targets, self.times, self.directions)
 
     def head(self, n: int) -> Examples:
         """The first ``n`` rows."""
-        return Examples(self.prompts[:n], self.targets[:n], self.times[:n])
+        return Examples(*(part[:n] for part in self._parts()))
 
     def repeat(self, k: int) -> Examples:
         """Every row ``k`` times in a row (row ``i``'s copies at ``i * k`` … ``i * k + k − 1``)."""
-        return Examples(*(tuple(x for x in part for _ in range(k))
-                          for part in (self.prompts, self.targets, self.times)))
+        return Examples(*(tuple(x for x in part for _ in range(k)) for part in self._parts()))
 
     def lengths(self, with_target: bool) -> np.ndarray:
         """Sequence lengths, with or without the target tokens."""
@@ -64,7 +71,8 @@ def gpt2_config(settings: VerifySettings, vocab_size: int, n_positions: int, pad
     """The backbone's ``GPT2Config``.
 
     Args:
-        settings: Model size.
+        settings: Model size and the auxiliary direction loss weight (kept in the config
+            as ``direction_weight``, so a saved checkpoint says how it was trained).
         vocab_size: Token ids.
         n_positions: Longest sequence.
         pad_id: Padding token.
@@ -83,7 +91,8 @@ def gpt2_config(settings: VerifySettings, vocab_size: int, n_positions: int, pad
                       n_head=settings.n_head,
                       resid_pdrop=settings.dropout, embd_pdrop=settings.dropout,
                       attn_pdrop=settings.dropout, bos_token_id=eos_id, eos_token_id=eos_id,
-                      pad_token_id=pad_id, num_labels=num_labels)
+                      pad_token_id=pad_id, num_labels=num_labels,
+                      direction_weight=settings.direction_weight)
 
 
 TIME_PERIODS_S = (0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24)
@@ -353,11 +362,17 @@ def build_model(config, tok, kernel: int, classifier: bool = False):
         classifier: A sequence classifier instead of a language model.
 
     Returns:
-        The model.
+        The model (a language model with ``config.direction_weight`` has a
+        ``direction_head``: hidden state → ``DIRECTIONS`` logits).
     """
     from transformers import GPT2ForSequenceClassification, GPT2LMHeadModel
 
     model = (GPT2ForSequenceClassification if classifier else GPT2LMHeadModel)(config)
+    if not classifier and getattr(config, "direction_weight", 0.0):
+        import torch
+
+        # the trend direction at each sensor position, for the auxiliary loss (``forward``)
+        model.direction_head = torch.nn.Linear(config.n_embd, len(DIRECTIONS))
     emb = sensor_embedding(config.vocab_size, config.n_embd, tok.bin_values(),
                            tok.time_values(), tok.mark_ids(), kernel)
     emb.weight.data.normal_(0.0, config.initializer_range)
@@ -446,6 +461,29 @@ def anchor_positions(ids: np.ndarray, times: np.ndarray, pad_id: int) -> np.ndar
     return out
 
 
+def prefix_mask(emb, ids, mask):
+    """A 4-D attention mask under which the sensor tokens of a row (which all precede its
+    text) see one another both ways, and every other token sees what precedes it.
+
+    Args:
+        emb: The ``sensor_embedding`` (which token ids are bins and marks).
+        ids: Token ids, rows × positions.
+        mask: 1 on real tokens, 0 on padding (rows × positions).
+
+    Returns:
+        bool rows × 1 × positions × positions, True where a query may attend to a key.
+    """
+    import torch
+
+    sensor = (emb.is_bin[ids] + emb.is_mark[ids]) > 0
+    n = ids.shape[1]
+    causal = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()
+    allowed = (causal | (sensor[:, :, None] & sensor[:, None, :])) & mask.bool()[:, None, :]
+    # a padding query with no real key before it would get no weights at all (NaN)
+    allowed |= torch.eye(n, dtype=torch.bool, device=ids.device)
+    return allowed[:, None]
+
+
 @dataclass(frozen=True)
 class Output:
     """What ``forward`` returns for a language model: with labels, the loss on the answer
@@ -459,7 +497,13 @@ def forward(model, batch: dict):
     """``model`` on a ``collate`` batch.
 
     A language model anchors the text's time tokens to the signal and points its time
-    logits at sensor positions (``sensor_embedding``); a classifier runs as it is.
+    logits at sensor positions (``sensor_embedding``), and its sensor tokens see one
+    another both ways (``prefix_mask``: where a trend starts and ends depends on the
+    samples after it as much as on those before); a classifier runs as it is. With
+    ``config.direction_weight`` and the batch's ``directions``, the loss adds that weight
+    times the cross-entropy of a linear head reading, from each sensor position's hidden
+    state, the trend direction the answer states at its time: every sample then teaches
+    the model, not only the few answer tokens.
 
     Args:
         model: A model from ``build_model``.
@@ -472,12 +516,14 @@ def forward(model, batch: dict):
 
     batch = dict(batch)
     anchors, targets = batch.pop("anchors"), batch.pop("targets")
+    directions = batch.pop("directions", None)
     if not hasattr(model, "lm_head"):
         return model(**batch)
     emb = model.get_input_embeddings()
     labels = batch.pop("labels", None)
     ids = batch.pop("input_ids")
     tokens = emb(ids)
+    batch["attention_mask"] = prefix_mask(emb, ids, batch["attention_mask"])
     hidden = model.transformer(inputs_embeds=emb.anchored(tokens, ids, tokens, anchors),
                                **batch).last_hidden_state
     keys = emb.keys(tokens, batch["token_type_ids"], hidden)
@@ -488,7 +534,14 @@ def forward(model, batch: dict):
     # logits only where the next token is an answer token: the prompt is most of a row
     row, at = torch.nonzero(labels[:, 1:] != IGNORE, as_tuple=True)
     logits = emb.aim(model.lm_head(hidden[row, at]), score[row, at], targets[row])
-    return Output(torch.nn.functional.cross_entropy(logits.float(), labels[row, at + 1]), None)
+    loss = torch.nn.functional.cross_entropy(logits.float(), labels[row, at + 1])
+    weight = getattr(model.config, "direction_weight", 0.0)
+    if weight and directions is not None:
+        known = directions >= 0
+        if known.any():
+            loss = loss + weight * torch.nn.functional.cross_entropy(
+                model.direction_head(hidden[known]).float(), directions[known])
+    return Output(loss, None)
 
 
 def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device: str) -> dict:
@@ -503,8 +556,8 @@ def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device
 
     Returns:
         ``input_ids``, ``token_type_ids`` (the time tokens), ``attention_mask``,
-        ``anchors`` (``anchor_positions``), ``targets`` (``pointer_targets``) and
-        ``labels``.
+        ``anchors`` (``anchor_positions``), ``targets`` (``pointer_targets``),
+        ``labels``, and ``directions`` when the examples have them.
     """
     import torch
 
@@ -515,8 +568,11 @@ def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device
     times = np.full((len(seqs), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(seqs), width), dtype=np.int64)
     labels = np.full((len(seqs), width), IGNORE, dtype=np.int64)
+    dirs = np.full((len(seqs), width), -1, dtype=np.int64)
     for r, (i, s) in enumerate(zip(index, seqs)):
         ids[r, :len(s)] = s
+        if examples.directions:
+            dirs[r, :len(examples.directions[i])] = examples.directions[i]
         times[r, :len(examples.times[i])] = examples.times[i]
         mask[r, :len(s)] = 1
         if lm:
@@ -525,6 +581,8 @@ def collate(examples: Examples, index: np.ndarray, pad_id: int, lm: bool, device
            "anchors": anchor_positions(ids, times, pad_id),
            "targets": pointer_targets(times, pad_id)}
     out["labels"] = labels if lm else np.array([examples.targets[i][0] for i in index])
+    if examples.directions:
+        out["directions"] = dirs
     return {k: torch.from_numpy(v).to(device) for k, v in out.items()}
 
 
@@ -695,8 +753,8 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
             sensor = emb(prompt)
             step_in = emb.anchored(sensor, prompt, sensor, torch.from_numpy(anchors).to(dev))
             result = model.transformer(inputs_embeds=step_in, token_type_ids=type_ids,
-                                       attention_mask=mask, position_ids=position,
-                                       use_cache=True)
+                                       attention_mask=prefix_mask(emb, prompt, mask),
+                                       position_ids=position, use_cache=True)
             hidden = result.last_hidden_state
             keys = emb.keys(sensor, type_ids, hidden)
             hidden = hidden[:, -1:]
@@ -727,6 +785,41 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
         for r, i in enumerate(idx):
             stop = np.flatnonzero(new[r] == eos_id)
             out[i] = new[r, :stop[0]] if stop.size else new[r]
+    return out
+
+
+def direction_labels(model, examples: Examples, pad_id: int, settings: VerifySettings
+                     ) -> list[np.ndarray]:
+    """The ``direction_head``'s most likely direction (index in ``DIRECTIONS``) at every
+    prompt position of each row (meaningful at sensor tokens only).
+
+    Args:
+        model: A language model from ``build_model`` with a ``direction_head``.
+        examples: Prompts.
+        pad_id: Padding token.
+        settings: Batch budget and device.
+
+    Returns:
+        One int64 array per row, as long as its prompt, in input order.
+    """
+    import torch
+
+    out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(examples.prompts)
+    emb = model.get_input_embeddings()
+    model.eval()
+    with torch.no_grad():
+        for idx in length_batches(examples.lengths(False), settings.batch_tokens,
+                                  np.random.default_rng(0)):
+            batch = collate(examples, idx, pad_id, False, settings.device)
+            ids = batch["input_ids"]
+            tokens = emb(ids)
+            hidden = model.transformer(
+                inputs_embeds=emb.anchored(tokens, ids, tokens, batch["anchors"]),
+                token_type_ids=batch["token_type_ids"],
+                attention_mask=prefix_mask(emb, ids, batch["attention_mask"])).last_hidden_state
+            labels = model.direction_head(hidden).argmax(-1).cpu().numpy()
+            for r, i in enumerate(idx):
+                out[i] = labels[r, :len(examples.prompts[i])]
     return out
 
 

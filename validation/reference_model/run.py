@@ -12,13 +12,15 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from generators.errors import InputError
+from generators.types import DIRECTIONS
 from validation.reference_model import metrics
 from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
                                              shuffled_pairing)
 from validation.reference_model.model import (CurvePoint, Examples, build_model,
+                                              class_probabilities, direction_labels,
                                               forced_direction_accuracy, generate, gpt2_config,
-                                              class_probabilities, train)
-from validation.reference_model.parsing import AnswerParser, direction_words
+                                              train)
+from validation.reference_model.parsing import AnswerParser, Structure, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
 
@@ -78,7 +80,30 @@ def _sensor(tok: SensorTextTokenizer, rows: Rows) -> list[tuple[np.ndarray, np.n
             zip(rows.series, rows.channel_names, rows.sample_rate_hz)]
 
 
-def _lm_examples(tok: SensorTextTokenizer, rows: Rows) -> Examples:
+def _stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser,
+                       prompt_lengths: list[int]) -> tuple[np.ndarray, ...]:
+    """Per prompt token of each one-channel row, the direction (index in ``DIRECTIONS``)
+    its answer states at the time of the token's samples; −1 elsewhere."""
+    code = {d: i for i, d in enumerate(DIRECTIONS)}
+    pool = tok.binning.pool
+    out = []
+    for series, rate, answer, length in zip(rows.series, rows.sample_rate_hz, rows.answer,
+                                            prompt_lengths):
+        dirs = np.full(length, -1, dtype=np.int64)
+        stated = parser.parse(answer)
+        if series.shape[0] == 1 and stated.directions:
+            n = series.shape[1]
+            k = n // pool if pool > 1 and n >= pool else n
+            width = pool if pool > 1 and n >= pool else 1
+            mid = (np.arange(k) * width + width / 2) / rate
+            said = metrics.direction_at(stated, mid)
+            dirs[1:k + 1] = [code.get(d, -1) for d in said]  # after the start mark
+        out.append(dirs)
+    return tuple(out)
+
+
+def _lm_examples(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser | None = None
+                 ) -> Examples:
     questions = tok.encode_texts(rows.question)
     answers = tok.encode_texts(rows.answer)
     sensor = _sensor(tok, rows)
@@ -87,7 +112,9 @@ def _lm_examples(tok: SensorTextTokenizer, rows: Rows) -> Examples:
     times = tuple(np.concatenate([t, np.full(len(q) + 1, tok.pad_id)]).astype(np.int64)
                   for (_, t), q in zip(sensor, questions))
     targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
-    return Examples(prompts, targets, times)
+    directions = (() if parser is None else
+                  _stated_directions(tok, rows, parser, [len(p) for p in prompts]))
+    return Examples(prompts, targets, times, directions)
 
 
 def _class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
@@ -138,7 +165,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     tok = SensorTextTokenizer.train([*train_rows.question, *train_rows.answer], names,
                                     Binning(s.n_bins, s.clip, s.stage1_pool), s.text_vocab)
     tok.save(out / "tokenizer")
-    train_ex = _lm_examples(tok, train_rows)
+    train_ex = _lm_examples(tok, train_rows, parser)
     test_ex = _lm_examples(tok, test_rows)
     held_out = test_ex.head(s.eval_rows)
     max_new = int(min(s.max_answer_tokens, max(len(t) for t in train_ex.targets) + 8))
@@ -149,7 +176,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     results, curves, unavailable, generated = {}, {}, {}, {}
     for kind in ("aligned", "shuffled"):
         rows = train_rows if kind == "aligned" else shuffled_pairing(train_rows, s.seed)
-        examples = train_ex if kind == "aligned" else _lm_examples(tok, rows)
+        examples = train_ex if kind == "aligned" else _lm_examples(tok, rows, parser)
         config = gpt2_config(s, tok.vocab_size, _round_up(n_positions, 64), tok.pad_id,
                              tok.eos_id)
         set_seed(s.seed)
@@ -160,7 +187,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
                                             f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        hyps = _answers(model, tok, test_ex, max_new, s, parser)
+        hyps = _answers(model, tok, test_ex, test_rows, max_new, s, parser)
         gen_s = time.perf_counter() - t0
         text, reasons = metrics.text_metrics(hyps, refs, sbert)
         unavailable.update(reasons)
@@ -192,11 +219,28 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     return stage1, {"curves": curves, "samples": samples}, tok
 
 
-def _answers(model, tok: SensorTextTokenizer, examples: Examples, max_new: int,
+def _guides(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows,
+            s: VerifySettings) -> list[Structure | None]:
+    """The ``direction_head``'s timeline of each one-channel row (``None`` for others, or
+    for all without a head): what the model reads from the signal sample by sample."""
+    if not hasattr(model, "direction_head"):
+        return [None] * len(rows)
+    labels = direction_labels(model, examples, tok.pad_id, s)
+    pool = tok.binning.pool
+    out: list[Structure | None] = []
+    for lab, series, rate in zip(labels, rows.series, rows.sample_rate_hz):
+        n = series.shape[1]
+        k, width = (n // pool, pool) if pool > 1 and n >= pool else (n, 1)
+        # the last sensor token starts no change within the window
+        out.append(metrics.timeline(lab[1:k], width / rate) if series.shape[0] == 1 else None)
+    return out
+
+
+def _answers(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows, max_new: int,
              s: VerifySettings, parser: AnswerParser) -> list[str]:
     """The model's answer to each prompt: greedy, or with ``s.mbr_samples`` the one of the
-    greedy answer and that many sampled ones that agrees best with the others
-    (``metrics.mbr_choice``)."""
+    greedy answer and that many sampled ones that agrees best with the others and with
+    the model's per-sample direction reading (``metrics.mbr_choice``, ``_guides``)."""
     greedy = [tok.decode(g) for g in generate(model, examples, tok.pad_id, tok.eos_id,
                                               max_new, s)]
     k = s.mbr_samples
@@ -204,10 +248,11 @@ def _answers(model, tok: SensorTextTokenizer, examples: Examples, max_new: int,
         return greedy
     drawn = [tok.decode(g) for g in generate(model, examples.repeat(k), tok.pad_id, tok.eos_id,
                                              max_new, s, s.mbr_batch, sample_seed=s.seed)]
+    guides = _guides(model, tok, examples, rows, s)
     out = []
     for i, first in enumerate(greedy):
         candidates = [first, *drawn[i * k:(i + 1) * k]]
-        out.append(candidates[metrics.mbr_choice(candidates, parser)])
+        out.append(candidates[metrics.mbr_choice(candidates, parser, guides[i])])
     return out
 
 
