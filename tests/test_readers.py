@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from generators.readers import READERS, read
+from generators import dataset, pipeline, qa, text
+from generators.config import BuildConfig
+from generators.readers import READERS, mhealth, read
 from generators.readers.capture24 import label_dictionary, scheme_labels
-from generators.types import Recording
+from generators.types import Channel, Recording
+from validation import semantic
 from tests import fixtures_formats as ff
 from tests.conftest import SAMPLE
 
@@ -166,3 +172,66 @@ def test_tabular_spec_from_yaml_file(tmp_path):
     spec_file.write_text(yaml.safe_dump(ff.TABULAR_SPEC, allow_unicode=True), encoding="utf-8")
     recs = list(read("tabular", tmp_path, spec=spec_file))
     assert [r.recording_id for r in recs] == ["day1-u1", "day1-u2"]
+
+
+def _layout_rows(rec: Recording, channels: tuple[Channel, ...] | None = None,
+                 seconds: float = 12.0) -> tuple[pa.Table, pa.Table]:
+    """Rows of every QA type for a reader's channel layout (names, units, placements) on
+    a movement-like signal: per channel a sine with noise, accelerometer x carrying 1 g,
+    the first half of the time one activity and then another. Returns (accepted,
+    rejected) after the semantic checks."""
+    channels = channels or rec.channels
+    rate = rec.sample_rate_hz
+    t = np.arange(int(seconds * rate)) / rate
+    noise = np.random.default_rng(3).standard_normal((t.size, len(channels)))
+    cols = []
+    for k, ch in enumerate(channels):
+        g = 9.80665 if ch.unit.startswith("m/s") else 1.0
+        base = (g if ch.axis == "x" else 0.1 * g) if ch.modality == "acc" else 0.0
+        wave = (0.2 + 0.1 * (k % 3)) * np.sin(2 * np.pi * (0.7 + 0.3 * (k % 4)) * t + k)
+        cols.append(base + wave + 0.02 * noise[:, k])
+    two = sorted(rec.label_names)[:2]
+    rec = Recording(rec.dataset, rec.recording_id, rec.subject, rate, channels,
+                    np.stack(cols, axis=1).astype(np.float32),
+                    np.repeat(two, [t.size // 2, t.size - t.size // 2]).astype(np.int32),
+                    rec.label_names, vertical_axes=rec.vertical_axes)
+    cfg = BuildConfig(dataset=rec.dataset, reader="uci_har", classes=None, sample_rate_hz=rate,
+                      stage2_window=int(2.56 * rate), stage2_stride=int(1.28 * rate))
+    packs = text.load_packs()
+    items = [it for ctx in pipeline.contexts(rec, cfg, pipeline.cut(rec, cfg))
+             for it in qa.build_items(ctx, qa.builders_for_stage(ctx.window.stage), packs,
+                                      cfg.trend_method, cfg.seed)]
+    return semantic.check_table(dataset.items_to_table(items, rec, cfg.trend_params))
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS) + ["uci_har"])
+def test_every_reader_layout_reads_true_on_every_qa_type(name, tmp_path):
+    """What the text says of each reader's channels (names, units, axes, placements) passes
+    every check: e.g. a two-channel layout of different sensors has no correlation lines."""
+    options = WRITERS[name](tmp_path, np.random.default_rng(7))[0].options if name in WRITERS \
+        else {}
+    rec = next(iter(read(name, tmp_path if name in WRITERS else SAMPLE, **options)))
+    good, bad = _layout_rows(rec)
+    assert bad.num_rows == 0, bad.select(["template_id", "reason"]).to_pylist()[:3]
+    made = set(good["qa_type"].to_pylist())
+    assert set(qa.builders_for_stage(1)) | {"activity", "transition"} <= made
+
+
+def test_ecg_leads_and_magnetometers_read_true():
+    """All 23 MHealth channels (the preset keeps 15): an ECG lead is named as a lead, never
+    an axis, nor grouped with the other lead as axes of one sensor; the magnetometers'
+    undocumented unit reads as arbitrary units (AU)."""
+    rec = Recording("mhealth", "subject1", "1", mhealth.SAMPLE_RATE_HZ, mhealth.CHANNELS,
+                    np.zeros((1, len(mhealth.CHANNELS)), np.float32), np.zeros(1, np.int32),
+                    mhealth.LABEL_NAMES)
+    good, bad = _layout_rows(rec, seconds=20.0)
+    assert bad.num_rows == 0, bad.select(["template_id", "reason"]).to_pylist()[:3]
+    assert set(good["qa_type"].to_pylist()) == set(qa.QA_TYPES.names())
+    text_of = "\n".join(good["question"].to_pylist() + good["answer"].to_pylist())
+    assert "chest ECG lead1" in text_of and "chest ECG lead2" in text_of
+    assert "lead1-axis" not in text_of and not re.search(r"\d local\b", text_of)
+    assert re.search(r"\d AU\b", text_of)
+    comparisons = [json.loads(f) for f, q in zip(good["facts"].to_pylist(),
+                                                  good["qa_type"].to_pylist())
+                   if q == "channel_comparison"]
+    assert comparisons and all("ECG" not in g["sensor"] for f in comparisons for g in f["groups"])

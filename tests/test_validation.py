@@ -17,9 +17,8 @@ import pytest
 from generators import dataset, pipeline, qa, text
 from generators.config import BuildConfig
 from generators.errors import InputError
-from generators.readers import mhealth, read
+from generators.readers import read
 from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
-from generators.types import Recording
 from validation import checks, dataset_checks, gx_suites, semantic
 from validation.checks._signal import sign_runs
 from validation.report import validate_dataset
@@ -202,40 +201,6 @@ def test_every_phrasing_reads_back_on_real_rows(described: tuple, qa_type: str) 
                                           template_id=out.template_id))
     _, bad = semantic.check_table(dataset.items_to_table(forced, rec, cfg.trend_params))
     assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
-
-
-def test_ecg_leads_and_magnetometers_read_true_on_every_qa_type() -> None:
-    """All 23 MHealth channels (the preset keeps 15): an ECG lead is named as a lead, never
-    an axis, and not grouped with the other lead as axes of one sensor; the magnetometer's
-    undocumented unit reads as arbitrary units (AU). Every row of every QA type passes its check."""
-    rate, n = 50.0, 1000
-    t = np.arange(n) / rate
-    rng = np.random.default_rng(3)
-    cols = []
-    for ch in mhealth.CHANNELS:
-        k = len(cols)
-        base = {"acc": 9.8 if ch.axis == "x" else 0.5, "gyro": 0.0, "mag": -0.4, "ecg": 0.1}
-        cols.append(base[ch.modality] + (1 + k % 3) * 0.3 * np.sin(2 * np.pi * (0.5 + k % 5) * t + k)
-                    + 0.02 * rng.standard_normal(n))
-    rec = Recording("mhealth", "subject1", "1", rate, mhealth.CHANNELS,
-                    np.stack(cols, axis=1).astype(np.float32),
-                    np.repeat([4, 10], n // 2).astype(np.int32), mhealth.LABEL_NAMES)
-    cfg, packs = BuildConfig(dataset="mhealth", reader="mhealth", classes=None), text.load_packs()
-    items = [it for ctx in pipeline.contexts(rec, cfg, pipeline.cut(rec, cfg))
-             for it in qa.build_items(ctx, qa.builders_for_stage(ctx.window.stage), packs,
-                                      cfg.trend_method, cfg.seed)]
-    table = dataset.items_to_table(items, rec, cfg.trend_params)
-    good, bad = semantic.check_table(table)
-    assert bad.num_rows == 0, bad.select(["template_id", "answer", "reason"]).to_pylist()[:2]
-    assert set(pc.unique(good["qa_type"]).to_pylist()) == set(qa.QA_TYPES.names())
-    text_of = "\n".join(table["question"].to_pylist() + table["answer"].to_pylist())
-    assert "chest ECG lead1" in text_of and "chest ECG lead2" in text_of
-    assert "lead1-axis" not in text_of and not re.search(r"\d local\b", text_of)
-    assert re.search(r"\d AU\b", text_of)
-    comparisons = [json.loads(f) for f, q in zip(table["facts"].to_pylist(),
-                                                  table["qa_type"].to_pylist())
-                   if q == "channel_comparison"]
-    assert comparisons and all("ECG" not in g["sensor"] for f in comparisons for g in f["groups"])
 
 
 def test_real_basicmotions_in_arbitrary_units_reads_true(shared_data: Path) -> None:

@@ -111,8 +111,8 @@ def read_question(row: Row) -> tuple[dict, list[dict], list[dict], list[dict]]:
         raise Unreadable(f"unknown variant or layout of {row.template_id!r}")
     lines = row.question.split("\n")
     n = row.series.shape[0]
-    if len(lines) < 2 * n + 5:
-        raise Unreadable(f"{len(lines)} lines; {n} channels need at least {2 * n + 5}")
+    if len(lines) < 2 * n + 4:  # no correlation lines where no sensor has two axes
+        raise Unreadable(f"{len(lines)} lines; {n} channels need at least {2 * n + 4}")
     window = c.read_list("window_line", lines[0])
     c.read_list("stats_intro", lines[1])
     stats = [c.read_list("stat_line", ln) for ln in lines[2:2 + n]]
