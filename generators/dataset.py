@@ -141,19 +141,21 @@ def empty_rejected() -> pa.Table:
     return REJECTED_SCHEMA.empty_table()
 
 
-def read_part(path: Path, columns: list[str] | None, schema: pa.Schema) -> pa.Table:
-    """One Parquet part cast to ``schema``.
+def read_part(path: Path, columns: Sequence[str] | None, schema: pa.Schema) -> pa.Table:
+    """Some columns (default all) of one Parquet part, typed as in ``schema``.
 
     Raises:
-        InputError: The part lacks a column of ``schema`` (Arrow would fill it with nulls),
-            as a dataset written by an older harqa does.
+        InputError: The part lacks a requested column (Arrow would fill it with nulls),
+            as a dataset written by an older harqa does; ``field`` is the first missing.
     """
-    wanted = columns if columns is not None else schema.names
-    missing = [c for c in wanted if c not in pq.read_schema(path).names]
+    target = schema if columns is None else pa.schema([schema.field(c) for c in columns])
+    part = pq.ParquetFile(path)
+    missing = [c for c in target.names if c not in part.schema_arrow.names]
     if missing:
         raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
-                               f"schema version {SCHEMA_VERSION}; rebuild it with this harqa")
-    return pq.read_table(path, columns=columns, schema=schema)
+                               f"schema version {SCHEMA_VERSION}; rebuild it with this harqa",
+                         field=missing[0])
+    return part.read(columns=target.names).cast(target)
 
 
 def part_files(root: Path, stage: int, split: str | None = None) -> list[Path]:

@@ -672,3 +672,11 @@ def test_span_reads_the_smoothed_change_against_the_channel():
     # a span ending on the end mark reads the channel's last bin
     to_end = torch.tensor([[[-1, -1]] * 18 + [[11, 7]] * 2])
     assert emb.span(prompt, to_end)[0, -1, 4].item() == pytest.approx(0.75 - 0.6)
+
+
+@pytest.mark.parametrize("pool, n, want", [(1, 7, (7, 1)), (4, 10, (2, 4)), (4, 3, (3, 1))])
+def test_pooled_token_count(pool, n, want):
+    """Tokens per channel and samples per token, as ``quantize`` cuts them."""
+    binning = Binning(16, 3.0, pool)
+    assert binning.pooled(n) == want
+    assert quantize(np.arange(n, dtype=np.float32)[None, :], binning).shape == (1, want[0])

@@ -12,11 +12,23 @@ AXES = ("x", "y", "z")
 """Components a text calls axes; others (an ECG's ``lead1``) follow the modality noun."""
 
 
+def _words(row: Row, k: int, axis: str) -> str:
+    """Lower-case name of channel ``k``'s sensor with ``axis`` (an x/y/z axis before the
+    modality noun, another component after it, none when empty)."""
+    loc = row.channel_locations[k].replace("_", "-")
+    modality = row.channel_modalities[k]
+    words = [loc] if loc else []
+    if axis in AXES:
+        words.append(f"{axis}-axis")
+    words.append(MODALITY_NOUNS.get(modality, modality))
+    if axis and axis not in AXES:
+        words.append(axis)
+    return " ".join(words).lower()
+
+
 def sensor(row: Row, k: int) -> str:
     """Lower-case sensor of channel ``k`` without its axis: ``waist accelerometer``."""
-    loc = row.channel_locations[k].replace("_", "-")
-    return " ".join([loc] * bool(loc) + [MODALITY_NOUNS.get(row.channel_modalities[k],
-                                                               row.channel_modalities[k])]).lower()
+    return _words(row, k, "")
 
 
 def axis_groups(row: Row) -> dict[str, dict[str, int]]:
@@ -31,15 +43,7 @@ def axis_groups(row: Row) -> dict[str, dict[str, int]]:
 def describe(row: Row, k: int) -> str:
     """Lower-case description of channel ``k``: ``waist x-axis accelerometer``, ``chest ecg
     lead1``."""
-    loc = row.channel_locations[k].replace("_", "-")
-    axis, modality = row.channel_axes[k], row.channel_modalities[k]
-    words = [loc] if loc else []
-    if axis in AXES:
-        words.append(f"{axis}-axis")
-    words.append(MODALITY_NOUNS.get(modality, modality))
-    if axis and axis not in AXES:
-        words.append(axis)
-    return " ".join(words).lower()
+    return _words(row, k, row.channel_axes[k])
 
 
 def channel_of(row: Row, phrase: str) -> int | None:

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from generators.dataset import read_part
 from generators.errors import InputError
+from generators.schema import QA_SCHEMA
 
 COLUMNS = ("row_id", "subject", "qa_type", "activity", "question", "answer", "channel_names",
            "series", "sample_rate_hz")
@@ -79,15 +81,6 @@ def part_files(dataset_dir: Path, stage: int, split: str) -> list[Path]:
     return files
 
 
-def _read_part(path: Path) -> pa.Table:
-    names = set(pq.read_schema(path).names)
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise InputError(path, f"missing column(s) {missing}; expected the QA_SCHEMA columns",
-                         field=missing[0])
-    return pq.read_table(path, columns=list(COLUMNS))
-
-
 def _series_arrays(column: pa.ChunkedArray) -> list[np.ndarray]:
     """``list<list<float32>>`` rows as channel-major float32 arrays, without Python floats."""
     outer = column.combine_chunks()
@@ -135,7 +128,7 @@ def load_rows(dataset_dir: Path, stage: int, split: str, limit: int | None = Non
         InputError: Missing parts or columns, or ragged series.
     """
     files = part_files(dataset_dir, stage, split)
-    table = pa.concat_tables([_read_part(f) for f in files])
+    table = pa.concat_tables([read_part(f, COLUMNS, QA_SCHEMA) for f in files])
     if qa_types:
         table = table.filter(pc.is_in(table.column("qa_type"), pa.array(list(qa_types))))
     hashes = np.array([row_hash(seed, r) for r in table.column("row_id").to_pylist()],

@@ -144,14 +144,16 @@ TIMELINE_STEP_S = 0.01
 
 
 def direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
-    """The direction an answer states at each time (``None`` outside its segments)."""
+    """The direction an answer states at each time, as its index in ``DIRECTIONS``; −1
+    outside its segments or where a segment's word is unknown."""
     if not st.ends:
-        return np.full(times.shape, None, dtype=object)
+        return np.full(times.shape, -1, dtype=np.int64)
     ends = np.asarray(st.ends)
     idx = np.searchsorted(ends, times, side="left")  # first segment ending at or after t
-    dirs = np.array([*st.directions, None], dtype=object)
+    codes = np.array([*(DIRECTIONS.index(d) if d in DIRECTIONS else -1
+                        for d in st.directions), -1], dtype=np.int64)
     inside = (idx < ends.size) & (times >= st.starts[0])
-    return np.where(inside, dirs[np.minimum(idx, ends.size)], None)
+    return np.where(inside, codes[np.minimum(idx, ends.size)], -1)
 
 
 def timeline_agreement(ref: Structure, gen: Structure) -> float:
@@ -166,7 +168,7 @@ def timeline_agreement(ref: Structure, gen: Structure) -> float:
         return float(ref.directions[:1] == gen.directions[:1])
     times = np.arange(start, stop, TIMELINE_STEP_S) + TIMELINE_STEP_S / 2
     want, got = direction_at(ref, times), direction_at(gen, times)
-    known = np.not_equal(want, None)
+    known = want >= 0
     return float(np.mean(want[known] == got[known])) if known.any() else 0.0
 
 

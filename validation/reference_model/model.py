@@ -484,6 +484,19 @@ def prefix_mask(emb, ids, mask):
     return allowed[:, None]
 
 
+def _encode(model, ids, anchors, batch: dict):
+    """A language model's input embeddings of ``ids`` and its last hidden states, sensor
+    tokens seeing one another both ways (``prefix_mask``); ``batch`` holds
+    ``token_type_ids`` and ``attention_mask``."""
+    emb = model.get_input_embeddings()
+    tokens = emb(ids)
+    hidden = model.transformer(inputs_embeds=emb.anchored(tokens, ids, tokens, anchors),
+                               token_type_ids=batch["token_type_ids"],
+                               attention_mask=prefix_mask(emb, ids, batch["attention_mask"])
+                               ).last_hidden_state
+    return tokens, hidden
+
+
 @dataclass(frozen=True)
 class Output:
     """What ``forward`` returns for a language model: with labels, the loss on the answer
@@ -521,11 +534,7 @@ def forward(model, batch: dict):
         return model(**batch)
     emb = model.get_input_embeddings()
     labels = batch.pop("labels", None)
-    ids = batch.pop("input_ids")
-    tokens = emb(ids)
-    batch["attention_mask"] = prefix_mask(emb, ids, batch["attention_mask"])
-    hidden = model.transformer(inputs_embeds=emb.anchored(tokens, ids, tokens, anchors),
-                               **batch).last_hidden_state
+    tokens, hidden = _encode(model, batch.pop("input_ids"), anchors, batch)
     keys = emb.keys(tokens, batch["token_type_ids"], hidden)
     score = emb.point(hidden, keys, anchors[..., 0])
     if labels is None:
@@ -805,18 +814,12 @@ def direction_labels(model, examples: Examples, pad_id: int, settings: VerifySet
     import torch
 
     out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(examples.prompts)
-    emb = model.get_input_embeddings()
     model.eval()
     with torch.no_grad():
         for idx in length_batches(examples.lengths(False), settings.batch_tokens,
                                   np.random.default_rng(0)):
             batch = collate(examples, idx, pad_id, False, settings.device)
-            ids = batch["input_ids"]
-            tokens = emb(ids)
-            hidden = model.transformer(
-                inputs_embeds=emb.anchored(tokens, ids, tokens, batch["anchors"]),
-                token_type_ids=batch["token_type_ids"],
-                attention_mask=prefix_mask(emb, ids, batch["attention_mask"])).last_hidden_state
+            _, hidden = _encode(model, batch["input_ids"], batch["anchors"], batch)
             labels = model.direction_head(hidden).argmax(-1).cpu().numpy()
             for r, i in enumerate(idx):
                 out[i] = labels[r, :len(examples.prompts[i])]

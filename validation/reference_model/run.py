@@ -12,7 +12,6 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from generators.errors import InputError
-from generators.types import DIRECTIONS
 from validation.reference_model import metrics
 from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
                                              shuffled_pairing)
@@ -84,20 +83,15 @@ def _stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParse
                        prompt_lengths: list[int]) -> tuple[np.ndarray, ...]:
     """Per prompt token of each one-channel row, the direction (index in ``DIRECTIONS``)
     its answer states at the time of the token's samples; −1 elsewhere."""
-    code = {d: i for i, d in enumerate(DIRECTIONS)}
-    pool = tok.binning.pool
     out = []
     for series, rate, answer, length in zip(rows.series, rows.sample_rate_hz, rows.answer,
                                             prompt_lengths):
         dirs = np.full(length, -1, dtype=np.int64)
         stated = parser.parse(answer)
         if series.shape[0] == 1 and stated.directions:
-            n = series.shape[1]
-            k = n // pool if pool > 1 and n >= pool else n
-            width = pool if pool > 1 and n >= pool else 1
+            k, width = tok.binning.pooled(series.shape[1])
             mid = (np.arange(k) * width + width / 2) / rate
-            said = metrics.direction_at(stated, mid)
-            dirs[1:k + 1] = [code.get(d, -1) for d in said]  # after the start mark
+            dirs[1:k + 1] = metrics.direction_at(stated, mid)  # after the start mark
         out.append(dirs)
     return tuple(out)
 
@@ -226,11 +220,9 @@ def _guides(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows,
     if not hasattr(model, "direction_head"):
         return [None] * len(rows)
     labels = direction_labels(model, examples, tok.pad_id, s)
-    pool = tok.binning.pool
     out: list[Structure | None] = []
     for lab, series, rate in zip(labels, rows.series, rows.sample_rate_hz):
-        n = series.shape[1]
-        k, width = (n // pool, pool) if pool > 1 and n >= pool else (n, 1)
+        k, width = tok.binning.pooled(series.shape[1])
         # the last sensor token starts no change within the window
         out.append(metrics.timeline(lab[1:k], width / rate) if series.shape[0] == 1 else None)
     return out

@@ -41,6 +41,13 @@ class Binning:
     pool: int = 1
     scaling: str = "window"
 
+    def pooled(self, n_samples: int) -> tuple[int, int]:
+        """Sensor tokens of a channel of ``n_samples`` and samples per token (a window
+        shorter than ``pool`` keeps one token per sample; a remainder is dropped)."""
+        if self.pool > 1 and n_samples >= self.pool:
+            return n_samples // self.pool, self.pool
+        return n_samples, 1
+
     def __post_init__(self) -> None:
         if self.scaling not in ("window", "dataset"):
             raise ValueError(f"scaling must be 'window' or 'dataset', got {self.scaling!r}")
@@ -99,9 +106,8 @@ def quantize(series: np.ndarray, binning: Binning,
         int64 bin indices in ``[0, n_bins)``, channels × pooled samples.
     """
     x = np.asarray(series, dtype=np.float64)
-    if binning.pool > 1 and x.shape[1] >= binning.pool:
-        n = x.shape[1] // binning.pool * binning.pool
-        x = x[:, :n].reshape(x.shape[0], -1, binning.pool).mean(axis=2)
+    k, width = binning.pooled(x.shape[1])
+    x = x[:, :k * width].reshape(x.shape[0], k, width).mean(axis=2)
     if binning.scaling == "dataset":
         if scale is None:
             raise ValueError("dataset scaling needs the fitted channel scale")
@@ -227,7 +233,8 @@ class SensorTextTokenizer:
             one vector.
         """
         bins = quantize(series, self.binning, self.scale, names) + self.bin0
-        starts = np.arange(bins.shape[1]) * self.binning.pool / sample_rate_hz
+        width = self.binning.pooled(series.shape[1])[1]  # samples per token
+        starts = np.arange(bins.shape[1]) * width / sample_rate_hz
         # the end mark carries the end time, so answers can name the window's end
         stamps = [*starts, series.shape[1] / sample_rate_hz]
         at = np.array([self.tokenizer.token_to_id(time_text(t)) for t in stamps], dtype=object)
