@@ -1,4 +1,4 @@
-"""Benchmark: how well a per-sample reader alone learns the stage-1 trend text (a ceiling)."""
+"""Benchmark: how well a per-sample reader alone learns the stage-1 trend text (a ceiling).
 
 Usage: ``python benchmarks/bench_trend_reader.py [DATASET] [--steps 1500] [--width 64]``.
 
@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--batch-rows", type=int, default=32)
+    ap.add_argument("--rows", type=int, default=None,
+                    help="most training rows (default: the reference model's stage1_train_rows)")
     ap.add_argument("--inputs", choices=("binned", "raw"), default="binned")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/trend_reader.json")
@@ -134,7 +136,8 @@ def main() -> None:
     torch.manual_seed(s.seed)
     parser = AnswerParser(direction_words(None))
     binning = Binning(s.n_bins, s.clip, 1)
-    train_rows = load_rows(args.dataset, 1, "train", s.stage1_train_rows, s.seed, (QA_TYPE,))
+    train_rows = load_rows(args.dataset, 1, "train", args.rows or s.stage1_train_rows, s.seed,
+                           (QA_TYPE,))
     test_rows = load_rows(args.dataset, 1, "test", s.stage1_test_rows, s.seed, (QA_TYPE,))
     raw = args.inputs == "raw"
     train, test = (examples(r, binning, raw, parser) for r in (train_rows, test_rows))
