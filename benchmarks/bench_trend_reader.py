@@ -38,7 +38,7 @@ QA_TYPE = "trend_analysis"
 """The stage-1 QA type the reference model is scored on (``VerifySettings.stage1_qa_types``)."""
 
 DILATIONS = (1, 2, 4, 8, 16, 32)
-"""Dilations of the residual convolutions: a receptive field of 253 samples, more than the
+"""Dilations of the residual convolutions: a receptive field of 257 samples, more than the
 longest stage-1 window, so every decision may use the whole window (noise, range)."""
 
 
@@ -52,7 +52,7 @@ def examples(rows: Rows, binning: Binning, raw: bool, parser: AnswerParser
             std = x.std() or 1.0
             z = np.clip((x[0] - x.mean()) / std, -binning.clip, binning.clip)
         else:  # the bin centres, in standard deviations
-            z = (quantize(x, binning)[0] + 0.5) / binning.n_bins * 2 * binning.clip - binning.clip
+            z = binning.centres()[quantize(x, binning)[0]] * binning.clip
         times = (np.arange(x.shape[1]) + 0.5) / rate
         out.append((z.astype(np.float32), metrics.direction_at(parser.parse(answer), times),
                     float(rate)))
@@ -99,16 +99,16 @@ def timeline_accuracy(reader, data: list, rows: Rows, parser: AnswerParser) -> f
     """Mean timeline agreement of the reader's per-sample directions with each answer."""
     import torch
 
-    scores = []
     with torch.no_grad():
-        for (x, _, rate), answer in zip(data, rows.answer):
-            ref = parser.parse(answer)
-            if not ref.directions:
-                continue
-            inputs, _, mask = batch([(x, np.zeros(x.size, np.int64), rate)], np.array([0]))
-            labels = reader(inputs, mask).argmax(1)[0].numpy()
+        inputs, _, mask = batch(data, np.arange(len(data)))
+        labels = reader(inputs, mask).argmax(1).numpy()
+    scores = []
+    for (x, _, rate), lab, answer in zip(data, labels, rows.answer):
+        ref = parser.parse(answer)
+        if ref.directions:
             # the last sample starts no change within the window (as ``run._guides``)
-            scores.append(metrics.timeline_agreement(ref, metrics.timeline(labels[:-1], 1 / rate)))
+            scores.append(metrics.timeline_agreement(
+                ref, metrics.timeline(lab[:x.size - 1], 1 / rate)))
     return float(np.mean(scores)) if scores else float("nan")
 
 

@@ -48,6 +48,11 @@ class Binning:
             return n_samples // self.pool, self.pool
         return n_samples, 1
 
+    def centres(self) -> np.ndarray:
+        """Each bin's centre as a standardized value over ``clip`` (in [−1, 1])."""
+        edges = np.linspace(-1.0, 1.0, self.n_bins + 1)
+        return (edges[:-1] + edges[1:]) / 2
+
     def __post_init__(self) -> None:
         if self.scaling not in ("window", "dataset"):
             raise ValueError(f"scaling must be 'window' or 'dataset', got {self.scaling!r}")
@@ -195,8 +200,7 @@ class SensorTextTokenizer:
 
     def bin_values(self) -> dict[int, float]:
         """Bin token id → the standardized value at the bin's centre, over ``clip``."""
-        edges = np.linspace(-1.0, 1.0, self.binning.n_bins + 1)
-        return {self.bin0 + i: float(c) for i, c in enumerate((edges[:-1] + edges[1:]) / 2)}
+        return {self.bin0 + i: float(c) for i, c in enumerate(self.binning.centres())}
 
     def mark_ids(self) -> list[int]:
         """Ids of every channel's start and end marks."""
