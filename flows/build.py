@@ -25,7 +25,7 @@ from prefect.tasks import exponential_backoff
 
 import templates as builtin_templates
 from flows.config import make_config
-from generators import dataset, pipeline, text
+from generators import dataset, pipeline, qa, text
 from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, load_recording,
                               read_key, read_settings, sha256_text, templates_digest)
 from generators.config import BuildConfig
@@ -244,6 +244,8 @@ def _build(cfg: BuildConfig, out: str) -> dict:
     cache = BuildCache(out_root)
     cache.clean_temporaries()
     packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
+    if cfg.templates_dir:  # the built-ins are linted by the tests
+        qa.check_packs(packs)
     base = rows_key(cfg, packs)
     refs = stage_recordings(cfg, str(out_root))
     shards = plan_shards(refs, cfg.shard_s)

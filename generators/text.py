@@ -13,7 +13,8 @@ from typing import Callable, Iterable, Mapping
 
 import inflect
 import yaml
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2 import (StrictUndefined, Template, TemplateAssertionError, TemplateSyntaxError,
+                    meta, nodes)
 from jinja2.sandbox import SandboxedEnvironment
 
 from generators.errors import InputError
@@ -191,6 +192,10 @@ def _make_env() -> SandboxedEnvironment:
                                trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=False)
     env.filters.update(FILTERS)
+    # Both draw from Python's unseeded random module, so a template using them would
+    # write a different dataset on every run; templates vary wording with pick(), which
+    # is seeded per row.
+    del env.filters["random"], env.globals["lipsum"]
     return env
 
 
@@ -522,11 +527,14 @@ class LintIssue:
         path: The pack's file.
         variant: The variant (or ``phrases.<list>[i]``) concerned, if any.
         message: What is wrong.
+        style: A sentence-form issue (capitals, punctuation): the text still renders and
+            states the facts, so a build goes on; every other issue stops it.
     """
 
     path: str
     variant: str | None
     message: str
+    style: bool = False
 
     def __str__(self) -> str:
         where = self.path + (f" [{self.variant}]" if self.variant else "")
@@ -560,8 +568,56 @@ def _pick_targets(pack: TemplatePack, ast: nodes.Template) -> tuple[set[str], se
     return lists, extras, unknown
 
 
+COMPUTING_FILTERS = frozenset({"abs", "count", "filesizeformat", "float", "format", "int",
+                               "length", "max", "min", "round", "sum", "wordcount"})
+"""Jinja filters that compute a number: the builder computes it (rounded as the text shows
+it) and passes it as a fact, so that every number a sentence states comes from Python."""
+
+_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
+              nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**", nodes.Neg: "unary -",
+              nodes.Pos: "unary +"}
+
+
+def computations(ast: nodes.Template) -> list[str]:
+    """Where a template computes instead of phrasing: arithmetic, computing filters and
+    filters or tests this environment does not have.
+
+    ``+`` with a string constant on one side joins text (``pick('fact_' + kind)``) and
+    is allowed, as is ``~``.
+
+    Args:
+        ast: The parsed template (``ENV.parse``).
+
+    Returns:
+        One message per problem, in template order.
+    """
+    problems = []
+    for node in ast.find_all((nodes.BinExpr, nodes.UnaryExpr, nodes.Filter, nodes.Test)):
+        if isinstance(node, nodes.Filter):
+            if node.name not in ENV.filters:
+                hint = " (it is unseeded: use pick() for seeded variety)" \
+                    if node.name == "random" else ""
+                problems.append(f"unknown filter {node.name!r}{hint}; known: "
+                                f"{sorted(set(ENV.filters) - COMPUTING_FILTERS)}")
+            elif node.name in COMPUTING_FILTERS:
+                problems.append(f"filter {node.name!r} computes a value; compute it in the "
+                                f"builder and pass it as a fact (templates only phrase)")
+        elif isinstance(node, nodes.Test):
+            if node.name not in ENV.tests:
+                problems.append(f"unknown test {node.name!r}; known: {sorted(ENV.tests)}")
+        elif type(node) in _OPERATORS and not (
+                isinstance(node, nodes.Add) and any(isinstance(side, nodes.Const)
+                                                    and isinstance(side.value, str)
+                                                    for side in (node.left, node.right))):
+            problems.append(f"arithmetic ({_OPERATORS[type(node)]}) in a template; compute "
+                            f"the value in the builder and pass it as a fact (join text "
+                            f"with ~)")
+    return problems
+
+
 def _static_issues(pack: TemplatePack) -> list[LintIssue]:
-    """Syntax, unknown phrase lists and undeclared variables, found without rendering.
+    """Syntax, computation, unknown phrase lists and undeclared variables, found without
+    rendering.
 
     Only phrase lists the variants reach (directly or through other phrasings) are
     checked, so shared lists written for other packs' fields do not count against this one.
@@ -589,6 +645,7 @@ def _static_issues(pack: TemplatePack) -> list[LintIssue]:
         if ast is None:
             continue
         parsed.append((where, ast))
+        issues += [LintIssue(path, where, message) for message in computations(ast)]
         lists, names, unknown = _pick_targets(pack, ast)
         extras |= names
         issues += [LintIssue(path, where, f"pick({u!r}): no such phrase list; known: "
@@ -598,7 +655,11 @@ def _static_issues(pack: TemplatePack) -> list[LintIssue]:
             todo += [(f"phrases.{name}[{i}]", src) for i, src in enumerate(pack.phrases[name])]
     allowed = set(pack.fields) | BUILTIN_NAMES | extras
     for where, ast in parsed:
-        for name in sorted(meta.find_undeclared_variables(ast) - allowed):
+        try:
+            undeclared = meta.find_undeclared_variables(ast)
+        except TemplateAssertionError:  # an unknown filter or test, reported above
+            continue
+        for name in sorted(undeclared - allowed):
             issues.append(LintIssue(path, where, f"uses undeclared variable {name!r}; declared "
                                     f"fields: {list(pack.fields)}"))
     return issues
@@ -682,6 +743,6 @@ def lint_pack(pack: TemplatePack, samples: list[Mapping[str, object]],
                 if any(mark in text for mark in _LEFTOVER):
                     issues.append(LintIssue(path, f"variant {variant.name}",
                                             f"{part} has leftover template braces: {text!r}"))
-                issues += [LintIssue(path, f"variant {variant.name}", f"{part}: {p}")
+                issues += [LintIssue(path, f"variant {variant.name}", f"{part}: {p}", style=True)
                            for p in sentence_problems(text, style)]
     return list(dict.fromkeys(issues))

@@ -23,6 +23,7 @@ from flows.config import make_config
 from generators import pipeline
 from generators.cache import CACHE_DIRNAME, DONE
 from generators.dataset import file_sha256, read_stage
+from generators.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 #: Two recordings of the embedded sample (a train and a test user), stage 2, two classes:
@@ -103,6 +104,25 @@ def test_template_change_rerenders_from_cached_recordings(first, tmp_path, monke
     versions = {v for q, v in zip(rows["qa_type"].to_pylist(),
                                   rows["template_version"].to_pylist()) if q == "activity"}
     assert versions == {str(version + 1)}
+
+
+def test_template_mistake_stops_the_build_before_describing(tmp_path, monkeypatch):
+    overlay = tmp_path / "templates"
+    overlay.mkdir()
+    text = (REPO / "templates" / "counting.yaml").read_text()
+    version = int(re.search(r"^version: (\d+)", text, re.M)[1])
+    text = re.sub(r"^version: \d+", f"version: {version + 1}", text, flags=re.M)
+    (overlay / "counting.yaml").write_text(
+        text.replace("name: count\n    question: \"Count", "name: count\n    question: \"Count "
+                     "{{ n_segmnts }}", 1))
+    monkeypatch.setattr(pipeline, "recordings", _boom)
+    monkeypatch.setattr(pipeline, "describe", _boom)
+    with pytest.raises(InputError) as caught:
+        run_build(dataclasses.replace(SMALL, templates_dir=str(overlay)), out=str(tmp_path / "out"))
+    assert caught.value.path == str(overlay / "counting.yaml")
+    assert caught.value.field == "variant count"
+    assert "undeclared variable 'n_segmnts'" in caught.value.message
+    assert not (tmp_path / "out" / SMALL.dataset).exists()
 
 
 _KILLED_BUILD = """

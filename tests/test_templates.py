@@ -82,6 +82,18 @@ SAMPLE = [{"sensor": "gyroscope"}]
     (_probe("Q {{ sensor | words }}?"), "does not render: ValueError"),
     (_probe("Q {{ ''.__class__ }}?"), "SecurityError"),
     (_probe("Q?", "line one.\nline two.", style="lines"), "capital letter"),
+    # Unseeded randomness would change the dataset from run to run.
+    (_probe("Q {{ ['a', 'b'] | random }}?"), "unknown filter 'random' (it is unseeded"),
+    (_probe("Q {{ lipsum(1) }}?"), "undeclared variable 'lipsum'"),
+    (_probe("Q {{ sensor | nofilter }}?"), "unknown filter 'nofilter'; known: ["),
+    (_probe("Q {% if sensor is nosuchtest %}x{% endif %}?"), "unknown test 'nosuchtest'"),
+    # Python computes, templates phrase.
+    (_probe("Q {{ n + 1 }}?", fields=("sensor", "n")), "arithmetic (+) in a template"),
+    (_probe("Q {{ n * 60 }}?", fields=("sensor", "n")), "arithmetic (*)"),
+    (_probe("Q {{ -n }}?", fields=("sensor", "n")), "arithmetic (unary -)"),
+    (_probe("Q {{ a + b }}?", fields=("sensor", "a", "b")), "arithmetic (+)"),
+    (_probe("Q {{ n | round(1) }}?", fields=("sensor", "n")), "filter 'round' computes"),
+    (_probe("Q {{ sensor | length }}?"), "filter 'length' computes"),
 ])
 def test_lint_catches_mistakes_and_names_file_and_variant(pack, message):
     issues = [str(i) for i in lint_pack(pack, SAMPLE)]
@@ -90,6 +102,15 @@ def test_lint_catches_mistakes_and_names_file_and_variant(pack, message):
     assert all(i.startswith("templates/probe.yaml") for i in issues)
     if "declared field" not in message:  # a field is declared for the pack, not a variant
         assert all("[variant " in i for i in hits)
+
+
+@pytest.mark.parametrize("question", [
+    "Is the {{ sensor ~ ' axis' }} {{ 'raw ' + sensor }} {{ pick('data') }} steady?",
+    "{% if n > 1 and not n == 3 %}Is it {{ n | words }}{% endif %}?",
+])
+def test_lint_lets_text_joins_and_comparisons_pass(question):
+    assert lint_pack(_probe(question, fields=("sensor", "n")), [{"sensor": "gyroscope", "n": 2}]) \
+        == []
 
 
 @pytest.mark.parametrize("question, flagged", [

@@ -11,6 +11,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from generators.errors import InputError
 from generators.features import summarize
 from generators.registry import Registry, UnknownNameError
 from generators.text import LintIssue, TemplatePack, lint_pack, render, stable_index
@@ -263,6 +264,24 @@ def lint_packs(packs: Mapping[str, TemplatePack]) -> list[LintIssue]:
             samples = list(_lint_samples(qa_type))
         issues += lint_pack(pack, samples)
     return issues
+
+
+def check_packs(packs: Mapping[str, TemplatePack]) -> None:
+    """Refuse packs that would fail or compute mid-build (a build with user templates
+    lints them first, so a mistake stops it before any window is described).
+
+    Args:
+        packs: QA type → pack.
+
+    Raises:
+        InputError: The first issue that is not only about sentence form, naming the
+            file and the variant or phrasing, with the number of further ones.
+    """
+    issues = [i for i in lint_packs(packs) if not i.style]
+    if issues:
+        first = issues[0]
+        more = f" ({len(issues) - 1} more: see `harqa templates lint`)" if len(issues) > 1 else ""
+        raise InputError(first.path, first.message + more, field=first.variant)
 
 
 _discover()
