@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,10 +16,29 @@ from generators.errors import InputError
 from generators.types import TrendSegment
 
 
+DELIMITERS = ",;\t|"
+"""Field separators ``harqa trends`` recognises (spreadsheets in many locales write ``;``)."""
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+"""A number written with a decimal comma: a column of them is not text to skip."""
+
+
+def _delimiter(sample: str) -> str:
+    """The field separator of a file that starts with ``sample`` (a comma when unclear)."""
+    whole_lines = sample[:sample.rfind("\n") + 1] or sample
+    try:
+        return csv.Sniffer().sniff(whole_lines, delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or no separator used consistently
+        return ","
+
+
 def read_series_csv(path: Path) -> dict[str, np.ndarray]:
     """Read a CSV with a header; every numeric column becomes one series.
 
-    A column is numeric when all its cells parse as numbers; columns where none do
+    The separator (comma, semicolon, tab or bar) is detected from the first lines, and
+    a UTF-8 byte-order mark (as spreadsheets write) is not part of the first name. A
+    column is numeric when all its cells parse as numbers; columns where none do
     (timestamps, labels) are not series. Anything in between is an error.
 
     Args:
@@ -32,8 +52,10 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
             numbers and text or with empty cells, fewer than two rows, or no numeric column.
     """
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            delimiter = _delimiter(fh.read(65536))
+            fh.seek(0)
+            rows = list(csv.reader(fh, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(path, f"cannot read CSV: {exc}") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
@@ -59,6 +81,10 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
                 except ValueError:
                     bad.append(i)
             if len(bad) == len(cells):
+                if all(_DECIMAL_COMMA.fullmatch(c.strip()) for c in cells):
+                    raise InputError(path, f"expected numbers with a decimal point, found a "
+                                     f"decimal comma ({cells[0]!r})", line=body[0][0],
+                                     field=name) from None
                 continue  # a text column (time stamps, labels): not a series
             line, r = body[bad[0]]
             raise InputError(path, f"expected a number in this numeric column, found "
@@ -68,7 +94,8 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
             raise InputError(path, "expected a finite number", line=line, field=name)
         out[name] = values
     if not out:
-        raise InputError(path, "expected at least one numeric column")
+        raise InputError(path, f"expected at least one numeric column (fields separated by "
+                         f"{delimiter!r}; found columns {header})")
     return out
 
 

@@ -256,6 +256,28 @@ def test_cli_text(tmp_path):
         "x: 1 segment\n  0.00–2.00 s  up      0 → 2  (+1/s)"
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_cli_reads_other_separators_and_a_byte_order_mark(tmp_path, sep, bom):
+    rows = ["time,a,b"] + [f"00:00:{i:02d},{i / 2},{(10 - i) / 4}" for i in range(11)]
+    comma = json.loads(render_trends(_csv(tmp_path, "\n".join(rows) + "\n"), 10.0, "robust",
+                                     "json"))
+    other = _csv(tmp_path, bom + "\r\n".join(r.replace(",", sep) for r in rows) + "\r\n")
+    assert list(read_series_csv(other)) == ["a", "b"]
+    assert json.loads(render_trends(other, 10.0, "robust", "json")) == comma
+
+
+def test_cli_names_the_separator_when_no_column_is_numeric(tmp_path):
+    with pytest.raises(InputError, match=r"separated by ';'; found columns \['name', 'label'\]"):
+        read_series_csv(_csv(tmp_path, "name;label\nfoo;bar\nbaz;qux\n"))
+
+
+def test_cli_refuses_decimal_commas_instead_of_skipping_the_column(tmp_path):
+    with pytest.raises(InputError, match="decimal comma") as err:
+        read_series_csv(_csv(tmp_path, "t;a;b\nx;1,5;2\ny;-2,25;3\n"))
+    assert (err.value.line, err.value.field) == (2, "a")
+
+
 @pytest.mark.parametrize("text, line, field", [
     ("a,b\n1,2\n3\n", 3, None),               # ragged row
     ("a,b\n1,2\n3,x\n4,5\n", 3, "b"),         # text in a numeric column
