@@ -235,6 +235,27 @@ def build(cfg: BuildConfig, out: str) -> dict:
         return _build(cfg, out)
 
 
+def preflight(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
+    """What a build checks before it starts any work: its input exists and the user's
+    template packs lint clean (the built-ins are linted by the tests).
+
+    Args:
+        cfg: Build settings.
+
+    Returns:
+        The template packs.
+
+    Raises:
+        InputError: A missing input path, or the first template issue that would stop
+            rendering (``qa.check_packs``).
+    """
+    pipeline.source_path(cfg)
+    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
+    if cfg.templates_dir:
+        qa.check_packs(packs)
+    return packs
+
+
 def _build(cfg: BuildConfig, out: str) -> dict:
     logger = get_run_logger()
     started = time.perf_counter()
@@ -243,9 +264,7 @@ def _build(cfg: BuildConfig, out: str) -> dict:
     staging = dataset.staging_dir(out_root, cfg.dataset)
     cache = BuildCache(out_root)
     cache.clean_temporaries()
-    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
-    if cfg.templates_dir:  # the built-ins are linted by the tests
-        qa.check_packs(packs)
+    packs = preflight(cfg)
     base = rows_key(cfg, packs)
     refs = stage_recordings(cfg, str(out_root))
     shards = plan_shards(refs, cfg.shard_s)
@@ -433,7 +452,11 @@ def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: 
 
     Returns:
         The flow's summary.
+
+    Raises:
+        InputError: From :func:`preflight`, before the flow (and a Prefect API) starts.
     """
+    preflight(cfg)  # before the Prefect API starts: a typo fails in a second, not twenty
     runner = task_runner(workers, pool, dask_address, dask_local)
     flow_fn = build_dataset.with_options(task_runner=runner)
     if isinstance(runner, ThreadPoolTaskRunner):

@@ -106,6 +106,15 @@ def test_template_change_rerenders_from_cached_recordings(first, tmp_path, monke
     assert versions == {str(version + 1)}
 
 
+def test_missing_input_fails_before_the_flow_starts(tmp_path, monkeypatch):
+    import flows.build
+
+    monkeypatch.setattr(flows.build, "build_dataset", _boom)  # no flow, no Prefect API
+    with pytest.raises(InputError, match="input path does not exist") as caught:
+        run_build(dataclasses.replace(SMALL, input=str(tmp_path / "typo")), out=str(tmp_path))
+    assert caught.value.path == str(tmp_path / "typo")
+
+
 def test_template_mistake_stops_the_build_before_describing(tmp_path, monkeypatch):
     overlay = tmp_path / "templates"
     overlay.mkdir()
