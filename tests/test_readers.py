@@ -12,6 +12,7 @@ import pytest
 
 from generators import dataset, pipeline, qa, text
 from generators.config import BuildConfig
+from generators.errors import InputError
 from generators.readers import READERS, mhealth, read
 from generators.readers.capture24 import label_dictionary, scheme_labels
 from generators.types import Channel, Recording
@@ -61,6 +62,16 @@ def test_round_trip_is_exact(name, tmp_path):
         np.testing.assert_array_equal(rec.values, exp.values)
         np.testing.assert_array_equal(rec.labels, exp.labels)
         assert rec.source and all(Path(s).is_file() for s in rec.source)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS) + ["uci_har"])
+def test_a_missing_source_is_named_as_missing(name, tmp_path):
+    options = WRITERS[name](tmp_path, np.random.default_rng(7))[0].options \
+        if name in WRITERS else {}  # the reader's options (the tabular spec) are valid
+    missing = tmp_path / "no_such_dir"
+    with pytest.raises(InputError, match="no such file or directory; expected ") as caught:
+        list(read(name, missing, **options))
+    assert caught.value.path == str(missing)
 
 
 @pytest.mark.parametrize("name", ["uci_har"])

@@ -36,7 +36,8 @@ def _raw_dir(root: Path) -> Path:
         return root / "RawData"
     if _find(root, "labels.txt"):
         return root
-    raise InputError(root, "expected a HAPT directory holding RawData/labels.txt")
+    missing = "" if root.exists() else "no such file or directory; "
+    raise InputError(root, f"{missing}expected a HAPT directory holding RawData/labels.txt")
 
 
 def read_activity_labels(path: Path) -> dict[int, str]:

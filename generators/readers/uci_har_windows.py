@@ -25,8 +25,9 @@ def _root(path: Path) -> Path:
     for candidate in (path, path / "UCI HAR Dataset"):
         if (candidate / "train").is_dir() or (candidate / "test").is_dir():
             return candidate
-    raise InputError(path, "expected a UCI-HAR v1 directory holding train/ and test/ with "
-                     "'Inertial Signals/'")
+    missing = "" if path.exists() else "no such file or directory; "
+    raise InputError(path, f"{missing}expected a UCI-HAR v1 directory holding train/ and test/ "
+                     f"with 'Inertial Signals/'")
 
 
 def _column(file: Path, rows: int | None, ref: Path | None) -> np.ndarray:
