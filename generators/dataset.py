@@ -145,17 +145,22 @@ def read_part(path: Path, columns: Sequence[str] | None, schema: pa.Schema) -> p
     """Some columns (default all) of one Parquet part, typed as in ``schema``.
 
     Raises:
-        InputError: The part lacks a requested column (Arrow would fill it with nulls),
-            as a dataset written by an older harqa does; ``field`` is the first missing.
+        InputError: The part is not a readable Parquet file (truncated, corrupt), or it
+            lacks a requested column (Arrow would fill it with nulls), as a dataset
+            written by an older harqa does; ``field`` is the first missing.
     """
     target = schema if columns is None else pa.schema([schema.field(c) for c in columns])
-    part = pq.ParquetFile(path)
-    missing = [c for c in target.names if c not in part.schema_arrow.names]
-    if missing:
-        raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
-                               f"schema version {SCHEMA_VERSION}; rebuild it with this harqa",
-                         field=missing[0])
-    return part.read(columns=target.names).cast(target)
+    try:
+        part = pq.ParquetFile(path)
+        missing = [c for c in target.names if c not in part.schema_arrow.names]
+        if not missing:
+            return part.read(columns=target.names).cast(target)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(path, f"not a readable Parquet part, truncated or corrupt ({exc}); "
+                               f"rebuild the dataset") from None
+    raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
+                           f"schema version {SCHEMA_VERSION}; rebuild it with this harqa",
+                     field=missing[0])
 
 
 def part_files(root: Path, stage: int, split: str | None = None) -> list[Path]:

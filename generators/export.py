@@ -17,8 +17,8 @@ from generators.dataset import read_stage
 from generators.registry import Registry
 from generators.types import SPATIAL_AXES
 
-#: Export format name → writer ``(dataset dir, fsspec URL) -> summary``.
-EXPORTERS: Registry[Callable[[Path, str], dict]] = Registry("export format")
+#: Export format name → writer ``(dataset dir, _Writer) -> summary``.
+EXPORTERS: Registry[Callable[[Path, "_Writer"], dict]] = Registry("export format")
 SPLITS = ("train", "test")
 #: SensorLLM's sensor words in its stage-1 channel keys ("x-axis accelerometer").
 SENSOR_WORDS = {"acc": "accelerometer", "gyro": "gyroscope", "mag": "magnetometer"}
@@ -37,11 +37,20 @@ def export(root: Path, fmt: str, out: str) -> dict:
 
     Returns:
         What was written: ``files`` (relative paths) and per-part row counts.
+
+    Raises:
+        InputError: A part of the dataset cannot be read; nothing of the export is left
+            (the files written before are removed, and ``out`` if the export made it).
     """
     writer = EXPORTERS[fmt]
     if not (Path(root) / "manifest.json").is_file():
         raise FileNotFoundError(f"{root}: not a built dataset (no manifest.json)")
-    return writer(Path(root), out)
+    w = _Writer(out)
+    try:
+        return writer(Path(root), w)
+    except BaseException:
+        w.discard()
+        raise
 
 
 class _Writer:
@@ -49,16 +58,30 @@ class _Writer:
 
     def __init__(self, url: str) -> None:
         self.fs, self.base = fsspec.core.url_to_fs(url)
+        self.created = not self.fs.exists(self.base)
         self.fs.makedirs(self.base, exist_ok=True)
         self.files: list[str] = []
+
+    def discard(self) -> None:
+        """Remove what this writer wrote (a failed export leaves nothing half-written)."""
+        for rel in self.files:
+            self.fs.rm(f"{self.base.rstrip('/')}/{rel}")
+        if self.created:
+            self.fs.rm(self.base, recursive=True)
+        self.files = []
 
     def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
         path = f"{self.base.rstrip('/')}/{rel}"
         self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         tmp = f"{path}.tmp"
-        with self.fs.open(tmp, "wb") as fh:
-            for chunk in [data] if isinstance(data, bytes) else data:
-                fh.write(chunk)
+        try:
+            with self.fs.open(tmp, "wb") as fh:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    fh.write(chunk)
+        except BaseException:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+            raise
         self.fs.mv(tmp, path)
         self.files.append(rel)
 
@@ -216,7 +239,7 @@ def _label_ids(root: Path) -> dict[str, int]:
 
 
 @EXPORTERS.register("sensorllm")
-def export_sensorllm(root: Path, out: str) -> dict:
+def export_sensorllm(root: Path, w: _Writer) -> dict:
     """SensorLLM's training layout, with safe array files instead of pickles.
 
     ``stage1/<split>_qa.json`` is ``{"dataset": [{index, summaries, qa_pairs}]}`` keyed by
@@ -227,7 +250,6 @@ def export_sensorllm(root: Path, out: str) -> dict:
     and ``stage2/<split>_labels.npy``; ``stage2/id2label.json`` and ``label2id.json`` map
     class ids to answers.
     """
-    w = _Writer(out)
     labels = _label_ids(root)
     summary = {"format": "sensorllm"}
     for split in SPLITS:
@@ -262,9 +284,8 @@ def _jsonl_rows(table: pa.Table) -> Iterator[bytes]:
 
 
 @EXPORTERS.register("jsonl")
-def export_jsonl(root: Path, out: str) -> dict:
+def export_jsonl(root: Path, w: _Writer) -> dict:
     """One QA per line with its series: ``stage<k>/<split>.jsonl``."""
-    w = _Writer(out)
     summary: dict = {"format": "jsonl"}
     for stage in (1, 2):
         for split in SPLITS:

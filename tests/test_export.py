@@ -14,6 +14,7 @@ import pytest
 from flows.build import run_build
 from flows.config import make_config
 from generators.dataset import read_stage
+from generators.errors import InputError
 from generators.export import (EXPORTERS, channel_key, export, load_stage1_series,
                                split_activity_question)
 from generators.registry import UnknownNameError
@@ -131,6 +132,27 @@ def test_local_path_export_and_no_temporaries(built, tmp_path):
     export(built, "jsonl", str(tmp_path / "j"))
     assert sorted(p.name for p in (tmp_path / "j").rglob("*")
                   if p.is_file()) == ["test.jsonl", "test.jsonl", "train.jsonl", "train.jsonl"]
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTERS.names()))
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_corrupt_part_leaves_no_export_behind(built, tmp_path, fmt, existing):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    part = sorted((copy / "stage2" / "test").glob("*.parquet"))[-1]  # read after stage 1's
+    part.write_bytes(part.read_bytes()[:1000])  # truncated
+    out = tmp_path / "out"
+    if existing:  # the user's own directory keeps what it held, and only that
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a readable Parquet part") as caught:
+        export(copy, fmt, str(out))
+    assert caught.value.path == str(part)
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) \
+        if out.exists() else None
+    assert left == (["notes.txt"] if existing else None)
 
 
 def test_unknown_format_lists_the_known_ones(built):
