@@ -5,9 +5,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from generators.trends import trend_params
+
+
+DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+"""A dataset name: one plain directory name (no separators, no hidden or parent dirs)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ class BuildConfig:
     shard_s: float = 1800.0
 
     def __post_init__(self) -> None:
+        if not DATASET_NAME.fullmatch(self.dataset):
+            raise ValueError(f"dataset name {self.dataset!r}: expected letters, digits, '.', "
+                             f"'_' or '-', not starting with '.' or '-' (it names a directory "
+                             f"under the output root and starts every row id)")
         # Spell out every trend parameter (defaults too): rows record their full
         # provenance, and the config digest changes when a default changes.
         object.__setattr__(self, "trend_params",

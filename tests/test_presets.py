@@ -75,6 +75,13 @@ def test_bad_overrides_name_the_setting(override, field, words):
     assert info.value.field == field and words in str(info.value)
 
 
+@pytest.mark.parametrize("name", ["../elsewhere", "a/b", "a\\b", ".hidden", "-flag", "my study"])
+def test_a_dataset_name_is_one_plain_directory_name(name):
+    with pytest.raises(ValueError, match="dataset name"):
+        BuildConfig(dataset=name)
+    assert BuildConfig(dataset="study_2.v1-b").dataset == "study_2.v1-b"
+
+
 def test_inspect_reports_recordings_labels_and_gaps(tmp_path):
     table = ff.pamap2_table(np.random.default_rng(5), np.repeat([0, 4], [20, 80]).astype(np.int32))
     columns, _, _ = ff.pamap2_columns()
