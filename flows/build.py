@@ -27,7 +27,8 @@ import templates as builtin_templates
 from flows.config import make_config
 from generators import dataset, pipeline, qa, text
 from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, load_recording,
-                              read_key, read_settings, sha256_text, templates_digest)
+                              read_key, read_settings, sha256_text, staged_subject,
+                              templates_digest)
 from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
 from generators.schema import SCHEMA_VERSION
@@ -256,6 +257,24 @@ def preflight(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
     return packs
 
 
+def split_warnings(cfg: BuildConfig, subjects: list[str]) -> list[str]:
+    """What the build should tell about its split: test subjects absent from the input
+    (a typo, or a subset of the data), above all when the test split is left empty.
+
+    Args:
+        cfg: Build settings.
+        subjects: The subjects of the recordings read.
+
+    Returns:
+        Zero or one message.
+    """
+    absent = [s for s in cfg.test_subjects if s not in subjects]
+    if not absent:
+        return []
+    empty = "; the test split is empty" if len(absent) == len(cfg.test_subjects) else ""
+    return [f"test subjects {absent} are not among the recordings' subjects {subjects}{empty}"]
+
+
 def _build(cfg: BuildConfig, out: str) -> dict:
     logger = get_run_logger()
     started = time.perf_counter()
@@ -267,6 +286,9 @@ def _build(cfg: BuildConfig, out: str) -> dict:
     packs = preflight(cfg)
     base = rows_key(cfg, packs)
     refs = stage_recordings(cfg, str(out_root))
+    warnings = split_warnings(cfg, sorted({staged_subject(r) for r in refs}))
+    for warning in warnings:
+        logger.warning(warning)
     shards = plan_shards(refs, cfg.shard_s)
     keys = [sha256_text(base, s.ref.digest, f"{s.span[0]}-{s.span[1]}") for s in shards]
     futures = [process_shard.submit(shard, cfg, key, str(out_root))
@@ -319,7 +341,7 @@ def _build(cfg: BuildConfig, out: str) -> dict:
                           description="rows per part")
     return {"path": str(final), "counts": counts, "seconds": round(seconds, 2),
             "validation": manifest["validation"], "cache": cache_stats,
-            "up_to_date": up_to_date}
+            "up_to_date": up_to_date, "warnings": warnings}
 
 
 @flow(name="build_dataset", log_prints=True)
@@ -337,7 +359,8 @@ def build_dataset(cfg: BuildConfig, out: str = "output") -> dict:
 
     Returns:
         Summary: ``counts`` (rows per stage/split, rejected, rows_in), ``path``, ``seconds``,
-        ``validation`` (GX and dataset-check results), ``cache`` (hits and misses).
+        ``validation`` (GX and dataset-check results), ``cache`` (hits and misses),
+        ``warnings`` (``split_warnings``).
 
     Raises:
         InputError: Bad input (nothing is left in the output directory).

@@ -98,6 +98,8 @@ def build(
     Console().print(f"pass rate {summary['validation']['pass_rate']:.4f}, "
                     f"{summary['seconds']:.1f} s, {summary['cache']['hits']} of "
                     f"{summary['cache']['shards']} shards from the cache")
+    for warning in summary["warnings"]:
+        Console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
 
 
 @app.command()

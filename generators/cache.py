@@ -146,6 +146,11 @@ def load_recording(path: Path) -> Recording:
                      tuple(meta["source"]), meta["vertical_axes"])
 
 
+def staged_subject(ref: RecordingRef) -> str:
+    """The subject of a staged recording (from its ``meta.json``; the arrays stay closed)."""
+    return json.loads((Path(ref.path) / "meta.json").read_text(encoding="utf-8"))["subject"]
+
+
 class BuildCache:
     """The cache under one output root.
 

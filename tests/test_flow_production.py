@@ -65,6 +65,7 @@ def first(prefect_server, tmp_path_factory) -> tuple[Path, dict]:
 
 def test_cold_build_misses_every_recording(first):
     out, summary = first
+    assert summary["warnings"] == []  # SMALL's test subject 3 is in experiment 5
     # The demo's recordings are shorter than a shard: one shard (one task) each.
     assert summary["cache"] == {"recordings": N_RECORDINGS, "shards": N_RECORDINGS, "hits": 0,
                                 "misses": N_RECORDINGS}
@@ -104,6 +105,18 @@ def test_template_change_rerenders_from_cached_recordings(first, tmp_path, monke
     versions = {v for q, v in zip(rows["qa_type"].to_pylist(),
                                   rows["template_version"].to_pylist()) if q == "activity"}
     assert versions == {str(version + 1)}
+
+
+def test_absent_test_subjects_are_told_not_silently_left_out():
+    from flows.build import split_warnings
+
+    cfg = dataclasses.replace(SMALL, test_subjects=("3", "99"))
+    assert split_warnings(cfg, ["1", "3"]) == [
+        "test subjects ['99'] are not among the recordings' subjects ['1', '3']"]
+    assert split_warnings(dataclasses.replace(cfg, test_subjects=("99",)), ["1", "3"]) == [
+        "test subjects ['99'] are not among the recordings' subjects ['1', '3']; the test "
+        "split is empty"]
+    assert split_warnings(dataclasses.replace(cfg, test_subjects=()), ["1"]) == []
 
 
 def test_missing_input_fails_before_the_flow_starts(tmp_path, monkeypatch):
