@@ -23,6 +23,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=True)
 
 
+def text_or_json(value: str) -> str:
+    """``--format`` callback: a format this command does not write is an error (exit 2),
+    not silently text."""
+    if value not in ("text", "json"):
+        raise typer.BadParameter(f"expected text or json, got {value!r}")
+    return value
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line reason and exit non-zero."""
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
@@ -64,7 +72,8 @@ def build(
     trend_method: Optional[str] = typer.Option(None, help="Trend method (default: the preset's)."),
     test_subjects: Optional[str] = typer.Option(None, help="Comma-separated test subjects."),
     name: Optional[str] = typer.Option(None, help="Dataset directory name (default: the preset name)."),
-    format: str = typer.Option("text", help="text or json summary on stdout."),
+    format: str = typer.Option("text", help="text or json summary on stdout.",
+                                callback=text_or_json),
     shard_s: Optional[float] = typer.Option(None, help="Seconds of recording per shard (default: the preset's)."),
     workers: int = typer.Option(1, min=1, help="Local pool size (shards built at once)."),
     pool: str = typer.Option("thread", help="Local pool kind: thread or process."),
@@ -104,7 +113,8 @@ def build(
 
 @app.command()
 @handled
-def datasets(format: str = typer.Option("text", help="text or json.")) -> None:
+def datasets(format: str = typer.Option("text", help="text or json.",
+                                       callback=text_or_json)) -> None:
     """List the readers and presets."""
     from generators import presets
     from generators.readers import READERS
@@ -122,7 +132,7 @@ def datasets(format: str = typer.Option("text", help="text or json.")) -> None:
 def inspect(
     input: Path = typer.Option(..., "--input", help="Source file or directory."),
     preset: str = typer.Option("uci_har", help="Preset or reader name."),
-    format: str = typer.Option("text", help="text or json."),
+    format: str = typer.Option("text", help="text or json.", callback=text_or_json),
 ) -> None:
     """Show what a reader sees in a source, without building."""
     from generators.inspect import inspect_source
@@ -219,7 +229,7 @@ def report(
 @handled
 def validate(
     dataset_dir: Path = typer.Argument(..., help="A dataset directory (built by harqa or edited)."),
-    format: str = typer.Option("text", help="text or json."),
+    format: str = typer.Option("text", help="text or json.", callback=text_or_json),
 ) -> None:
     """Re-validate an existing dataset without rebuilding it (exit 1 when anything fails)."""
     from flows.cli_validate import validate_command

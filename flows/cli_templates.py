@@ -150,7 +150,7 @@ def lint_command(
 @templates_app.command("preview")
 def preview_command(
     qa_type: str = typer.Argument(..., help="QA type to render."),
-    n: int = typer.Option(3, "--n", help="Number of rows."),
+    n: int = typer.Option(3, "--n", min=1, help="Number of rows."),
     templates: Optional[Path] = typer.Option(None, "--templates", help="Overlay directory of user packs."),
     seed: int = typer.Option(0, "--seed", help="Build seed."),
     format: str = typer.Option("text", "--format", help="text or json."),

@@ -36,6 +36,14 @@ def test_inspect_json_on_the_embedded_sample():
         (["build", "--stage", "3"], "--stage must be 1, 2 or all"),
         (["inspect", "--input", "/nonexistent/dir"], "/nonexistent/dir"),
         (["inspect", "--preset", "nope", "--input", "."], "unknown preset or reader 'nope'"),
+        (["build", "--name", "../elsewhere"], "dataset name '../elsewhere'"),
+        (["build", "--input", "/nonexistent/dir"], "/nonexistent/dir: input path does not exist"),
+        # Every --format is checked, none silently falls back to text.
+        (["build", "--format", "yaml"], "expected text or json, got 'yaml'"),
+        (["datasets", "--format", "yaml"], "expected text or json, got 'yaml'"),
+        (["inspect", "--input", ".", "--format", "yaml"], "expected text or json, got 'yaml'"),
+        (["validate", ".", "--format", "yaml"], "expected text or json, got 'yaml'"),
+        (["templates", "preview", "counting", "--n", "-3"], "greater than or equal to 1"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_reason(args, message, tmp_path):
