@@ -1,4 +1,4 @@
-"""Benchmark: how well a per-sample reader alone learns the stage-1 trend text (a ceiling).
+"""Benchmark: how well a reader alone learns the stage-1 trend text (a ceiling).
 
 Usage: ``python benchmarks/bench_trend_reader.py [DATASET] [--steps 1500] [--width 64]
 [--reader cnn|span]``.

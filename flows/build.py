@@ -477,9 +477,10 @@ def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: 
         The flow's summary.
 
     Raises:
-        InputError: From :func:`preflight`, before the flow (and a Prefect API) starts.
+        InputError: A missing input path, before the flow (and a Prefect API) starts;
+            the flow checks it again with the templates (:func:`preflight`).
     """
-    preflight(cfg)  # before the Prefect API starts: a typo fails in a second, not twenty
+    pipeline.source_path(cfg)  # a mistyped path fails in a second, not after the API's 20
     runner = task_runner(workers, pool, dask_address, dask_local)
     flow_fn = build_dataset.with_options(task_runner=runner)
     if isinstance(runner, ThreadPoolTaskRunner):

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.formats import check_format
+
 # Offline by default: without this Prefect's first flow does a telemetry DNS lookup.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The ephemeral API's default 20 s start-up budget is too short on a loaded 2-core machine.
@@ -21,14 +23,6 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn raw wearable HAR recordings into validated sensor–text QA datasets.")
 console = Console(stderr=True)
-
-
-def text_or_json(value: str) -> str:
-    """``--format`` callback: a format this command does not write is an error (exit 2),
-    not silently text."""
-    if value not in ("text", "json"):
-        raise typer.BadParameter(f"expected text or json, got {value!r}")
-    return value
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -72,8 +66,7 @@ def build(
     trend_method: Optional[str] = typer.Option(None, help="Trend method (default: the preset's)."),
     test_subjects: Optional[str] = typer.Option(None, help="Comma-separated test subjects."),
     name: Optional[str] = typer.Option(None, help="Dataset directory name (default: the preset name)."),
-    format: str = typer.Option("text", help="text or json summary on stdout.",
-                                callback=text_or_json),
+    format: str = typer.Option("text", help="text or json summary on stdout."),
     shard_s: Optional[float] = typer.Option(None, help="Seconds of recording per shard (default: the preset's)."),
     workers: int = typer.Option(1, min=1, help="Local pool size (shards built at once)."),
     pool: str = typer.Option("thread", help="Local pool kind: thread or process."),
@@ -81,6 +74,7 @@ def build(
     dask_local: Optional[int] = typer.Option(None, min=1, help="Run tasks on a local Dask cluster of N workers."),
 ) -> None:
     """Build a dataset (no arguments: the demo from the embedded HAPT sample)."""
+    check_format(format)
     from flows.config import make_config
 
     try:
@@ -113,9 +107,9 @@ def build(
 
 @app.command()
 @handled
-def datasets(format: str = typer.Option("text", help="text or json.",
-                                       callback=text_or_json)) -> None:
+def datasets(format: str = typer.Option("text", help="text or json.")) -> None:
     """List the readers and presets."""
+    check_format(format)
     from generators import presets
     from generators.readers import READERS
 
@@ -132,9 +126,10 @@ def datasets(format: str = typer.Option("text", help="text or json.",
 def inspect(
     input: Path = typer.Option(..., "--input", help="Source file or directory."),
     preset: str = typer.Option("uci_har", help="Preset or reader name."),
-    format: str = typer.Option("text", help="text or json.", callback=text_or_json),
+    format: str = typer.Option("text", help="text or json."),
 ) -> None:
     """Show what a reader sees in a source, without building."""
+    check_format(format)
     from generators.inspect import inspect_source
 
     info = inspect_source(preset, input)
@@ -229,9 +224,10 @@ def report(
 @handled
 def validate(
     dataset_dir: Path = typer.Argument(..., help="A dataset directory (built by harqa or edited)."),
-    format: str = typer.Option("text", help="text or json.", callback=text_or_json),
+    format: str = typer.Option("text", help="text or json."),
 ) -> None:
     """Re-validate an existing dataset without rebuilding it (exit 1 when anything fails)."""
+    check_format(format)
     from flows.cli_validate import validate_command
 
     code = validate_command(dataset_dir, format)

@@ -8,16 +8,11 @@ from typing import Optional
 
 import typer
 
+from flows.formats import check_format
 from generators import pipeline, qa
 from generators.errors import InputError
 from generators.text import load_packs
 
-FORMATS = ("text", "json")
-
-
-def _check_format(format: str) -> None:
-    if format not in FORMATS:
-        raise InputError("--format", f"expected one of {list(FORMATS)}, got {format!r}")
 
 
 def list_templates(templates: Path | None = None, format: str = "text") -> str:
@@ -32,7 +27,7 @@ def list_templates(templates: Path | None = None, format: str = "text") -> str:
         "share"}]`` (``stage``/``share`` are ``null`` for a pack without a builder) or
         one line per pack.
     """
-    _check_format(format)
+    check_format(format)
     rows = []
     for name, pack in sorted(load_packs(templates).items()):
         stage = qa.QA_TYPES[name].STAGE if name in qa.QA_TYPES else None
@@ -63,7 +58,7 @@ def lint_templates(templates: Path | None = None, format: str = "text") -> tuple
         ``{"ok": bool, "issues": [{"path", "variant", "message"}]}``; a file that does
         not load is reported as one issue.
     """
-    _check_format(format)
+    check_format(format)
     try:
         issues = qa.lint_packs(load_packs(templates))
     except InputError as exc:
@@ -101,7 +96,7 @@ def preview_templates(qa_type: str, n: int = 3, templates: Path | None = None, s
     """
     from flows.config import make_config
 
-    _check_format(format)
+    check_format(format)
     stage = qa.QA_TYPES[qa_type].STAGE
     packs = load_packs(templates)
     cfg = make_config(seed=seed, stage=str(stage))

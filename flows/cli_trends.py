@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from flows.formats import check_format
 from generators import trends
 from generators.errors import InputError
 from generators.types import TrendSegment
@@ -131,8 +132,7 @@ def render_trends(input: Path, rate: float, method: str = trends.DEFAULT_METHOD,
     if method not in trends.TREND_METHODS:
         raise InputError("--method", f"unknown trend method {method!r}; known: "
                          f"{', '.join(trends.TREND_METHODS.names())}")
-    if format not in ("json", "text"):
-        raise InputError("--format", f"expected json or text, got {format!r}")
+    check_format(format)
     series = read_series_csv(input)
     segs = trends.detect_batch(list(series.values()), rate, method)
     channels = dict(zip(series, segs))

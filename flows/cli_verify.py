@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.formats import check_format
 from generators.errors import InputError
 
-FORMATS = ("text", "json")
 
 
 def _tables(doc: dict) -> list[Table]:
@@ -53,8 +53,7 @@ def verify_command(
     Raises:
         InputError: Unknown format, missing dataset parts, or an unavailable device.
     """
-    if format not in FORMATS:
-        raise InputError("--format", f"expected one of {', '.join(FORMATS)}, got {format!r}")
+    check_format(format)
     if not Path(dataset_dir).is_dir():
         raise InputError(dataset_dir, "dataset directory does not exist (run `harqa build`)")
     from validation.reference_model import settings_for, verify

@@ -153,14 +153,15 @@ def read_part(path: Path, columns: Sequence[str] | None, schema: pa.Schema) -> p
     try:
         part = pq.ParquetFile(path)
         missing = [c for c in target.names if c not in part.schema_arrow.names]
-        if not missing:
-            return part.read(columns=target.names).cast(target)
+        table = None if missing else part.read(columns=target.names)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(path, f"not a readable Parquet part, truncated or corrupt ({exc}); "
                                f"rebuild the dataset") from None
-    raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
-                           f"schema version {SCHEMA_VERSION}; rebuild it with this harqa",
-                     field=missing[0])
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}: not a part of a dataset with "
+                               f"schema version {SCHEMA_VERSION}; rebuild it with this harqa",
+                         field=missing[0])
+    return table.cast(target)
 
 
 def part_files(root: Path, stage: int, split: str | None = None) -> list[Path]:

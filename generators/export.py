@@ -63,11 +63,13 @@ class _Writer:
         self.files: list[str] = []
 
     def discard(self) -> None:
-        """Remove what this writer wrote (a failed export leaves nothing half-written)."""
-        for rel in self.files:
-            self.fs.rm(f"{self.base.rstrip('/')}/{rel}")
+        """Remove what this writer wrote (a failed export leaves nothing half-written):
+        the directory it made, or else its files in the user's directory."""
         if self.created:
             self.fs.rm(self.base, recursive=True)
+        else:
+            for rel in self.files:
+                self.fs.rm(f"{self.base.rstrip('/')}/{rel}")
         self.files = []
 
     def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:

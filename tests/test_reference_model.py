@@ -456,7 +456,7 @@ def test_missing_parts_and_columns_name_the_place(tmp_path, dataset):
 def test_cli_rejects_bad_format_and_missing_dataset(tmp_path, dataset):
     from flows.cli_verify import verify_command
 
-    with pytest.raises(InputError, match="text, json"):
+    with pytest.raises(InputError, match="expected text or json, got .yaml."):
         verify_command(dataset, format="yaml", device="cpu")
     with pytest.raises(InputError, match="does not exist"):
         verify_command(tmp_path / "nope", format="json", device="cpu")

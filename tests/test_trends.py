@@ -299,7 +299,7 @@ def test_cli_bad_arguments(tmp_path):
         render_trends(path, 10.0, "nope", "json")
     with pytest.raises(InputError, match="rate"):
         render_trends(path, 0.0, "robust", "json")
-    with pytest.raises(InputError, match="json or text"):
+    with pytest.raises(InputError, match="expected text or json, got .yaml."):
         render_trends(path, 10.0, "robust", "yaml")
     with pytest.raises(InputError, match="cannot read"):
         read_series_csv(tmp_path / "missing.csv")
