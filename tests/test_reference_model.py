@@ -467,6 +467,52 @@ def test_unknown_device_lists_known():
         settings_for("tpu")
 
 
+def _bench_module():
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_reference_model.py"
+    spec = importlib.util.spec_from_file_location("bench_reference_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("stage1_steps=1200", ("stage1_steps", 1200)),
+    ("lr=0.002", ("lr", 0.002)),
+    ("device=cpu", ("device", "cpu")),
+    ("stage1_qa_types=trend_analysis,count", ("stage1_qa_types", ("trend_analysis", "count"))),
+    ("stage1_qa_types=", ("stage1_qa_types", ())),
+])
+def test_benchmark_override_is_typed_like_the_setting(text, expected):
+    assert _bench_module().parse_override(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stage1_steps", "expected NAME=VALUE with NAME one of seed, device"),
+    ("steps=3", "got 'steps=3'"),
+    ("stage1_steps=1.5", "stage1_steps expects a value of type int; got .1.5."),
+])
+def test_benchmark_override_rejects_bad_text(text, message):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        _bench_module().parse_override(text)
+
+
+def test_cuda_settings_use_tf32_only_inside_the_run():
+    torch = pytest.importorskip("torch")
+    from validation.reference_model.run import _torch_settings
+
+    before = torch.get_float32_matmul_precision()
+    with _torch_settings(0, "cpu"):
+        assert torch.get_float32_matmul_precision() == before
+    with _torch_settings(1, "cuda"):
+        assert torch.get_float32_matmul_precision() == "high"
+        assert torch.get_num_threads() == 1
+    assert torch.get_float32_matmul_precision() == before
+
+
 # ------------------------------------------------------------------ training
 
 TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_train_rows=240,

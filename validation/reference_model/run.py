@@ -129,17 +129,23 @@ def _check_device(device: str) -> None:
 
 
 @contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    """Run with ``threads`` torch CPU threads (0: unchanged), restoring the previous count."""
+def _torch_settings(threads: int, device: str) -> Iterator[None]:
+    """Run with ``threads`` torch CPU threads (0: unchanged) and, on CUDA, TF32 matrix
+    products; both restored afterwards."""
     import torch
 
-    before = torch.get_num_threads()
+    before = torch.get_num_threads(), torch.get_float32_matmul_precision()
     if threads:
         torch.set_num_threads(threads)
+    if device.startswith("cuda"):
+        # tensor cores: fp32 products of a model this small are bound by launches, not
+        # precision, and TF32 keeps fp32's range
+        torch.set_float32_matmul_precision("high")
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(before[0])
+        torch.set_float32_matmul_precision(before[1])
 
 
 def _subjects(rows: Rows) -> list[str]:
@@ -364,7 +370,7 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     out = dataset_dir / OUTPUT_DIR
     out.mkdir(parents=True, exist_ok=True)
     parser = AnswerParser(direction_words(templates_dir))
-    with _torch_threads(settings.threads):
+    with _torch_settings(settings.threads, settings.device):
         stage1, extra, tok = _stage1(dataset_dir, settings, out, parser, log)
         stage2, curve2 = _stage2(dataset_dir, settings, out, log)
     gap = stage1["gap"].get(HEADLINE)
