@@ -395,6 +395,17 @@ def test_posture_static_gravity_on_negative_z():
         assert not re.search(r"posture|body position", question), question
 
 
+def test_posture_turning_sensor_is_moving_though_its_magnitude_holds():
+    # the sensor turns 40 degrees about x and back: |a| stays exactly 1 g, y and z swing
+    angle = np.radians(40.0) * np.sin(np.linspace(0.0, 2 * np.pi, 100))
+    values = np.stack([np.zeros_like(angle), np.sin(angle), np.cos(angle)], 1)
+    (v,) = _facts("posture", values, ACC, rate=50.0, stage=2)
+    rms = np.sqrt(values.var(axis=0).sum())
+    assert np.linalg.norm(values, axis=1).std() < 1e-6  # the old rule said still
+    assert (v["motion"], v["motion_rms"]) == ("moving", pytest.approx(rms, abs=5e-4))
+    assert rms > 0.2
+
+
 @pytest.mark.parametrize("mean,word,up_deg,axis,axis_deg", [
     ([1.0, 0.0, 0.0], "upright", 0, "x", 0),
     ([0.6, 0.8, 0.0], "leaning", 53, "y", 37),

@@ -108,6 +108,26 @@ def test_corrupted_rows_rejected(rows: pa.Table, qa_type: str, method: str, corr
         assert check in _reject(rec, **corrupt(rec)), (rec["question"], rec["answer"])
 
 
+def test_posture_motion_checked_against_the_vector_spread(rows: pa.Table) -> None:
+    recs = _where(rows, "posture", "robust")
+    phrases = packs()["posture"].phrases
+    for rec in recs[:10]:
+        facts = json.loads(rec["facts"])
+        stated = f"{facts['motion_rms']} {facts['unit']}"
+        assert stated in rec["answer"], (stated, rec["answer"])
+        wrong = f"{facts['motion_rms'] * 2 + 0.05:.3f} {facts['unit']}"
+        assert "posture.value" in _reject(rec, answer=rec["answer"].replace(stated, wrong))
+        # the same number, the other word: the still/moving rule is rechecked
+        other = "moving" if facts["motion"] == "still" else "still"
+        def said(phrase: str) -> str:
+            return phrase.replace("{{ motion_rms | unit(unit) }}", stated)
+
+        sentence = next(said(p) for p in phrases[f"motion_{facts['motion']}"]
+                        if rec["answer"].endswith(said(p)))
+        swapped = rec["answer"][:-len(sentence)] + said(phrases[f"motion_{other}"][0])
+        assert "posture.motion" in _reject(rec, answer=swapped), swapped
+
+
 def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> None:
     recs = _where(rows, "temporal_localization", "robust")
     rec = max(recs, key=lambda r: abs(json.loads(r["facts"])["change"]))

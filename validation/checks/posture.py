@@ -12,7 +12,8 @@ from validation.checks._read import Stated, Unreadable, compiler, one, packs, re
 from validation.checks._signal import G_PER_UNIT
 
 STILL_RATIO = 0.05
-"""The documented rule: still when the magnitude's std is below this share of its mean."""
+"""The documented rule: still when the acceleration vector's RMS deviation from its mean
+vector is below this share of the mean magnitude."""
 
 POSTURES = ((30.0, "upright"), (60.0, "leaning"), (180.0, "lying"))
 """The documented scale: angle (degrees) of the mean vector to the axis up the standing
@@ -78,17 +79,17 @@ def check(row: Row) -> Iterator[Failure]:
     yield from spans_change(row, "posture", "no single posture")
     yield from _posture_failures(said, angle, length)
     mag = np.linalg.norm(xyz, axis=1)
-    if "magnitude_std" in said and not value(said["magnitude_std"]).agrees(mag.std()):
-        yield Failure("posture.value", f"magnitude std {said['magnitude_std']}, series "
-                                       f"{mag.std():.5f}")
-    for u in a.get("magnitude_std@unit", []):
+    rms = float(np.sqrt(xyz.var(axis=0).sum()))
+    if "motion_rms" in said and not value(said["motion_rms"]).agrees(rms):
+        yield Failure("posture.value", f"RMS deviation {said['motion_rms']}, series {rms:.5f}")
+    for u in a.get("motion_rms@unit", []):
         if u != unit:
-            yield Failure("posture.unit", f"magnitude std in {u!r}, the channels are in {unit!r}")
-    ratio = mag.std() / mag.mean() if mag.mean() > 0 else np.inf
+            yield Failure("posture.unit", f"RMS deviation in {u!r}, the channels are in {unit!r}")
+    ratio = rms / mag.mean() if mag.mean() > 0 else np.inf
     still = motion == "still"
     if still != (ratio < STILL_RATIO) and abs(ratio - STILL_RATIO) > 1e-9:
-        yield Failure("posture.motion", f"{'still' if still else 'moving'} stated, magnitude "
-                                        f"std/mean {ratio:.4f} (still below {STILL_RATIO})")
+        yield Failure("posture.motion", f"{'still' if still else 'moving'} stated, RMS deviation/"
+                                        f"mean magnitude {ratio:.4f} (still below {STILL_RATIO})")
 
 
 def _posture_failures(said: dict, angle: np.ndarray, length: float) -> Iterator[Failure]:
