@@ -69,4 +69,9 @@ def verify_command(
     out = Console()
     for table in _tables(doc):
         out.print(table)
+    from validation.reference_model.report import stability_line
+
+    line = stability_line(doc["stage1"].get("label_stability"))
+    if line:
+        out.print(line, highlight=False)
     out.print(f"{doc['seconds']:.0f} s; report: {Path(doc['output_dir']) / 'report.md'}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,14 @@ def write_dataset(root: Path, train_per_subject: int = 100, test_per_subject: in
             pq.write_table(table.slice(0, half), folder / "part-0.parquet")
             pq.write_table(table.slice(half), folder / "part-1.parquet")
     return root
+
+
+def _facts_of(root: Path, row_ids) -> list[str]:
+    """The ``facts`` JSON of each row id, in that order."""
+    table = pa.concat_tables([pq.read_table(p, columns=["row_id", "facts"])
+                              for p in sorted(root.glob("stage*/*/*.parquet"))])
+    by_id = dict(zip(table.column("row_id").to_pylist(), table.column("facts").to_pylist()))
+    return [by_id[r] for r in row_ids]
 
 
 @pytest.fixture(scope="module")
@@ -513,6 +523,53 @@ def test_cuda_settings_use_tf32_only_inside_the_run():
     assert torch.get_float32_matmul_precision() == before
 
 
+# ------------------------------------------------------------------ label stability
+
+def _swap_up_down(answer: str) -> str:
+    up, down = WORDS["up"], WORDS["down"]
+    return re.sub(rf"\b({up}|{down})\b", lambda m: down if m.group(1) == up else up, answer)
+
+
+def test_label_stability_rereads_its_own_answers_exactly(dataset, parser):
+    from validation.reference_model.stability import label_stability
+
+    rows = load_rows(dataset, 1, "test")
+    got = label_stability(rows, parser, Binning(64, 3.0), seed=3)
+    assert got["rows"] == len(rows) == 40 and got["raw"] == 1.0
+    assert set(got) == {"rows", "raw", "bins", "noise_0.5", "noise_1"}
+    assert got == label_stability(rows, parser, Binning(64, 3.0), seed=3)  # seeded
+    # answers that say the opposite: right only where a whole line is steady
+    swapped = replace(rows, answer=tuple(_swap_up_down(a) for a in rows.answer))
+    steady = np.mean([all(seg["dir"] == "steady" for seg in json.loads(f)["segments"])
+                      for f in _facts_of(dataset, rows.row_id)])
+    assert label_stability(swapped, parser, Binning(64, 3.0))["raw"] == pytest.approx(steady)
+
+
+def test_label_stability_leaves_out_rows_without_one_channel_segments(dataset, parser):
+    from validation.reference_model.stability import label_stability
+
+    stage2 = load_rows(dataset, 2, "test")  # three channels, answers without segments
+    assert label_stability(stage2, parser, Binning(64, 3.0)) is None
+
+
+def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
+    from validation.reference_model.data import Rows
+    from validation.reference_model.stability import label_stability
+
+    rng = np.random.default_rng(0)
+    t = np.arange(100) / 50.0
+    x = np.where(t < 1.0, 5.0 * t, 10.0 - 5.0 * t) + rng.normal(0, 0.01, t.size)
+    segs = detect(x, 50.0)
+    answer = "\n".join(f"{g.start_s:.2f}s to {g.end_s:.2f}s: {WORDS[g.direction]}" for g in segs)
+    assert [g.direction for g in segs] == ["up", "down"]
+    rows = Rows(row_id=("r",), subject=("1",), qa_type=("trend_analysis",), activity=("a",),
+                question=("q",), answer=(answer,), channel_names=(("c",),),
+                series=(x[None].astype(np.float32),), sample_rate_hz=np.array([50.0]),
+                trend_method=("robust",), trend_params=("{}",))
+    got = label_stability(rows, parser, Binning(64, 3.0))
+    assert got["raw"] == 1.0 and got["noise_1"] >= 0.95 and got["bins"] >= 0.95
+
+
 # ------------------------------------------------------------------ training
 
 TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_train_rows=240,
@@ -621,6 +678,8 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
     assert doc["alignment_gap"] >= 0.3
     assert doc["stage1"]["sizes"]["subject_overlap"] == []
     assert doc["stage1"]["sizes"]["test_subjects"] == ["4", "5"]
+    stability = doc["stage1"]["label_stability"]
+    assert stability["rows"] == doc["stage1"]["sizes"]["test_rows"] and stability["raw"] == 1.0
     st2 = doc["stage2"]
     assert {"accuracy", "macro_f1", "baselines", "confusion"} <= set(st2)
     # test windows: 14 LYING, 14 WALKING, 12 RUNNING; the majority is that of the subsample
@@ -633,6 +692,7 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
                  "stage1_shuffled/predictions.jsonl", "stage2_classifier/seed_0/config.json",
                  "stage2_classifier/seed_1/config.json", "tokenizer/tokenizer.json"):
         assert (out / name).is_file(), name
+    assert f"Label stability ({stability['rows']} held-out rows" in (out / "report.md").read_text()
     # the classifier's vocabulary holds sensor tokens and bytes only, whatever the text
     view = SensorTextTokenizer.load(out / "stage2_tokenizer")
     assert view.time_values() == {}

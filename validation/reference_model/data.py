@@ -17,7 +17,7 @@ from generators.errors import InputError
 from generators.schema import QA_SCHEMA
 
 COLUMNS = ("row_id", "subject", "qa_type", "activity", "question", "answer", "channel_names",
-           "series", "sample_rate_hz")
+           "series", "sample_rate_hz", "trend_method", "trend_params")
 """The QA_SCHEMA columns the reference model reads."""
 
 
@@ -35,6 +35,8 @@ class Rows:
         channel_names: Names of the channels of each row's series.
         series: One float32 array (channels × samples) per row.
         sample_rate_hz: Sampling rate of each row.
+        trend_method: Trend method each row was written with.
+        trend_params: Its parameters (JSON).
     """
 
     row_id: tuple[str, ...]
@@ -46,6 +48,8 @@ class Rows:
     channel_names: tuple[tuple[str, ...], ...]
     series: tuple[np.ndarray, ...]
     sample_rate_hz: np.ndarray
+    trend_method: tuple[str, ...]
+    trend_params: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.row_id)
@@ -139,7 +143,8 @@ def load_rows(dataset_dir: Path, stage: int, split: str, limit: int | None = Non
     table = table.take(pa.array(order))
     names = [tuple(n) for n in table.column("channel_names").to_pylist()]
     strings = {c: tuple(table.column(c).to_pylist()) for c in
-               ("row_id", "subject", "qa_type", "activity", "question", "answer")}
+               ("row_id", "subject", "qa_type", "activity", "question", "answer",
+                "trend_method", "trend_params")}
     rows = Rows(**strings, channel_names=tuple(names),
                 series=tuple(_series_arrays(table.column("series"))),
                 sample_rate_hz=pc.cast(table.column("sample_rate_hz"), pa.float64())

@@ -21,6 +21,7 @@ from validation.reference_model.model import (CurvePoint, Examples, build_model,
                                               train)
 from validation.reference_model.parsing import AnswerParser, Structure, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
+from validation.reference_model.stability import label_stability
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
 
 OUTPUT_DIR = "reference_model"
@@ -45,7 +46,9 @@ class AlignmentReport:
     Attributes:
         stage1: ``aligned`` and ``shuffled`` metric dicts, ``gap`` (aligned − shuffled),
             ``chance`` (structural scores of references re-paired at random within their
-            QA type), ``unavailable`` (metric → reason), ``sizes``.
+            QA type), ``label_stability`` (``stability.label_stability``: the trend
+            detector's own agreement with the answers from binned or re-noised windows,
+            ``None`` without segment answers), ``unavailable`` (metric → reason), ``sizes``.
         stage2: ``accuracy``, ``macro_f1``, ``confusion``, ``classes``, ``baselines``
             (majority class, nearest centroid on per-channel mean/std), ``sizes``; or
             ``skipped`` with the reason when the dataset has no stage 2.
@@ -201,8 +204,14 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
         model.save_pretrained(out / f"stage1_{kind}")
         _write_predictions(out / f"stage1_{kind}" / "predictions.jsonl", test_rows, hyps)
         log(f"stage 1 {kind}: {HEADLINE} {results[kind][HEADLINE]}")
+    stability = label_stability(test_rows, parser, tok.binning, seed=s.seed)
+    if stability is not None:
+        log(f"label stability: the detector agrees {stability['bins']:.3f} from the bins, "
+            + ", ".join(f"{v:.3f} with {k[6:]} × fresh noise" for k, v in stability.items()
+                        if k.startswith("noise_")))
     stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
               "chance": metrics.chance_structural(refs, test_rows.qa_type, parser, s.seed),
+              "label_stability": stability,
               "unavailable": unavailable,
               "sizes": {"train_rows": len(train_rows), "test_rows": len(test_rows),
                         "train_tokens": int(train_ex.lengths(True).sum()),
