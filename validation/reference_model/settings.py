@@ -136,10 +136,11 @@ class VerifySettings:
 PRESETS = {
     "cpu": VerifySettings(),
     # Measured on one H200 (2026-11-29, demo build, seed 0, ``bench_reference_model.py``):
-    # these stage-1 settings took 269 s in all (training 77 s per model, generating 22 s)
-    # and scored generated trend accuracy 0.795 aligned / 0.361 shuffled, forced 0.964 /
-    # 0.647; stage 2 at 500 steps scored accuracy 0.904, macro-F1 0.900 (nearest centroid
-    # 0.849), 200 steps 0.855. One-off runs: 1,500 steps and 8 samples gave 0.781 / 0.946
+    # a run with these stage-1 settings and stage 2 at 200 steps took 269 s in all
+    # (training 77 s per model, generating 22 s aligned and 35 s shuffled) and scored
+    # generated trend accuracy 0.795 aligned / 0.361 shuffled, forced 0.964 / 0.647; stage
+    # 2 at 500 steps (another run) scored accuracy 0.904, macro-F1 0.900 (nearest centroid
+    # 0.849), at 200 steps 0.855. One-off runs: 1,500 steps and 8 samples gave 0.781 / 0.946
     # (held-out loss flat from step 1,200 on: 7,740 rows, two subjects). All QA types,
     # 1,000 test rows and 3,000 steps (this preset before) were not run: at the measured
     # 62 ms per step, training alone would take about 370 s.
