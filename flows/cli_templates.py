@@ -14,7 +14,6 @@ from generators.errors import InputError
 from generators.text import load_packs
 
 
-
 def list_templates(templates: Path | None = None, format: str = "text") -> str:
     """The output of ``harqa templates list``.
 

@@ -14,7 +14,6 @@ from flows.formats import check_format
 from generators.errors import InputError
 
 
-
 def _tables(doc: dict) -> list[Table]:
     st1 = doc["stage1"]
     t1 = Table(title=f"stage 1 on held-out subjects (alignment gap {doc['alignment_gap']})")
@@ -69,9 +68,9 @@ def verify_command(
     out = Console()
     for table in _tables(doc):
         out.print(table)
-    from validation.reference_model.report import stability_line
+    from validation.reference_model.stability import stability_sentence
 
-    line = stability_line(doc["stage1"].get("label_stability"))
+    line = stability_sentence(doc["stage1"].get("label_stability"))
     if line:
         out.print(line, highlight=False)
     out.print(f"{doc['seconds']:.0f} s; report: {Path(doc['output_dir']) / 'report.md'}")

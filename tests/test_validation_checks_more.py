@@ -108,24 +108,57 @@ def test_corrupted_rows_rejected(rows: pa.Table, qa_type: str, method: str, corr
         assert check in _reject(rec, **corrupt(rec)), (rec["question"], rec["answer"])
 
 
-def test_posture_motion_checked_against_the_vector_spread(rows: pa.Table) -> None:
-    recs = _where(rows, "posture", "robust")
+def _other_motion(rec: dict) -> str:
+    """The row's answer with its still/moving sentence swapped for the other word's first
+    phrasing, the stated RMS deviation kept."""
+    facts = json.loads(rec["facts"])
     phrases = packs()["posture"].phrases
-    for rec in recs[:10]:
+
+    def said(phrase: str) -> str:
+        return phrase.replace("{{ motion_rms | unit(unit) }}",
+                              f"{facts['motion_rms']} {facts['unit']}")
+
+    sentence = next(said(p) for p in phrases[f"motion_{facts['motion']}"]
+                    if rec["answer"].endswith(said(p)))
+    other = "moving" if facts["motion"] == "still" else "still"
+    return rec["answer"][:-len(sentence)] + said(phrases[f"motion_{other}"][0])
+
+
+def test_posture_motion_checked_against_the_vector_spread(rows: pa.Table) -> None:
+    for rec in _where(rows, "posture", "robust")[:10]:
         facts = json.loads(rec["facts"])
         stated = f"{facts['motion_rms']} {facts['unit']}"
         assert stated in rec["answer"], (stated, rec["answer"])
         wrong = f"{facts['motion_rms'] * 2 + 0.05:.3f} {facts['unit']}"
         assert "posture.value" in _reject(rec, answer=rec["answer"].replace(stated, wrong))
         # the same number, the other word: the still/moving rule is rechecked
-        other = "moving" if facts["motion"] == "still" else "still"
-        def said(phrase: str) -> str:
-            return phrase.replace("{{ motion_rms | unit(unit) }}", stated)
-
-        sentence = next(said(p) for p in phrases[f"motion_{facts['motion']}"]
-                        if rec["answer"].endswith(said(p)))
-        swapped = rec["answer"][:-len(sentence)] + said(phrases[f"motion_{other}"][0])
+        swapped = _other_motion(rec)
         assert "posture.motion" in _reject(rec, answer=swapped), swapped
+
+
+def test_turning_sensor_is_written_and_checked_as_moving() -> None:
+    """A waist accelerometer turning ±40° about x: |a| stays 1 g, y and z swing. The
+    generator writes 'moving', the check accepts it and refuses 'still'; under the old
+    rule (the magnitude's std) both would have said still."""
+    from generators.types import Channel, Recording
+
+    t = np.arange(50 * 20) / 50.0
+    angle = np.radians(40.0) * np.sin(2 * np.pi * 0.5 * t)
+    xyz = np.stack([np.zeros_like(t), np.sin(angle), np.cos(angle)], 1).astype(np.float32)
+    channels = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz")
+    rec = Recording("turn", "r1", "1", 50.0, channels, xyz, np.ones(t.size, np.int32),
+                    {1: "STANDING"})
+    cfg = BuildConfig(trend_method="robust")
+    items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
+             if it.qa_type == "posture"]
+    assert items
+    table = dataset.items_to_table(items, rec, cfg.trend_params)
+    assert np.linalg.norm(xyz, axis=1).std() < 1e-6
+    for r in table.to_pylist():
+        facts = json.loads(r["facts"])
+        assert facts["motion"] == "moving" and facts["motion_rms"] > 0.2, facts
+        assert _reject(r) == "", r["answer"]
+        assert "posture.motion" in _reject(r, answer=_other_motion(r))
 
 
 def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> None:

@@ -36,8 +36,9 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         (``positive``/``negative``), ``gravity_g`` (mean vector length in g),
         ``tilt_deg`` (whole degrees between the mean vector and the gravity axis),
         ``motion`` (``still``/``moving``), ``motion_rms`` (the RMS distance of the
-        acceleration vector from its mean vector, in ``unit``, the channel's), ``posture`` (upright/leaning/lying or ``None``), ``vertical_axis``
-        and ``vertical_deg`` (whole degrees between the mean vector and it; both
+        acceleration vector from its mean vector, in ``unit``, the channel's),
+        ``posture`` (upright/leaning/lying or ``None``), ``vertical_axis`` and
+        ``vertical_deg`` (whole degrees between the mean vector and it; both
         ``None`` without a posture).
     """
     if ctx.window.next_activity:

@@ -10,6 +10,7 @@ from typing import Mapping
 import numpy as np
 
 from validation.reference_model.run import HEADLINE, AlignmentReport
+from validation.reference_model.stability import stability_sentence
 
 STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_sequence_exact",
                 "segment_count_exact", "count_exact",
@@ -21,20 +22,6 @@ STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_sequence_exact
 def fmt_value(v: object) -> str:
     """A metric as the report prints it: three decimals, ``n/a`` when unavailable."""
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-def stability_line(stability: Mapping | None) -> str | None:
-    """One sentence on ``label_stability`` (``None`` when it was not measured)."""
-    if not stability:
-        return None
-    noise = ", ".join(f"{fmt_value(v)} with fresh noise of {k[len('noise_'):]} × its own"
-                      for k, v in stability.items() if k.startswith("noise_"))
-    return (f"Label stability ({stability['rows']} held-out rows with segment lines): the "
-            f"trend detector that wrote the answers, rerun on each window, agrees with them "
-            f"{fmt_value(stability['raw'])} as stored, {fmt_value(stability['bins'])} from the "
-            f"model's bins and {noise}. Where noise as large as the recording's own changes "
-            f"an answer, that noise decides it, not the movement: a model that reads the "
-            f"movement scores near these last figures.")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -144,7 +131,7 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            "share of the reference's time "
            "span where the generated segments state the reference's direction (times the "
            "answer leaves out count as wrong), so it also needs the times spelled right."]
-    line = stability_line(st1.get("label_stability"))
+    line = stability_sentence(st1.get("label_stability"))
     if line:
         out += ["", line]
     for name, reason in st1.get("unavailable", {}).items():

@@ -21,7 +21,7 @@ from validation.reference_model.model import (CurvePoint, Examples, build_model,
                                               train)
 from validation.reference_model.parsing import AnswerParser, Structure, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
-from validation.reference_model.stability import label_stability
+from validation.reference_model.stability import label_stability, stability_sentence
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
 
 OUTPUT_DIR = "reference_model"
@@ -206,9 +206,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
         log(f"stage 1 {kind}: {HEADLINE} {results[kind][HEADLINE]}")
     stability = label_stability(test_rows, parser, tok.binning, seed=s.seed)
     if stability is not None:
-        log(f"label stability: the detector agrees {stability['bins']:.3f} from the bins, "
-            + ", ".join(f"{v:.3f} with {k[6:]} × fresh noise" for k, v in stability.items()
-                        if k.startswith("noise_")))
+        log(stability_sentence(stability))
     stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
               "chance": metrics.chance_structural(refs, test_rows.qa_type, parser, s.seed),
               "label_stability": stability,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -106,3 +106,18 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
             agreement([x + rng.normal(0.0, k * s, x.size) for x, s in zip(raw, noise)], rows,
                       refs) for _ in range(repeats)]))
     return out
+
+
+def stability_sentence(stability: Mapping[str, float | int] | None) -> str | None:
+    """One sentence on a ``label_stability`` result (``None`` when it was not measured);
+    the log, ``report.md`` and ``harqa verify``'s text all print it."""
+    if not stability:
+        return None
+    noise = ", ".join(f"{v:.3f} with fresh noise of {k[len('noise_'):]} × its own"
+                      for k, v in stability.items() if k.startswith("noise_"))
+    return (f"Label stability ({stability['rows']} held-out rows with segment lines): the "
+            f"trend detector that wrote the answers, rerun on each window, agrees with them "
+            f"{stability['raw']:.3f} as stored, {stability['bins']:.3f} from the model's bins "
+            f"and {noise}. Where noise as large as the recording's own changes an answer, "
+            f"that noise decides it, not the movement: a model that reads the movement "
+            f"scores near these last figures.")
