@@ -9,6 +9,14 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+# Prefect binds its console log handlers to sys.stderr when it first sets up logging. Done
+# here, that is the session's stream; done first inside a CliRunner test (test_cli.py run
+# alone: `harqa build` imports the flow), it would be the runner's, closed when that test
+# ends, and every later flow's log line would fail on the closed file.
+from prefect.logging.configuration import setup_logging  # noqa: E402
+
+setup_logging()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "generators" / "sample" / "uci_har"
