@@ -100,12 +100,25 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _decimals(values: list[float]) -> int:
+    """Decimals that show four significant digits of the values' range: a denoised value
+    of a series at 0 is 4e-16 or so, which says nothing to a reader but float rounding."""
+    span = max(values) - min(values)
+    return 3 if span <= 0 else max(0, 3 - int(np.floor(np.log10(span))))
+
+
+def _fixed(value: float, decimals: int) -> str:
+    return f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0: no "-0.000"
+
+
 def _text(channels: dict[str, list[TrendSegment]]) -> str:
     lines = []
     for name, segs in channels.items():
         lines.append(f"{name}: {len(segs)} segment{'s' if len(segs) != 1 else ''}")
+        d = _decimals([v for s in segs for v in (s.start_value, s.end_value)])
         lines += [f"  {s.start_s:.2f}–{s.end_s:.2f} s  {s.direction:<6}  "
-                  f"{s.start_value:.4g} → {s.end_value:.4g}  ({s.slope_per_s:+.4g}/s)"
+                  f"{_fixed(s.start_value, d)} → {_fixed(s.end_value, d)}  "
+                  f"({s.slope_per_s:+.4g}/s)"
                   for s in segs]
     return "\n".join(lines)
 

@@ -253,7 +253,16 @@ def test_cli_json_shape(tmp_path):
 def test_cli_text(tmp_path):
     path = _csv(tmp_path, "x\n0\n1\n2\n")
     assert render_trends(path, 1.0, "sensorllm", "text") == \
-        "x: 1 segment\n  0.00–2.00 s  up      0 → 2  (+1/s)"
+        "x: 1 segment\n  0.00–2.00 s  up      0.000 → 2.000  (+1/s)"
+
+
+def test_cli_text_shows_values_to_the_precision_of_their_range(tmp_path):
+    # the robust method's denoiser leaves float rounding (about 1e-16) on a series at 0
+    path = _csv(tmp_path, "x,big\n" + "".join(f"{i / 50},{1000 + i * 37}\n" for i in range(100)))
+    text = render_trends(path, 50.0, "robust", "text")
+    assert "e-" not in text
+    assert "  0.00–1.98 s  up      0.000 → 1.980  (+1/s)" in text
+    assert "  0.00–1.98 s  up      1000 → 4663  (+1850/s)" in text
 
 
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
