@@ -10,7 +10,8 @@ chooses its held-out rows). The detector that wrote the answers is rerun, with e
 row's own method and parameters, on the stored window (``raw``, 1.0 unless answers and
 series disagree), on the window as the model sees it at each ``--bins`` (standardized,
 clipped, binned, put back at the bin centres), and on the window plus fresh white
-noise of each ``--noise`` multiple of its noise level (``--repeats`` draws each).
+noise of each ``--noise`` multiple of its noise level (``--repeats`` draws each); and
+it counts the firm rows (``stability.firm_rows``, those ``trend_accuracy_firm`` scores).
 Writes ``benchmarks/results/label_stability.json``.
 """
 
@@ -28,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from validation.reference_model.data import load_rows  # noqa: E402
 from validation.reference_model.parsing import AnswerParser, direction_words  # noqa: E402
 from validation.reference_model.settings import settings_for  # noqa: E402
-from validation.reference_model.stability import (agreement, as_binned,  # noqa: E402
-                                                  label_stability, segment_rows)
+from validation.reference_model.stability import (agreements, as_binned,  # noqa: E402
+                                                  firm_rows, label_stability, segment_rows)
 from validation.reference_model.tokenization import Binning  # noqa: E402
 
 QA_TYPE = "trend_analysis"
@@ -70,10 +71,11 @@ def main() -> None:
     one, refs = segment_rows(rows, parser)
     for n_bins in args.bins[1:]:
         windows = [as_binned(s[0].astype(float), Binning(n_bins, clip)) for s in one.series]
-        figures[f"bins_{n_bins}"] = agreement(windows, one, refs)
+        figures[f"bins_{n_bins}"] = float(agreements(windows, one, refs).mean())
     doc = {"dataset": str(args.dataset), "split": args.split,
            "subjects": sorted(set(one.subject)), "clip": clip, "repeats": args.repeats,
            "seed": args.seed, "agreement": figures,
+           "firm_rows": len(firm_rows(rows, parser, seed=args.seed)),
            "seconds": round(time.perf_counter() - t0, 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n")

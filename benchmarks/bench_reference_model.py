@@ -75,7 +75,8 @@ def main() -> None:
         "stage1_sizes": st1["sizes"],
         "stage1_train_seconds": {k: st1[k]["train_seconds"] for k in ("aligned", "shuffled")},
         "stage1_generate_seconds": {k: st1[k]["generate_seconds"] for k in ("aligned", "shuffled")},
-        "trend_accuracy": {k: st1[k]["trend_accuracy"] for k in ("aligned", "shuffled")},
+        **{m: {k: st1[k][m] for k in ("aligned", "shuffled")}
+           for m in ("trend_accuracy", "trend_accuracy_firm")},
         "forced_trend_accuracy": {k: st1[k]["forced_trend_accuracy"]
                                   for k in ("aligned", "shuffled")},
         "chance": st1["chance"],

@@ -545,6 +545,24 @@ def test_label_stability_rereads_its_own_answers_exactly(dataset, parser):
     assert label_stability(swapped, parser, Binning(64, 3.0))["raw"] == pytest.approx(steady)
 
 
+def test_firm_rows_are_those_whose_answer_survives_noise(dataset, parser):
+    from validation.reference_model.stability import firm_rows
+
+    rows = load_rows(dataset, 1, "test")
+    firm = firm_rows(rows, parser, seed=3)
+    assert firm == firm_rows(rows, parser, seed=3)  # seeded
+    assert firm == sorted(firm) and 0 < len(firm) <= len(rows)
+    assert set(firm_rows(rows, parser, draws=8, seed=3)) <= set(firm_rows(rows, parser, draws=0))
+    # answers that say the opposite stay firm only where every line is steady (the same
+    # rows draw the same noise, so those rows stay exactly as firm as before)
+    swapped = replace(rows, answer=tuple(_swap_up_down(a) for a in rows.answer))
+    steady = {i for i, f in enumerate(_facts_of(dataset, rows.row_id))
+              if all(seg["dir"] == "steady" for seg in json.loads(f)["segments"])}
+    assert len(steady) < len(rows)
+    assert firm_rows(swapped, parser, seed=3) == [i for i in firm if i in steady]
+    assert firm_rows(load_rows(dataset, 2, "test"), parser) == []  # no one-channel segments
+
+
 def test_label_stability_leaves_out_rows_without_one_channel_segments(dataset, parser):
     from validation.reference_model.stability import label_stability
 
@@ -554,7 +572,7 @@ def test_label_stability_leaves_out_rows_without_one_channel_segments(dataset, p
 
 def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
     from validation.reference_model.data import Rows
-    from validation.reference_model.stability import label_stability
+    from validation.reference_model.stability import firm_rows, label_stability
 
     rng = np.random.default_rng(0)
     t = np.arange(100) / 50.0
@@ -568,6 +586,17 @@ def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
                 trend_method=("robust",), trend_params=("{}",))
     got = label_stability(rows, parser, Binning(64, 3.0))
     assert got["raw"] == 1.0 and got["noise_1"] >= 0.95 and got["bins"] >= 0.95
+    assert firm_rows(rows, parser) == [0]
+    # the same ramp under noise of 40 % of its rise: what the detector calls it, the
+    # noise decides
+    noise = np.random.default_rng(1).normal(0, 2.0, t.size)
+    noisy = replace(rows, series=((x + noise)[None].astype(np.float32),))
+    noisy = replace(noisy, answer=("\n".join(
+        f"{g.start_s:.2f}s to {g.end_s:.2f}s: {WORDS[g.direction]}"
+        for g in detect(noisy.series[0][0].astype(float), 50.0)),))
+    fragile = label_stability(noisy, parser, Binning(64, 3.0))
+    assert fragile["raw"] == 1.0 and fragile["noise_1"] < 1.0
+    assert firm_rows(noisy, parser) == []
 
 
 # ------------------------------------------------------------------ training
@@ -660,10 +689,11 @@ def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, pars
     assert losses[0.0] > 0
 
 
-def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
+def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, parser):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from validation.reference_model import verify
+    from validation.reference_model.stability import firm_rows
 
     report = verify(dataset, settings_for("cpu", **TINY))
     doc = report.to_json()
@@ -680,6 +710,20 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
     assert doc["stage1"]["sizes"]["test_subjects"] == ["4", "5"]
     stability = doc["stage1"]["label_stability"]
     assert stability["rows"] == doc["stage1"]["sizes"]["test_rows"] and stability["raw"] == 1.0
+    # on the rows the signal decides firmly: the generated answers of those rows, rescored
+    n_firm = doc["stage1"]["sizes"]["firm_test_rows"]
+    assert 0 < n_firm <= stability["rows"]
+    preds = [json.loads(line) for line in
+             (dataset / "reference_model/stage1_aligned/predictions.jsonl").open()]
+    rows = load_rows(dataset, 1, "test", TINY["stage1_test_rows"], 0, ("trend_analysis",))
+    firm = firm_rows(rows, parser)
+    assert len(firm) == n_firm and [p["row_id"] for p in preds] == list(rows.row_id)
+    assert a["trend_accuracy_firm"] == pytest.approx(np.mean([metrics.timeline_agreement(
+        parser.parse(preds[i]["reference"]), parser.parse(preds[i]["generated"]))
+        for i in firm]))
+    assert doc["stage1"]["gap"]["trend_accuracy_firm"] == pytest.approx(
+        a["trend_accuracy_firm"] - s["trend_accuracy_firm"])
+    assert doc["stage1"]["chance"]["trend_accuracy_firm"] is not None
     st2 = doc["stage2"]
     assert {"accuracy", "macro_f1", "baselines", "confusion"} <= set(st2)
     # test windows: 14 LYING, 14 WALKING, 12 RUNNING; the majority is that of the subsample
@@ -692,7 +736,10 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset):
                  "stage1_shuffled/predictions.jsonl", "stage2_classifier/seed_0/config.json",
                  "stage2_classifier/seed_1/config.json", "tokenizer/tokenizer.json"):
         assert (out / name).is_file(), name
-    assert f"Label stability ({stability['rows']} held-out rows" in (out / "report.md").read_text()
+    report_md = (out / "report.md").read_text()
+    assert f"Label stability ({stability['rows']} held-out rows" in report_md
+    assert f"`trend_accuracy_firm` is `trend_accuracy` on the {n_firm} held-out" in report_md
+    assert "| trend_accuracy_firm |" in report_md
     # the classifier's vocabulary holds sensor tokens and bytes only, whatever the text
     view = SensorTextTokenizer.load(out / "stage2_tokenizer")
     assert view.time_values() == {}

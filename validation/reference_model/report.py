@@ -10,9 +10,10 @@ from typing import Mapping
 import numpy as np
 
 from validation.reference_model.run import HEADLINE, AlignmentReport
-from validation.reference_model.stability import stability_sentence
+from validation.reference_model.stability import FIRM_DRAWS, stability_sentence
 
-STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_sequence_exact",
+STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_accuracy_firm",
+                "trend_sequence_exact",
                 "segment_count_exact", "count_exact",
                 "boundary_error_s", "overall_trend_accuracy", "bleu1", "rouge1", "rougeL",
                 "meteor", "sbert_cosine")
@@ -131,6 +132,12 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            "share of the reference's time "
            "span where the generated segments state the reference's direction (times the "
            "answer leaves out count as wrong), so it also needs the times spelled right."]
+    out += ["", f"`trend_accuracy_firm` is `trend_accuracy` on the {sizes['firm_test_rows']} "
+            f"held-out rows whose answer the signal decides firmly: the trend detector that "
+            f"wrote it, rerun on the window with fresh noise as large as the window's own, "
+            f"states the same direction at every time in each of {FIRM_DRAWS} seeded draws. "
+            f"Which rows are firm depends on the signal and the answer only, not on a "
+            f"model: what a model misses there, it failed to read."]
     line = stability_sentence(st1.get("label_stability"))
     if line:
         out += ["", line]

@@ -21,7 +21,8 @@ from validation.reference_model.model import (CurvePoint, Examples, build_model,
                                               train)
 from validation.reference_model.parsing import AnswerParser, Structure, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
-from validation.reference_model.stability import label_stability, stability_sentence
+from validation.reference_model.stability import (firm_rows, label_stability,
+                                                  stability_sentence)
 from validation.reference_model.tokenization import Binning, SensorTextTokenizer, fit_scaler
 
 OUTPUT_DIR = "reference_model"
@@ -34,6 +35,10 @@ HEADLINE = FORCED
 """The stage-1 metric whose aligned − shuffled difference is the alignment score: it asks
 only whether the signal decides the text, which a small model learns within the CPU
 budget long before it spells every time right (``trend_accuracy`` scores the latter)."""
+
+FIRM = "trend_accuracy_firm"
+"""``trend_accuracy`` on the held-out rows whose answer the signal decides firmly
+(``stability.firm_rows``)."""
 
 STAGE2_QA_TYPE = "activity"
 """Stage-2 rows used for classification (their answer is the activity label)."""
@@ -48,7 +53,8 @@ class AlignmentReport:
             ``chance`` (structural scores of references re-paired at random within their
             QA type), ``label_stability`` (``stability.label_stability``: the trend
             detector's own agreement with the answers from binned or re-noised windows,
-            ``None`` without segment answers), ``unavailable`` (metric → reason), ``sizes``.
+            ``None`` without segment answers), ``unavailable`` (metric → reason), ``sizes``
+            (``firm_test_rows``: the held-out rows ``FIRM`` scores).
         stage2: ``accuracy``, ``macro_f1``, ``confusion``, ``classes``, ``baselines``
             (majority class, nearest centroid on per-channel mean/std), ``sizes``; or
             ``skipped`` with the reason when the dataset has no stage 2.
@@ -207,11 +213,21 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     stability = label_stability(test_rows, parser, tok.binning, seed=s.seed)
     if stability is not None:
         log(stability_sentence(stability))
+    firm = firm_rows(test_rows, parser, seed=s.seed)
+    firm_refs = [refs[i] for i in firm]
+    for kind, hyps in generated.items():
+        results[kind][FIRM] = metrics.structural_metrics(
+            [hyps[i] for i in firm], firm_refs, parser)["trend_accuracy"] if firm else None
+        log(f"stage 1 {kind}: {FIRM} {results[kind][FIRM]} ({len(firm)} rows)")
+    chance = metrics.chance_structural(refs, test_rows.qa_type, parser, s.seed)
+    chance[FIRM] = metrics.chance_structural(firm_refs, [test_rows.qa_type[i] for i in firm],
+                                             parser, s.seed)["trend_accuracy"] if firm else None
     stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
-              "chance": metrics.chance_structural(refs, test_rows.qa_type, parser, s.seed),
+              "chance": chance,
               "label_stability": stability,
               "unavailable": unavailable,
               "sizes": {"train_rows": len(train_rows), "test_rows": len(test_rows),
+                        "firm_test_rows": len(firm),
                         "train_tokens": int(train_ex.lengths(True).sum()),
                         "train_subjects": _subjects(train_rows),
                         "test_subjects": _subjects(test_rows),

@@ -31,16 +31,35 @@ def as_binned(window: np.ndarray, binning: Binning) -> np.ndarray:
     return binning.centres()[quantize(window[None], binning)[0]] * binning.clip
 
 
-def segment_rows(rows: Rows, parser: AnswerParser) -> tuple[Rows, list[Structure]]:
-    """The one-channel rows whose answer lists trend segments, and those answers' structures."""
+FIRM_DRAWS = 4
+"""Draws of fresh noise an answer must come through unchanged to be firm (``firm_rows``)."""
+
+
+def _segment_index(rows: Rows, parser: AnswerParser) -> tuple[list[int], list[Structure]]:
     refs = [parser.parse(a) for a in rows.answer]
     keep = [i for i, (s, r) in enumerate(zip(rows.series, refs)) if s.shape[0] == 1 and r.ends]
-    return rows.take(keep), [refs[i] for i in keep]
+    return keep, [refs[i] for i in keep]
 
 
-def agreement(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Structure]
-              ) -> float:
-    """Mean timeline agreement of the detector's segments of ``windows`` with ``references``.
+def segment_rows(rows: Rows, parser: AnswerParser) -> tuple[Rows, list[Structure]]:
+    """The one-channel rows whose answer lists trend segments, and those answers' structures."""
+    keep, refs = _segment_index(rows, parser)
+    return rows.take(keep), refs
+
+
+def _windows(rows: Rows) -> list[np.ndarray]:
+    return [s[0].astype(np.float64) for s in rows.series]
+
+
+def _renoised(windows: Sequence[np.ndarray], noise: Sequence[float], k: float,
+              rng: np.random.Generator) -> list[np.ndarray]:
+    """Each window plus fresh white noise of ``k`` × its own noise level."""
+    return [x + rng.normal(0.0, k * s, x.size) for x, s in zip(windows, noise)]
+
+
+def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Structure]
+               ) -> np.ndarray:
+    """Timeline agreement of the detector's segments of each window with its reference.
 
     Each window is segmented by the trend method and parameters its row was built with
     (``trend_method``, ``trend_params``), batched per method, parameters and rate.
@@ -51,7 +70,7 @@ def agreement(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[St
         references: The structure each row's answer states.
 
     Returns:
-        The mean over rows of ``metrics.timeline_agreement``.
+        ``metrics.timeline_agreement`` of each row.
     """
     groups: dict[tuple[str, str, float], list[int]] = {}
     for i, key in enumerate(zip(rows.trend_method, rows.trend_params, rows.sample_rate_hz)):
@@ -61,7 +80,7 @@ def agreement(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[St
         found = detect_batch([windows[i] for i in idx], rate, method, **json.loads(params))
         for i, segments in zip(idx, found):
             scores[i] = metrics.timeline_agreement(references[i], _structure(segments))
-    return float(scores.mean())
+    return scores
 
 
 def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
@@ -95,17 +114,49 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
     rows, refs = segment_rows(rows, parser)
     if not refs:
         return None
-    raw = [s[0].astype(np.float64) for s in rows.series]
+    raw = _windows(rows)
     binned = [as_binned(x, binning) for x in raw]
-    out: dict[str, float | int] = {"rows": len(refs), "raw": agreement(raw, rows, refs),
-                                   "bins": agreement(binned, rows, refs)}
+    out: dict[str, float | int] = {"rows": len(refs),
+                                   "raw": float(agreements(raw, rows, refs).mean()),
+                                   "bins": float(agreements(binned, rows, refs).mean())}
     rng = np.random.default_rng([seed, 0x7E57])
     noise = [float(estimate_noise(x)) for x in raw]
     for k in noise_levels:
         out[f"noise_{k:g}"] = float(np.mean([
-            agreement([x + rng.normal(0.0, k * s, x.size) for x, s in zip(raw, noise)], rows,
-                      refs) for _ in range(repeats)]))
+            agreements(_renoised(raw, noise, k, rng), rows, refs).mean()
+            for _ in range(repeats)]))
     return out
+
+
+def firm_rows(rows: Rows, parser: AnswerParser, draws: int = FIRM_DRAWS, seed: int = 0
+              ) -> list[int]:
+    """The rows whose trend answer the signal decides firmly.
+
+    A one-channel row with segment lines is firm when the detector that wrote its answer
+    (``agreements``) states the answer's direction at every time of its window as stored
+    and in each of ``draws`` seeded draws of the window plus fresh white noise as large
+    as its own (``trends.estimate_noise``). The test looks at the signal and the answer
+    only, never at a model, so a model's score on these rows separates what it fails to
+    read from answers that the recording's noise decides.
+
+    Args:
+        rows: Held-out rows.
+        parser: Reads the answers' segment lines.
+        draws: Noise draws to come through.
+        seed: Seed of the draws.
+
+    Returns:
+        Indices into ``rows``, ascending.
+    """
+    keep, refs = _segment_index(rows, parser)
+    one = rows.take(keep)
+    raw = _windows(one)
+    firm = agreements(raw, one, refs) == 1.0
+    rng = np.random.default_rng([seed, 0xF1A])
+    noise = [float(estimate_noise(x)) for x in raw]
+    for _ in range(draws):
+        firm &= agreements(_renoised(raw, noise, 1.0, rng), one, refs) == 1.0
+    return [i for i, f in zip(keep, firm) if f]
 
 
 def stability_sentence(stability: Mapping[str, float | int] | None) -> str | None:
