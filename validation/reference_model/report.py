@@ -132,12 +132,14 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            "share of the reference's time "
            "span where the generated segments state the reference's direction (times the "
            "answer leaves out count as wrong), so it also needs the times spelled right."]
-    out += ["", f"`trend_accuracy_firm` is `trend_accuracy` on the {sizes['firm_test_rows']} "
-            f"held-out rows whose answer the signal decides firmly: the trend detector that "
-            f"wrote it, rerun on the window with fresh noise as large as the window's own, "
-            f"states the same direction at every time in each of {FIRM_DRAWS} seeded draws. "
-            f"Which rows are firm depends on the signal and the answer only, not on a "
-            f"model: what a model misses there, it failed to read."]
+    if sizes.get("firm_test_rows"):
+        out += ["", f"`trend_accuracy_firm` is `trend_accuracy` on the "
+                f"{sizes['firm_test_rows']} held-out rows whose answer the signal decides "
+                f"firmly: the trend detector that wrote it, rerun on the window as stored and "
+                f"with fresh noise as large as the window's own ({FIRM_DRAWS} seeded draws), "
+                f"states the same direction at every time each time. Which rows are firm "
+                f"depends on the signal and the answer only, not on a model, so a model's "
+                f"misses there are its own, not the noise's."]
     line = stability_sentence(st1.get("label_stability"))
     if line:
         out += ["", line]
