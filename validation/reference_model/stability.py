@@ -17,6 +17,9 @@ from validation.reference_model.tokenization import Binning, quantize
 NOISE_LEVELS = (0.5, 1.0)
 """Fresh noise added by ``label_stability``, in multiples of each window's noise level."""
 
+FIRM_DRAWS = 4
+"""Draws of fresh noise an answer must come through unchanged to be firm (``firm_rows``)."""
+
 
 def _structure(segments) -> Structure:
     return Structure(directions=tuple(s.direction for s in segments),
@@ -29,10 +32,6 @@ def as_binned(window: np.ndarray, binning: Binning) -> np.ndarray:
     (``tokenization.quantize``, no pooling), then put back at the bin centres."""
     binning = replace(binning, pool=1)
     return binning.centres()[quantize(window[None], binning)[0]] * binning.clip
-
-
-FIRM_DRAWS = 4
-"""Draws of fresh noise an answer must come through unchanged to be firm (``firm_rows``)."""
 
 
 def _segment_index(rows: Rows, parser: AnswerParser) -> tuple[list[int], list[Structure]]:
@@ -49,12 +48,6 @@ def segment_rows(rows: Rows, parser: AnswerParser) -> tuple[Rows, list[Structure
 
 def _windows(rows: Rows) -> list[np.ndarray]:
     return [s[0].astype(np.float64) for s in rows.series]
-
-
-def _renoised(windows: Sequence[np.ndarray], noise: Sequence[float], k: float,
-              rng: np.random.Generator) -> list[np.ndarray]:
-    """Each window plus fresh white noise of ``k`` × its own noise level."""
-    return [x + rng.normal(0.0, k * s, x.size) for x, s in zip(windows, noise)]
 
 
 def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Structure]
@@ -83,13 +76,24 @@ def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[S
     return scores
 
 
+def _renoised_agreements(windows: Sequence[np.ndarray], rows: Rows,
+                         references: Sequence[Structure], k: float, draws: int,
+                         rng: np.random.Generator) -> np.ndarray:
+    """``agreements`` in each of ``draws`` draws (draws × rows) of the windows plus fresh
+    white noise of ``k`` × each window's own noise level (``trends.estimate_noise``)."""
+    noise = [float(estimate_noise(x)) for x in windows]
+    return np.array([agreements([x + rng.normal(0.0, k * n, x.size)
+                                 for x, n in zip(windows, noise)], rows, references)
+                     for _ in range(draws)]).reshape(draws, len(windows))
+
+
 def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
                     noise_levels: Sequence[float] = NOISE_LEVELS, repeats: int = 2,
                     seed: int = 0) -> dict[str, float | int] | None:
     """The detector's agreement with the answers when its input changes a little.
 
     On the one-channel rows whose answer lists trend segments, the detector that wrote
-    them is rerun (``agreement``) on: ``raw``, the stored window (1.0 unless answers
+    them is rerun (``agreements``) on: ``raw``, the stored window (1.0 unless answers
     and series disagree); ``bins``, the window as the reference model sees it
     (``tokenization.quantize`` with ``binning``, put back at the bin centres); and
     ``noise_<k>``, the window plus fresh white noise of k × its noise level
@@ -120,11 +124,8 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
                                    "raw": float(agreements(raw, rows, refs).mean()),
                                    "bins": float(agreements(binned, rows, refs).mean())}
     rng = np.random.default_rng([seed, 0x7E57])
-    noise = [float(estimate_noise(x)) for x in raw]
     for k in noise_levels:
-        out[f"noise_{k:g}"] = float(np.mean([
-            agreements(_renoised(raw, noise, k, rng), rows, refs).mean()
-            for _ in range(repeats)]))
+        out[f"noise_{k:g}"] = float(_renoised_agreements(raw, rows, refs, k, repeats, rng).mean())
     return out
 
 
@@ -151,11 +152,9 @@ def firm_rows(rows: Rows, parser: AnswerParser, draws: int = FIRM_DRAWS, seed: i
     keep, refs = _segment_index(rows, parser)
     one = rows.take(keep)
     raw = _windows(one)
-    firm = agreements(raw, one, refs) == 1.0
     rng = np.random.default_rng([seed, 0xF1A])
-    noise = [float(estimate_noise(x)) for x in raw]
-    for _ in range(draws):
-        firm &= agreements(_renoised(raw, noise, 1.0, rng), one, refs) == 1.0
+    firm = (agreements(raw, one, refs) == 1.0) & (
+        _renoised_agreements(raw, one, refs, 1.0, draws, rng) == 1.0).all(axis=0)
     return [i for i, f in zip(keep, firm) if f]
 
 
