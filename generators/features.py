@@ -375,11 +375,6 @@ def basic_stats(values: np.ndarray) -> dict[str, float]:
     return {k: float(v[0]) for k, v in _stat_columns(x).items()}
 
 
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two series; 0.0 when either is constant."""
-    return float(correlation_matrix(np.column_stack([a, b]))[0, 1])
-
-
 def correlation_matrix(values: np.ndarray) -> np.ndarray:
     """Pearson correlation between the columns of a samples × channels array.
 
@@ -457,36 +452,64 @@ def gravity(values_xyz: np.ndarray, unit: str, vertical_axis: str | None = None
     }
 
 
+def sensor_axes(channels: Sequence[Channel]) -> dict[tuple[str, str], dict[str, int]]:
+    """The spatial axes of each sensor: (location, modality) → axis → the first channel
+    with it, in channel order (ECG leads and other non-axes left out)."""
+    sensors: dict[tuple[str, str], dict[str, int]] = {}
+    for i, ch in enumerate(channels):
+        if ch.axis in SPATIAL_AXES:
+            sensors.setdefault((ch.location, ch.modality), {}).setdefault(ch.axis, i)
+    return sensors
+
+
+WindowFeatureFn = Callable[[np.ndarray, Sequence[Channel], Mapping[str, str]], object]
+#: Cross-channel features of one window: each takes its values (samples × channels),
+#: the channels and the vertical device axis per location (``Recording.vertical_axes``)
+#: and returns JSON-serialisable fields.
+WINDOW_FEATURES: Registry[WindowFeatureFn] = Registry("window feature")
+
+
+@WINDOW_FEATURES.register("gravity")
+def gravity_by_location(values: np.ndarray, channels: Sequence[Channel],
+                        vertical_axes: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    """``gravity`` of each location's three-axis accelerometer (axes from ``sensor_axes``)
+    whose unit is in ``ACC_UNITS`` (arbitrary units give no g to compare); its posture
+    word where ``vertical_axes`` names the location's upright axis."""
+    x = np.asarray(values, dtype=np.float64)
+    return {loc: gravity(x[:, [axes["x"], axes["y"], axes["z"]]], channels[axes["x"]].unit,
+                         vertical_axes.get(loc))
+            for (loc, modality), axes in sensor_axes(channels).items()
+            if modality == "acc" and len(axes) == 3 and channels[axes["x"]].unit in ACC_UNITS}
+
+
+@WINDOW_FEATURES.register("correlation")
+def correlation(values: np.ndarray, channels: Sequence[Channel],
+                vertical_axes: Mapping[str, str]) -> dict[str, object]:
+    """Pearson correlation between every two channels (``correlation_matrix``), with the
+    channel names in matrix order."""
+    return {"channels": [c.name for c in channels],
+            "matrix": correlation_matrix(np.asarray(values, dtype=np.float64)).tolist()}
+
+
 def window_features(values: np.ndarray, channels: Sequence[Channel],
-                    vertical_axes: Mapping[str, str] | None = None) -> dict[str, object]:
-    """Cross-channel features of one window.
+                    vertical_axes: Mapping[str, str] | None = None,
+                    names: Sequence[str] | None = None) -> dict[str, object]:
+    """Registered cross-channel features of one window.
 
     Args:
         values: samples × channels array.
         channels: Channel metadata, one per column.
         vertical_axes: Location → device axis pointing up the standing body, where the
             dataset's placement defines one (enables the posture word).
+        names: Feature names (default: all of ``WINDOW_FEATURES``).
 
     Returns:
-        ``{"gravity": {location: gravity(...)}, "correlation": {"channels": [...],
-        "matrix": [[...]]}}``; ``gravity`` covers each location with acc x, y and z in
-        a unit of ``ACC_UNITS``.
+        Feature name → its fields, e.g. ``{"gravity": {location: gravity(...)},
+        "correlation": {"channels": [...], "matrix": [[...]]}}``.
     """
-    x = np.asarray(values, dtype=np.float64)
     axes = vertical_axes or {}
-    acc: dict[str, dict[str, int]] = {}
-    for i, ch in enumerate(channels):
-        if ch.modality == "acc" and ch.axis in SPATIAL_AXES:
-            acc.setdefault(ch.location, {})[ch.axis] = i
-    grav = {
-        loc: gravity(x[:, [cols["x"], cols["y"], cols["z"]]], channels[cols["x"]].unit,
-                     axes.get(loc))
-        for loc, cols in acc.items()
-        if len(cols) == 3 and channels[cols["x"]].unit in ACC_UNITS  # else no g to compare
-    }
-    return {"gravity": grav,
-            "correlation": {"channels": [c.name for c in channels],
-                            "matrix": correlation_matrix(x).tolist()}}
+    return {name: WINDOW_FEATURES[name](values, channels, axes)
+            for name in names or WINDOW_FEATURES.names()}
 
 
 def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]],

@@ -112,20 +112,6 @@ def check_energy():
                    "energy_unit": "(rad/s)²"}
 
 
-KNOWN = {"stats": check_stats, "largest_rise": check_largest_rise,
-         "largest_fall": check_largest_fall, "peaks": check_peaks, "frequency": check_frequency,
-         "cadence": check_cadence, "energy": check_energy}
-
-
-def test_every_feature_has_a_known_answer_test():
-    assert sorted(KNOWN) == F.FEATURES.names()
-
-
-@pytest.mark.parametrize("name", F.FEATURES.names())
-def test_known_answers(name):
-    KNOWN[name]()
-
-
 @pytest.mark.parametrize("name", F.FEATURES.names())
 @pytest.mark.parametrize("channel", [WAIST_ACC, ANKLE_ACC, GYRO])
 def test_batch_equals_single_and_is_json(name, channel):
@@ -165,19 +151,79 @@ def test_gravity_axis_tilt_posture():
 G = F.G0
 
 
-def test_correlation_matrix_and_pearson():
+def check_gravity():
+    waist = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz")
+    ankle = tuple(Channel(f"ankle_acc_{a}", "left_ankle", "acc", a, "m/s²") for a in "zyx")
+    band = tuple(Channel(f"band_acc_{a}", "wrist", "acc", a, "AU") for a in "xyz")
+    channels = waist + (GYRO,) + ankle + band
+    n = 10
+    values = np.column_stack([np.full(n, 1.0), np.zeros(n), np.zeros(n),   # waist: +x, 1 g
+                              np.arange(n, dtype=float),                   # gyro: not gravity
+                              np.full(n, -9.80665), np.zeros(n), np.zeros(n),  # ankle: −z
+                              np.ones((n, 3))])                            # arbitrary units
+    got = F.WINDOW_FEATURES["gravity"](values, channels, {"waist": "x"})
+    assert sorted(got) == ["left_ankle", "waist"]  # no g to compare in arbitrary units
+    assert got["waist"]["axis"] == "+x" and got["waist"]["tilt_deg"] == 0.0
+    assert got["waist"]["posture"] == "upright" and got["waist"]["gravity_g"] == 1.0
+    # columns are found by axis, not by position: the ankle's z comes first
+    assert got["left_ankle"]["axis"] == "-z"
+    assert got["left_ankle"]["gravity_g"] == pytest.approx(1.0)
+    assert got["left_ankle"]["posture"] is None  # no upright axis known for the ankle
+    # a second channel of the same axis does not replace the first
+    twice = waist + (Channel("waist_acc_x2", "waist", "acc", "x", "g"),)
+    again = F.WINDOW_FEATURES["gravity"](np.column_stack([values[:, :3], np.zeros(n)]), twice,
+                                         {"waist": "x"})
+    assert again == {"waist": got["waist"]}
+
+
+def check_correlation():
     x = np.arange(10.0)
-    m = F.correlation_matrix(np.column_stack([x, 2 * x + 1, -x, np.ones(10)]))
-    np.testing.assert_allclose(m, [[1, 1, -1, 0], [1, 1, -1, 0], [-1, -1, 1, 0], [0, 0, 0, 1]],
-                               atol=1e-12)
-    assert F.pearson(x, x ** 2) == pytest.approx(np.corrcoef(x, x ** 2)[0, 1])
-    assert F.pearson(x, np.ones(10)) == 0.0
+    channels = tuple(Channel(f"c{i}", "waist", "acc", "", "g") for i in range(4))
+    got = F.WINDOW_FEATURES["correlation"](np.column_stack([x, 2 * x + 1, -x, np.ones(10)]),
+                                           channels, {})
+    assert got["channels"] == ["c0", "c1", "c2", "c3"]
+    np.testing.assert_allclose(got["matrix"], [[1, 1, -1, 0], [1, 1, -1, 0], [-1, -1, 1, 0],
+                                               [0, 0, 0, 1]], atol=1e-12)
+    curve = F.WINDOW_FEATURES["correlation"](np.column_stack([x, x ** 2]), channels[:2], {})
+    assert curve["matrix"][0][1] == pytest.approx(np.corrcoef(x, x ** 2)[0, 1])
+
+
+KNOWN = {  # registry → its known-answer check of each entry
+    "feature": (F.FEATURES, {"stats": check_stats, "largest_rise": check_largest_rise,
+                             "largest_fall": check_largest_fall, "peaks": check_peaks,
+                             "frequency": check_frequency, "cadence": check_cadence,
+                             "energy": check_energy}),
+    "window feature": (F.WINDOW_FEATURES, {"gravity": check_gravity,
+                                           "correlation": check_correlation}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KNOWN))
+def test_every_feature_has_a_known_answer_test(kind):
+    registry, checks = KNOWN[kind]
+    assert sorted(checks) == registry.names()
+
+
+@pytest.mark.parametrize("kind, name", [(k, n) for k, (registry, _) in KNOWN.items()
+                                        for n in registry.names()])
+def test_known_answers(kind, name):
+    KNOWN[kind][1][name]()
+
+
+@pytest.mark.parametrize("name", F.WINDOW_FEATURES.names())
+def test_window_feature_is_json_on_real_channels(name):
+    channels = tuple(Channel(f"waist_{m}_{a}", "waist", m, a, u)
+                     for m, u in (("acc", "g"), ("gyro", "rad/s")) for a in "xyz")
+    values = np.random.default_rng(2).normal(size=(64, 6)).astype(np.float32)
+    got = F.window_features(values, channels, {"waist": "x"}, [name])
+    assert list(got) == [name] and json.loads(json.dumps(got)) == got
 
 
 def test_window_features():
     channels = tuple(Channel(f"waist_acc_{a}", "waist", "acc", a, "g") for a in "xyz") + (GYRO,)
     values = np.column_stack([np.full(20, 1.0), np.zeros(20), np.zeros(20), np.arange(20.0)])
     got = F.window_features(values, channels, vertical_axes={"waist": "x"})
+    assert sorted(got) == F.WINDOW_FEATURES.names()
     assert got["gravity"]["waist"]["posture"] == "upright"
     assert got["correlation"]["channels"] == [c.name for c in channels]
     assert np.array(got["correlation"]["matrix"]).shape == (4, 4)

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from generators.errors import InputError
-from generators.features import summarize
+from generators.features import summarize, window_features
 from generators.registry import Registry, UnknownNameError
 from generators.text import LintIssue, TemplatePack, lint_pack, render, stable_index
 from generators.types import Channel, ChannelSummary, QAItem, Window
@@ -46,6 +46,15 @@ class QAContext:
     label_names: tuple[str, ...]
     seed: int
     vertical_axes: Mapping[str, str] = field(default_factory=dict)
+    _window_features: dict[str, object] = field(default_factory=dict, init=False, repr=False)
+
+    def window_feature(self, name: str) -> object:
+        """A registered cross-channel feature of the window (``features.WINDOW_FEATURES``),
+        computed on first use: several builders of one window may ask for it."""
+        if name not in self._window_features:
+            self._window_features[name] = window_features(self.values, self.channels,
+                                                          self.vertical_axes, [name])[name]
+        return self._window_features[name]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from generators.features import sensor_axes
 from generators.text import stable_index
 from generators.types import DIRECTIONS, SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 
@@ -144,13 +145,9 @@ def mean_crossings(values: np.ndarray) -> int:
 
 
 def sensor_groups(channels: Sequence[Channel]) -> list[list[int]]:
-    """Channel indices grouped by sensor (location + modality), groups of ≥ 2 distinct
-    spatial axes only (ECG leads are not axes to compare), in channel order."""
-    groups: dict[tuple[str, str], dict[str, int]] = {}
-    for i, ch in enumerate(channels):
-        if ch.axis in SPATIAL_AXES:
-            groups.setdefault((ch.location, ch.modality), {}).setdefault(ch.axis, i)
-    return [sorted(g.values()) for g in groups.values() if len(g) >= 2]
+    """Channel indices grouped by sensor (``features.sensor_axes``), groups of ≥ 2
+    distinct spatial axes only (ECG leads are not axes to compare), in channel order."""
+    return [sorted(g.values()) for g in sensor_axes(channels).values() if len(g) >= 2]
 
 
 def group_name(channel: Channel) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from generators.features import pearson
 from generators.qa import Facts, QAContext
 from generators.qa._common import (STAT_DECIMALS, correlation_facts, humanize, same_sensor_pairs,
                                    secs, sensor_name, trend_overview)
@@ -41,9 +40,10 @@ def build(ctx: QAContext) -> Iterator[Facts]:
             **trend_overview(s),
         })
     correlations = []
+    r = ctx.window_feature("correlation")["matrix"]
     for i, j in same_sensor_pairs(ctx.channels):
         correlations.append({"a": sensor_name(ctx.channels[i]), "b": sensor_name(ctx.channels[j]),
-                             **correlation_facts(pearson(ctx.values[:, i], ctx.values[:, j]))})
+                             **correlation_facts(r[i][j])})
     yield Facts(channels=tuple(c.name for c in ctx.channels), values={
         "n_channels": len(channels),
         "n_samples": n,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from generators.features import pearson
 from generators.qa import Facts, QAContext
 from generators.qa._common import (STAT_DECIMALS, correlation_facts, group_name,
                                    same_sensor_pairs, sensor_groups, sensor_name)
@@ -38,7 +37,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
                        "tie": stds[order[0]] == stds[order[1]]})
     if not groups:
         return
-    pairs = [(correlation_facts(pearson(ctx.values[:, i], ctx.values[:, j])), i, j)
+    r = ctx.window_feature("correlation")["matrix"]
+    pairs = [(correlation_facts(r[i][j]), i, j)
              for i, j in same_sensor_pairs(ctx.channels)]
     corr, i, j = max(pairs, key=lambda p: abs(p[0]["r"]))
     yield Facts(channels=tuple(c.name for c in ctx.channels), values={

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import numpy as np
 
-from generators.features import ACC_UNITS, gravity
+from generators.features import ACC_UNITS
 from generators.qa import Facts, QAContext
 from generators.qa._common import group_name, sensor_groups, val
 
@@ -22,9 +22,9 @@ an axis std up to 0.11 g, a sitting subject shifting)."""
 def build(ctx: QAContext) -> Iterator[Facts]:
     """One row per window with a three-axis accelerometer (the first one).
 
-    Gravity facts come from ``features.gravity``: the mean acceleration is mostly
-    gravity, its dominant axis and sign, and the angle between the mean vector and that
-    axis. Where the placement fixes the axis up the standing body
+    Gravity facts come from the window's ``gravity`` feature (``features.gravity`` of
+    the sensor's location): the mean acceleration is mostly gravity, its dominant axis
+    and sign, and the angle between the mean vector and that axis. Where the placement fixes the axis up the standing body
     (``ctx.vertical_axes``), the posture word and the mean vector's angle to that axis
     are added. Windows spanning an activity change get no row (two postures).
 
@@ -51,7 +51,7 @@ def build(ctx: QAContext) -> Iterator[Facts]:
     idx = sorted(accs[0], key=lambda i: ctx.channels[i].axis)
     first = ctx.channels[idx[0]]
     up = ctx.vertical_axes.get(first.location)
-    g = gravity(ctx.values[:, idx], first.unit, up)
+    g = ctx.window_feature("gravity")[first.location]
     if g["tilt_deg"] is None:
         return
     xyz = ctx.values[:, idx].astype(np.float64)  # channel unit
