@@ -95,7 +95,7 @@ def plot(wins, path: Path) -> None:
                     lw=2.5)
             ax.axvline(s.start_s, color="0.85", lw=0.8, zorder=0)
         ax.set_title(f"{w.activity} — {chans[0].name} ({chans[0].unit}): robust {len(robust)} "
-                     f"segments, sensorllm {seed_count}", fontsize=9)
+                     f"segment{'s' * (len(robust) != 1)}, sensorllm {seed_count}", fontsize=9)
         ax.tick_params(labelsize=8)
     axes[-1, 0].set_xlabel("time from window start (s)  —  green up, red down, blue steady")
     fig.tight_layout()
