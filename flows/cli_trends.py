@@ -14,6 +14,7 @@ import typer
 from flows.formats import check_format
 from generators import trends
 from generators.errors import InputError
+from generators.text import fmt_number
 from generators.types import TrendSegment
 
 
@@ -107,17 +108,13 @@ def _decimals(values: list[float]) -> int:
     return 3 if span <= 0 else max(0, 3 - int(np.floor(np.log10(span))))
 
 
-def _fixed(value: float, decimals: int) -> str:
-    return f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0: no "-0.000"
-
-
 def _text(channels: dict[str, list[TrendSegment]]) -> str:
     lines = []
     for name, segs in channels.items():
         lines.append(f"{name}: {len(segs)} segment{'s' if len(segs) != 1 else ''}")
         d = _decimals([v for s in segs for v in (s.start_value, s.end_value)])
         lines += [f"  {s.start_s:.2f}–{s.end_s:.2f} s  {s.direction:<6}  "
-                  f"{_fixed(s.start_value, d)} → {_fixed(s.end_value, d)}  "
+                  f"{fmt_number(s.start_value, d)} → {fmt_number(s.end_value, d)}  "
                   f"({s.slope_per_s:+.4g}/s)"
                   for s in segs]
     return "\n".join(lines)
