@@ -1,7 +1,7 @@
 """Benchmark: how well a reader alone learns the stage-1 trend text (a ceiling).
 
 Usage: ``python benchmarks/bench_trend_reader.py [DATASET] [--steps 1500] [--width 64]
-[--reader cnn|span]``.
+[--reader cnn|span] [--rows N] [--trend-param NAME=VALUE]``.
 
 The reference model (``harqa verify``) must read each sample's trend direction from the
 signal before it can write a true answer. This trains the simplest strong reader for
@@ -16,8 +16,10 @@ model can be set beside what a model given the whole training time for reading a
 reaches. ``--reader span`` reads whole segments instead of samples: the same CNN scores
 every span of the window for each direction (its two ends and the mean of learned
 features between them) and a semi-Markov CRF, trained on the answer's segments, picks
-the best segmentation (neighbours differ in direction) by Viterbi. Writes
-``benchmarks/results/trend_reader.json``.
+the best segmentation (neighbours differ in direction) by Viterbi. ``--trend-param
+NAME=VALUE`` (repeatable) asks how learnable another detector setting's text would be:
+each row is then labelled with what the detector that wrote it finds on its window with
+that parameter changed. Writes ``benchmarks/results/trend_reader.json``.
 """
 
 from __future__ import annotations
@@ -33,10 +35,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from generators.trends import detect  # noqa: E402
+from generators.types import DIRECTIONS  # noqa: E402
 from validation.reference_model import metrics  # noqa: E402
 from validation.reference_model.data import Rows, load_rows  # noqa: E402
-from validation.reference_model.parsing import AnswerParser, direction_words  # noqa: E402
+from validation.reference_model.parsing import (AnswerParser, Structure,  # noqa: E402
+                                                direction_words)
 from validation.reference_model.settings import settings_for  # noqa: E402
+from validation.reference_model.stability import detected_structure  # noqa: E402
 from validation.reference_model.tokenization import Binning, quantize  # noqa: E402
 
 QA_TYPE = "trend_analysis"
@@ -47,11 +53,26 @@ DILATIONS = (1, 2, 4, 8, 16, 32)
 longest stage-1 window, so every decision may use the whole window (noise, range)."""
 
 
-def examples(rows: Rows, binning: Binning, raw: bool, parser: AnswerParser
+def references(rows: Rows, parser: AnswerParser, relabel: dict[str, object]) -> list[Structure]:
+    """The trend structure each row's reader is taught and scored against: the one its
+    answer states, or with ``relabel``, the one the detector that wrote it finds when
+    rerun on its window with those parameters overriding the row's own."""
+    if not relabel:
+        return [parser.parse(a) for a in rows.answer]
+    out = []
+    for series, rate, method, params in zip(rows.series, rows.sample_rate_hz,
+                                            rows.trend_method, rows.trend_params):
+        found = detect(series[0].astype(np.float64), float(rate), method,
+                       **{**json.loads(params), **relabel})
+        out.append(detected_structure(found))
+    return out
+
+
+def examples(rows: Rows, refs: list[Structure], binning: Binning, raw: bool
              ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """(standardized input, per-sample direction index or −1, sample rate) of each row."""
     out = []
-    for series, rate, answer in zip(rows.series, rows.sample_rate_hz, rows.answer):
+    for series, rate, ref in zip(rows.series, rows.sample_rate_hz, refs):
         x = series[:1].astype(np.float64)
         if raw:
             std = x.std() or 1.0
@@ -59,8 +80,7 @@ def examples(rows: Rows, binning: Binning, raw: bool, parser: AnswerParser
         else:  # the bin centres, in standard deviations
             z = binning.centres()[quantize(x, binning)[0]] * binning.clip
         times = (np.arange(x.shape[1]) + 0.5) / rate
-        out.append((z.astype(np.float32), metrics.direction_at(parser.parse(answer), times),
-                    float(rate)))
+        out.append((z.astype(np.float32), metrics.direction_at(ref, times), float(rate)))
     return out
 
 
@@ -212,14 +232,21 @@ def read_directions(reader, data: list, kind: str, chunk: int = 50) -> list[np.n
     return out
 
 
-def timeline_accuracy(reader, data: list, rows: Rows, parser: AnswerParser, kind: str) -> float:
-    """Mean timeline agreement of the reader's per-sample directions with each answer."""
+def timeline_accuracy(reader, data: list, refs: list[Structure], kind: str) -> float:
+    """Mean timeline agreement of the reader's per-sample directions with each reference."""
     scores = []
-    for (_, _, rate), lab, answer in zip(data, read_directions(reader, data, kind), rows.answer):
-        ref = parser.parse(answer)
+    for (_, _, rate), lab, ref in zip(data, read_directions(reader, data, kind), refs):
         if ref.directions:
             scores.append(metrics.timeline_agreement(ref, metrics.timeline(lab, 1 / rate)))
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def steady_share(data: list) -> float:
+    """Share of the labelled positions stated steady (a reader that always says steady
+    scores about this)."""
+    labels = np.concatenate([y[:z.size - 1] for z, y, _ in data])
+    known = labels[labels >= 0]
+    return float(np.mean(known == DIRECTIONS.index("steady"))) if known.size else float("nan")
 
 
 def main() -> None:
@@ -235,6 +262,9 @@ def main() -> None:
     ap.add_argument("--inputs", choices=("binned", "raw"), default="binned")
     ap.add_argument("--reader", choices=("cnn", "span"), default="cnn",
                     help="per-sample directions, or segments by a semi-Markov CRF")
+    ap.add_argument("--trend-param", action="append", default=[], metavar="NAME=VALUE",
+                    help="relabel: teach and score the directions the trend detector finds "
+                         "with this parameter changed (repeatable), not the answers' own")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/trend_reader.json")
     args = ap.parse_args()
@@ -251,8 +281,16 @@ def main() -> None:
     train_rows = load_rows(args.dataset, 1, "train", args.rows or s.stage1_train_rows, s.seed,
                            (QA_TYPE,))
     test_rows = load_rows(args.dataset, 1, "test", s.stage1_test_rows, s.seed, (QA_TYPE,))
+    relabel = {}
+    for item in args.trend_param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--trend-param {item!r}: expected NAME=VALUE")
+        relabel[name] = json.loads(value)
     raw = args.inputs == "raw"
-    train, test = (examples(r, binning, raw, parser) for r in (train_rows, test_rows))
+    train_refs, test_refs = (references(r, parser, relabel) for r in (train_rows, test_rows))
+    train, test = (examples(r, refs, binning, raw)
+                   for r, refs in ((train_rows, train_refs), (test_rows, test_refs)))
     reader = build_reader(args.width, args.reader)
     opt = torch.optim.AdamW(reader.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=args.steps)
@@ -277,16 +315,17 @@ def main() -> None:
         sched.step()
     train_cpu_s = time.process_time() - start
     reader.eval()
-    fit_rows = train_rows.take(range(min(len(test_rows), len(train_rows))))
+    n_fit = min(len(test_rows), len(train_rows))
     figures = {
         "dataset": str(args.dataset), "reader": args.reader, "inputs": args.inputs,
-        "steps": args.steps, "width": args.width, "batch_rows": args.batch_rows,
+        "relabel": relabel or None, "steps": args.steps, "width": args.width, "batch_rows": args.batch_rows,
         "train_rows": len(train_rows), "test_rows": len(test_rows),
         "span_train_rows": len(usable) if args.reader == "span" else None,
         "train_cpu_seconds": round(train_cpu_s, 1),
-        "test_trend_accuracy": timeline_accuracy(reader, test, test_rows, parser, args.reader),
-        "train_rows_trend_accuracy": timeline_accuracy(reader, train[:len(fit_rows)],
-                                                       fit_rows, parser, args.reader),
+        "test_trend_accuracy": timeline_accuracy(reader, test, test_refs, args.reader),
+        "train_rows_trend_accuracy": timeline_accuracy(reader, train[:n_fit], train_refs[:n_fit],
+                                                       args.reader),
+        "test_steady_share": steady_share(test),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))

@@ -21,7 +21,8 @@ FIRM_DRAWS = 4
 """Draws of fresh noise an answer must come through unchanged to be firm (``firm_rows``)."""
 
 
-def _structure(segments) -> Structure:
+def detected_structure(segments) -> Structure:
+    """The ``Structure`` (directions, starts, ends) of one window's detected trend segments."""
     return Structure(directions=tuple(s.direction for s in segments),
                      starts=tuple(s.start_s for s in segments),
                      ends=tuple(s.end_s for s in segments))
@@ -72,7 +73,7 @@ def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[S
     for (method, params, rate), idx in groups.items():
         found = detect_batch([windows[i] for i in idx], rate, method, **json.loads(params))
         for i, segments in zip(idx, found):
-            scores[i] = metrics.timeline_agreement(references[i], _structure(segments))
+            scores[i] = metrics.timeline_agreement(references[i], detected_structure(segments))
     return scores
 
 
