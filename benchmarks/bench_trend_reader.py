@@ -35,14 +35,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generators.trends import detect  # noqa: E402
 from generators.types import DIRECTIONS  # noqa: E402
 from validation.reference_model import metrics  # noqa: E402
 from validation.reference_model.data import Rows, load_rows  # noqa: E402
 from validation.reference_model.parsing import (AnswerParser, Structure,  # noqa: E402
                                                 direction_words)
 from validation.reference_model.settings import settings_for  # noqa: E402
-from validation.reference_model.stability import detected_structure  # noqa: E402
+from validation.reference_model.stability import detected_structure, redetect  # noqa: E402
 from validation.reference_model.tokenization import Binning, quantize  # noqa: E402
 
 QA_TYPE = "trend_analysis"
@@ -59,13 +58,8 @@ def references(rows: Rows, parser: AnswerParser, relabel: dict[str, object]) -> 
     rerun on its window with those parameters overriding the row's own."""
     if not relabel:
         return [parser.parse(a) for a in rows.answer]
-    out = []
-    for series, rate, method, params in zip(rows.series, rows.sample_rate_hz,
-                                            rows.trend_method, rows.trend_params):
-        found = detect(series[0].astype(np.float64), float(rate), method,
-                       **{**json.loads(params), **relabel})
-        out.append(detected_structure(found))
-    return out
+    windows = [series[0].astype(np.float64) for series in rows.series]
+    return [detected_structure(found) for found in redetect(windows, rows, relabel)]
 
 
 def examples(rows: Rows, refs: list[Structure], binning: Binning, raw: bool

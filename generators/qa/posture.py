@@ -24,9 +24,10 @@ def build(ctx: QAContext) -> Iterator[Facts]:
 
     Gravity facts come from the window's ``gravity`` feature (``features.gravity`` of
     the sensor's location): the mean acceleration is mostly gravity, its dominant axis
-    and sign, and the angle between the mean vector and that axis. Where the placement fixes the axis up the standing body
-    (``ctx.vertical_axes``), the posture word and the mean vector's angle to that axis
-    are added. Windows spanning an activity change get no row (two postures).
+    and sign, and the angle between the mean vector and that axis. Where the placement
+    fixes the axis up the standing body (``ctx.vertical_axes``), the posture word and the
+    mean vector's angle to that axis are added. Windows spanning an activity change get
+    no row (two postures).
 
     Args:
         ctx: The window.

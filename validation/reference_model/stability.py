@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from generators.trends import detect_batch, estimate_noise
+from generators.types import TrendSegment
 from validation.reference_model import metrics
 from validation.reference_model.data import Rows
 from validation.reference_model.parsing import AnswerParser, Structure
@@ -51,12 +52,35 @@ def _windows(rows: Rows) -> list[np.ndarray]:
     return [s[0].astype(np.float64) for s in rows.series]
 
 
+def redetect(windows: Sequence[np.ndarray], rows: Rows,
+             overrides: Mapping[str, object] | None = None) -> list[list[TrendSegment]]:
+    """Each window's segments by the trend method and parameters its row was built with
+    (``trend_method``, ``trend_params``), batched per method, parameters and rate.
+
+    Args:
+        windows: One 1-D series per row (the row's own, or a changed one).
+        rows: The rows (method, parameters, sample rate).
+        overrides: Parameters replacing the rows' own (e.g. ``{"steady_z": 5}``).
+
+    Returns:
+        The segments of each window, in row order.
+    """
+    groups: dict[tuple[str, str, float], list[int]] = {}
+    for i, key in enumerate(zip(rows.trend_method, rows.trend_params, rows.sample_rate_hz)):
+        groups.setdefault((key[0], key[1], float(key[2])), []).append(i)
+    out: list[list[TrendSegment]] = [[] for _ in windows]
+    for (method, params, rate), idx in groups.items():
+        found = detect_batch([windows[i] for i in idx], rate, method,
+                             **{**json.loads(params), **(overrides or {})})
+        for i, segments in zip(idx, found):
+            out[i] = segments
+    return out
+
+
 def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Structure]
                ) -> np.ndarray:
-    """Timeline agreement of the detector's segments of each window with its reference.
-
-    Each window is segmented by the trend method and parameters its row was built with
-    (``trend_method``, ``trend_params``), batched per method, parameters and rate.
+    """Timeline agreement of the detector's segments of each window (``redetect``) with
+    its reference.
 
     Args:
         windows: One 1-D series per row (the row's own, or a changed one).
@@ -66,15 +90,8 @@ def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[S
     Returns:
         ``metrics.timeline_agreement`` of each row.
     """
-    groups: dict[tuple[str, str, float], list[int]] = {}
-    for i, key in enumerate(zip(rows.trend_method, rows.trend_params, rows.sample_rate_hz)):
-        groups.setdefault((key[0], key[1], float(key[2])), []).append(i)
-    scores = np.zeros(len(windows))
-    for (method, params, rate), idx in groups.items():
-        found = detect_batch([windows[i] for i in idx], rate, method, **json.loads(params))
-        for i, segments in zip(idx, found):
-            scores[i] = metrics.timeline_agreement(references[i], detected_structure(segments))
-    return scores
+    return np.array([metrics.timeline_agreement(ref, detected_structure(segments))
+                     for ref, segments in zip(references, redetect(windows, rows))])
 
 
 def _renoised_agreements(windows: Sequence[np.ndarray], rows: Rows,
