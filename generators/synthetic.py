@@ -1,4 +1,5 @@
-"""Seeded synthetic signals with known true trend segments, and scores against that truth."""
+"""Seeded synthetic signals with known true trend segments, and scores against that truth;
+phone-like sample clocks with their true times."""
 
 from __future__ import annotations
 
@@ -196,3 +197,46 @@ def f1(tp: int, fp: int, fn: int) -> float:
     """F1 score from counts; 1.0 when there was nothing to find and nothing was found."""
     denom = 2 * tp + fp + fn
     return 1.0 if denom == 0 else 2 * tp / denom
+
+
+def phone_clock(seed: int, duration_s: float, *, rate_hz: float = 100.0, late: float = 0.1,
+                together: float = 0.03, swapped: float = 0.001,
+                gaps: Sequence[tuple[float, float]] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """True sample times and the whole-millisecond stamps a phone's sensor API writes.
+
+    Steps are the nominal period with Gaussian jitter of a tenth of it. A share ``late``
+    of the samples arrive 0.5–0.98 periods late and the next one correspondingly early
+    (both steps fall outside 0.5–1.5 × the period); a share ``together`` come within
+    0.1 ms of the previous one, so they mostly share its stamp; a share ``swapped`` are
+    written after the sample that follows them (a backwards stamp in the file). No
+    sample lies inside a ``(start_s, length_s)`` gap.
+
+    Args:
+        seed: Seed of every draw.
+        duration_s: Length of the clock.
+        rate_hz: Nominal rate.
+        late, together, swapped: Shares of samples, as above.
+        gaps: Stretches without samples.
+
+    Returns:
+        ``(true_s, stamp_ms)`` in file order: float64 seconds and integer milliseconds
+        (the stamp is the true time truncated to the millisecond).
+    """
+    rng = np.random.default_rng(seed)
+    period = 1.0 / rate_hz
+    n = int(duration_s * rate_hz)
+    steps = period * (1 + 0.1 * rng.standard_normal(n)).clip(0.5, 1.5)
+    delay = period * rng.uniform(0.5, 0.98, n) * (rng.random(n) < late)
+    steps += delay - np.roll(delay, 1)
+    close = rng.random(n) < together
+    steps[close] = 1e-4 * rng.random(int(close.sum()))
+    true_s = np.cumsum(steps) - steps[0]
+    keep = np.ones(n, dtype=bool)
+    for start, length in gaps:
+        keep &= (true_s < start) | (true_s >= start + length)
+    true_s = true_s[keep]
+    order = np.arange(len(true_s))
+    for i in np.flatnonzero(rng.random(len(true_s) - 1) < swapped):
+        order[i], order[i + 1] = order[i + 1], order[i]
+    true_s = true_s[order]
+    return true_s, np.floor(true_s * 1000).astype(np.int64)

@@ -155,7 +155,9 @@ def backwards_timestamp_tabular(tmp_path):
     ff.write_tabular(tmp_path, RNG)
     path = tmp_path / "day1.csv"
     lines = path.read_text().splitlines()
-    lines[5], lines[7] = lines[7], lines[5]  # u1's 3rd and 4th samples swap places
+    # u1's 3rd and 8th samples swap places: its 4th then lies 160 ms before the 3rd, beyond
+    # the 50 ms within which late samples are sorted in
+    lines[5], lines[15] = lines[15], lines[5]
     path.write_text("\n".join(lines) + "\n")
     return (_consume("tabular", tmp_path, spec=ff.TABULAR_SPEC), path, 8, "t_ms",
             "goes backwards")

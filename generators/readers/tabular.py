@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from generators.errors import InputError
+from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
 from generators.readers._common import (
     channel_from_name, checked_unit, find_files, label_ids, numeric_columns, read_table_chunks,
 )
@@ -19,7 +20,8 @@ from generators.types import UNLABELLED, Channel, Recording
 
 SPEC_KEYS = {"files", "dataset", "delimiter", "sample_rate_hz", "timestamp", "channels", "label",
              "subject"}
-TIME_UNITS = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "datetime": None}
+TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9, "datetime": 1e9}  # units per second
+TIME_KEYS = ("column", "unit", "format")
 PARQUET = (".parquet", ".pq")
 
 
@@ -133,11 +135,8 @@ def _labels(cells: pd.Series, names: dict[int, str], by_name: dict[str, int] | N
 
 
 def _times(cells: pd.Series, ts: dict, file: Path, first: int) -> np.ndarray:
-    """Timestamps of a chunk in nanoseconds (float64)."""
+    """Timestamps of a chunk in the spec's unit (nanoseconds for date-times), float64."""
     unit = ts.get("unit", "s")
-    if unit not in TIME_UNITS:
-        raise InputError(file, f"timestamp unit {unit!r}; expected one of {', '.join(TIME_UNITS)}",
-                         field="timestamp.unit")
     if unit == "datetime":
         parsed = pd.to_datetime(cells, format=ts.get("format"), errors="coerce")
         bad = parsed.isna().to_numpy()
@@ -146,32 +145,11 @@ def _times(cells: pd.Series, ts: dict, file: Path, first: int) -> np.ndarray:
             raise InputError(file, f"expected a date-time, found {cells.iloc[row]!r}",
                              line=first + row, field=ts["column"])
         return parsed.to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
-    return numeric_columns(cells.to_frame(), [ts["column"]], file, first)[:, 0] * TIME_UNITS[unit]
+    return numeric_columns(cells.to_frame(), [ts["column"]], file, first)[:, 0]
 
 
-def _rate(times: np.ndarray, lines: np.ndarray, file: Path, field: str) -> float:
-    """Sample rate from strictly increasing, evenly spaced timestamps (ns)."""
-    steps = np.diff(times)
-    if (steps <= 0).any():
-        row = int(np.argmax(steps <= 0)) + 1
-        kind = "duplicated" if steps[row - 1] == 0 else "goes backwards"
-        raise InputError(file, f"timestamp {kind}; expected strictly increasing times",
-                         line=int(lines[row]), field=field)
-    if not len(steps):
-        raise InputError(file, "one row only; the rate cannot be inferred from timestamps",
-                         field=field)
-    period = float(np.median(steps))
-    uneven = (steps > 1.5 * period) | (steps < 0.5 * period)
-    if uneven.any():
-        row = int(np.argmax(uneven)) + 1
-        raise InputError(file, f"timestamp step of {steps[row - 1] / 1e9:g} s; expected even "
-                         f"steps of {period / 1e9:g} s (gaps are not allowed)",
-                         line=int(lines[row]), field=field)
-    return 1e9 / period
-
-
-def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 200_000
-         ) -> Iterator[Recording]:
+def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 200_000,
+         on_clock: Callable[[ClockReport], None] | None = None) -> Iterator[Recording]:
     """Stream recordings from CSV/Parquet tables laid out as ``spec`` describes.
 
     One recording per file, or per file and subject when the subject comes from a
@@ -180,10 +158,13 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
         files: "*.csv"                  # glob under the input directory (.csv, .csv.gz, .parquet)
         dataset: my_study               # dataset name (default "tabular")
         delimiter: ","                  # CSV only
-        sample_rate_hz: 50              # either a fixed rate …
-        timestamp: {column: t, unit: ms}   # … or a time column: s, ms, us, ns or datetime
-                                           #   (datetime takes an optional strftime "format");
-                                           #   steps must be even, the rate is their median
+        sample_rate_hz: 50              # a fixed rate, or with a timestamp the grid's rate
+        timestamp:                      # optional: the samples' own clock
+          column: t
+          unit: ms                      # s, ms, us, ns or datetime (optional strftime "format")
+          duplicates: mean              # samples at one time: mean (default) or first
+          max_backwards_s: 0.05         # late samples up to this far back are sorted in
+          max_gap_s: 0.1                # longer steps split the recording (…-part<k>)
         channels:                       # name <location>_<modality>_<axis>, unit as text;
           - {column: ax, name: wrist_acc_x, unit: g}   # location/modality/axis may be given
         label:                          # optional
@@ -197,26 +178,38 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
         path: A table file or a directory searched for ``spec['files']``.
         spec: The spec (a YAML file or a mapping); keys in the README.
         chunk_rows: Rows read at a time.
+        on_clock: Receives each stamped recording's ``ClockReport``.
+
+    With a timestamp column, samples are placed on a uniform grid by the clock policy
+    (``generators.readers._clock``) at ``sample_rate_hz``, or when that is left out at the
+    rate of the median step.
 
     Yields:
-        Recordings ``<file stem>`` or ``<file stem>-<subject>``.
+        Recordings ``<file stem>`` or ``<file stem>-<subject>`` (``…-part<k>`` when a
+        long gap splits one).
 
     Raises:
         InputError: Bad spec, spec columns missing from a file, malformed cells, label
-            values not in the spec, uneven or non-increasing timestamps, no matching files.
+            values not in the spec, timestamps the clock policy refuses, no matching files.
     """
     spec, where = load_spec(spec)
     unknown = set(spec) - SPEC_KEYS
     if unknown:
         raise InputError(where, f"unknown keys {sorted(unknown)}; known: "
                          f"{', '.join(sorted(SPEC_KEYS))}", field=sorted(unknown)[0])
-    if ("sample_rate_hz" in spec) == ("timestamp" in spec):
-        raise InputError(where, "give exactly one of sample_rate_hz or timestamp",
+    if "sample_rate_hz" not in spec and "timestamp" not in spec:
+        raise InputError(where, "give sample_rate_hz, a timestamp column or both",
                          field="sample_rate_hz")
     pairs = _channels(spec, where)
     columns, channels = [c for c, _ in pairs], tuple(ch for _, ch in pairs)
     label = _sub(spec, "label", where, ("column", "names"))
     ts = _sub(spec, "timestamp", where, ("column",))
+    if ts and ts.get("unit", "s") not in TIME_UNITS:
+        raise InputError(where, f"timestamp unit {ts['unit']!r}; expected one of "
+                         f"{', '.join(TIME_UNITS)}", field="timestamp.unit")
+    policy = ClockPolicy.from_options(
+        {"rate_hz": spec.get("sample_rate_hz"),
+         **{k: v for k, v in (ts or {}).items() if k not in TIME_KEYS}}, where, "timestamp")
     subject = _sub(spec, "subject", where, ())
     if subject is not None and ("column" in subject) == ("pattern" in subject):
         raise InputError(where, "subject needs exactly one of column or pattern", field="subject")
@@ -254,14 +247,19 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
             raise InputError(file, "no data rows after the header")
         for name, group in groups.items():
             data = {k: np.concatenate(v) for k, v in group.items()}
-            rate = (_rate(data["times"], data["lines"], file, ts["column"]) if ts
-                    else float(spec["sample_rate_hz"]))
-            yield Recording(
-                dataset=str(spec.get("dataset", "tabular")),
-                recording_id=file.stem if subject_column is None else f"{file.stem}-{name}",
-                subject=name, sample_rate_hz=rate, channels=channels, values=data["values"],
-                labels=data["labels"], label_names=names, source=(str(file),),
-            )
+            fields = {"dataset": str(spec.get("dataset", "tabular")),
+                      "recording_id": file.stem if subject_column is None
+                      else f"{file.stem}-{name}",
+                      "subject": name, "channels": channels, "label_names": names,
+                      "source": (str(file),)}
+            if not ts:
+                yield Recording(sample_rate_hz=float(spec["sample_rate_hz"]),
+                                values=data["values"], labels=data["labels"], **fields)
+                continue
+            yield from clocked_recordings(
+                data["times"], data["values"], data["labels"], data["lines"], policy,
+                unit=TIME_UNITS[ts.get("unit", "s")], path=file, field=ts["column"],
+                on_clock=on_clock, **fields)
 
 
 def _subject_from_name(file: Path, subject: dict | None, where: str) -> str:

@@ -1,0 +1,252 @@
+"""Recorded clocks onto a uniform grid: the one place readers with timestamps go through.
+
+Phones, watches and RFID tags stamp samples irregularly: duplicated times, samples that
+arrive a little late (out of order), jittered steps and gaps. :func:`regularize` turns
+one recording's stamped samples into parts on a uniform grid by a stated policy
+(:class:`ClockPolicy`) and says what it found (:class:`ClockReport`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from generators.errors import InputError
+from generators.types import Recording
+
+LOG = logging.getLogger("generators.readers")
+
+DUPLICATES = ("mean", "first")
+ON_GRID = 1e-6
+"""Samples within this fraction of a period of the grid are on it and kept as they are."""
+
+
+@dataclass(frozen=True)
+class ClockPolicy:
+    """How stamped samples are placed on the grid.
+
+    Attributes:
+        rate_hz: Grid rate; ``None`` infers it from the median step between distinct times.
+        duplicates: Samples sharing a time: ``"mean"`` (averaged, default) or ``"first"``.
+        max_backwards_s: A sample stamped at most this long before an earlier one is
+            sorted into place (clock jitter); further back is an error.
+        max_gap_s: Steps up to this long are interpolated; longer ones split the
+            recording into parts, never bridged.
+    """
+
+    rate_hz: float | None = None
+    duplicates: str = "mean"
+    max_backwards_s: float = 0.05
+    max_gap_s: float = 0.1
+
+    @classmethod
+    def from_options(cls, options: dict, where: str | Path, field: str) -> "ClockPolicy":
+        """A policy from a spec mapping (keys as the attributes), each value checked."""
+        unknown = set(options) - {"rate_hz", "duplicates", "max_backwards_s", "max_gap_s"}
+        if unknown:
+            raise InputError(where, f"unknown clock keys {sorted(unknown)}; known: duplicates, "
+                             "max_backwards_s, max_gap_s, rate_hz", field=field)
+        if options.get("duplicates", "mean") not in DUPLICATES:
+            raise InputError(where, f"duplicates {options['duplicates']!r}; expected mean or "
+                             "first", field=f"{field}.duplicates")
+        for key in ("rate_hz", "max_backwards_s", "max_gap_s"):
+            value = options.get(key)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float)) or value < 0
+                                      or (value == 0 and key != "max_backwards_s")):
+                raise InputError(where, f"{key} {value!r}; expected a positive number",
+                                 field=f"{field}.{key}")
+        return cls(**{k: (float(v) if k != "duplicates" else v) for k, v in options.items()
+                      if v is not None})
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    """What one recording's clock looked like and what the policy made of it.
+
+    Attributes:
+        recording_id: The recording before splitting.
+        samples: Stamped samples read.
+        rate_hz: Grid rate.
+        rate_inferred: Whether ``rate_hz`` is the median step's (no nominal rate given).
+        median_step_s: Median step between distinct times.
+        step_p5_s: 5th percentile of those steps (jitter, with ``step_p95_s``).
+        step_p95_s: 95th percentile.
+        duplicated: Samples stamped with the time of the sample before them.
+        backwards: Samples stamped before an earlier sample (sorted into place).
+        off_band: Steps between distinct times outside 0.5–1.5 × the median.
+        gaps: Steps longer than ``max_gap_s`` (the recording is split there).
+        parts: Recordings made.
+        grid_samples: Samples on the grid, all parts together.
+    """
+
+    recording_id: str
+    samples: int
+    rate_hz: float
+    rate_inferred: bool
+    median_step_s: float
+    step_p5_s: float
+    step_p95_s: float
+    duplicated: int
+    backwards: int
+    off_band: int
+    gaps: int
+    parts: int
+    grid_samples: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One gap-free stretch on the grid: its first time (s), values and labels."""
+
+    start_s: float
+    values: np.ndarray
+    labels: np.ndarray
+
+
+def _sorted(times: np.ndarray, lines: np.ndarray, max_back: float, unit: float, path: Path,
+            field: str) -> tuple[np.ndarray | None, int]:
+    """The stable sort order (``None`` if already sorted) and the count of late samples."""
+    late = np.flatnonzero(np.diff(times) < 0) + 1
+    if not len(late):
+        return None, 0
+    latest = np.maximum.accumulate(times)
+    behind = latest[late - 1] - times[late]
+    if (behind > max_back * unit).any():
+        worst = int(np.argmax(behind > max_back * unit))
+        row = int(late[worst])
+        raise InputError(path, f"timestamp goes backwards by {behind[worst] / unit:g} s; "
+                         f"expected increasing times (out-of-order samples are sorted up to "
+                         f"max_backwards_s = {max_back:g} s)",
+                         line=int(lines[row]), field=field)
+    return np.argsort(times, kind="stable"), len(late)
+
+
+def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines: np.ndarray,
+               policy: ClockPolicy, *, unit: float, path: Path, field: str,
+               recording_id: str) -> tuple[Iterator[Part], ClockReport]:
+    """Place one recording's stamped samples on a uniform grid, split at long gaps.
+
+    Out-of-order samples within ``max_backwards_s`` are sorted (stable); samples sharing a
+    time are averaged or the first kept; each gap-free stretch gets a grid from its first
+    time at ``rate_hz`` (given or the median step's) and its values by linear
+    interpolation per channel (``numpy.interp``); a grid point takes the label of the
+    last sample at or before it (never interpolated). A stretch already on the grid
+    keeps its values unchanged.
+
+    Args:
+        times: Sample times in ``1 / unit`` seconds (float64, any origin): the source's
+            own unit, so that an even clock in whole milliseconds gives an exact rate.
+        values: Samples × channels.
+        labels: Label id per sample.
+        lines: File line (or row) of each sample, for errors.
+        policy: The clock policy.
+        unit: Time units per second (1e9 for nanoseconds).
+        path: The file, for errors.
+        field: The time column, for errors.
+        recording_id: For the report.
+
+    Returns:
+        The parts (computed one at a time as they are iterated) and the report.
+
+    Raises:
+        InputError: A non-finite time, a single sample, all samples at one time, a
+            sample further back than ``max_backwards_s``, or a ``max_gap_s`` shorter
+            than the grid's period.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    bad = ~np.isfinite(times)
+    if bad.any():
+        raise InputError(path, f"timestamp {times[int(np.argmax(bad))]}; expected a finite "
+                         "time", line=int(lines[int(np.argmax(bad))]), field=field)
+    if len(times) < 2:
+        raise InputError(path, "one row only; expected at least two timestamps to place "
+                         "samples in time", line=int(lines[0]) if len(lines) else None,
+                         field=field)
+    order, backwards = _sorted(times, lines, policy.max_backwards_s, unit, path, field)
+    if order is not None:
+        times, values, labels = times[order], values[order], labels[order]
+    first = np.flatnonzero(np.r_[True, np.diff(times) > 0])
+    if len(first) == 1:
+        raise InputError(path, f"all {len(times)} timestamps equal {times[0]:g}; expected "
+                         "increasing times", line=int(lines[0]), field=field)
+    if len(first) < len(times):
+        if policy.duplicates == "mean":
+            counts = np.diff(np.r_[first, len(times)])[:, None]
+            values = np.add.reduceat(values, first, axis=0, dtype=np.float64) / counts
+        else:
+            values = values[first]
+        times, labels = times[first], labels[first]
+    steps = np.diff(times)
+    median = float(np.median(steps))
+    period = unit / policy.rate_hz if policy.rate_hz else median
+    if policy.max_gap_s * unit < period:
+        raise InputError(path, f"max_gap_s = {policy.max_gap_s:g} s is shorter than the grid's "
+                         f"period of {period / unit:g} s; expected at least one period",
+                         field="max_gap_s")
+    cuts = np.flatnonzero(steps > policy.max_gap_s * unit) + 1
+    bounds = np.r_[0, cuts, len(times)]
+    p5, p95 = np.percentile(steps, [5, 95]) / unit
+    report = ClockReport(
+        recording_id=recording_id, samples=len(lines), rate_hz=unit / period,
+        rate_inferred=not policy.rate_hz, median_step_s=median / unit, step_p5_s=float(p5),
+        step_p95_s=float(p95), duplicated=len(lines) - len(first), backwards=backwards,
+        off_band=int(((steps < 0.5 * median) | (steps > 1.5 * median)).sum()),
+        gaps=len(cuts), parts=len(bounds) - 1,
+        grid_samples=int(sum(_grid_length(times[a], times[b - 1], period)
+                             for a, b in zip(bounds[:-1], bounds[1:]))))
+    LOG.info("%s: %s", path, report)
+
+    def parts() -> Iterator[Part]:
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield _on_grid(times[a:b], values[a:b], labels[a:b], period, unit)
+
+    return parts(), report
+
+
+def _grid_length(start: float, end: float, period: float) -> int:
+    """Grid points from ``start`` up to ``end`` (a point within ``ON_GRID`` of it included)."""
+    return int(np.floor((end - start) / period + ON_GRID)) + 1
+
+
+def _on_grid(times: np.ndarray, values: np.ndarray, labels: np.ndarray, period: float,
+             unit: float) -> Part:
+    """One gap-free stretch interpolated onto the grid from its first time."""
+    grid = times[0] + np.arange(_grid_length(times[0], times[-1], period)) * period
+    if len(grid) == len(times) and np.abs(grid - times).max() <= ON_GRID * period:
+        return Part(float(times[0]) / unit, np.asarray(values, dtype=np.float32), labels)
+    out = np.empty((len(grid), values.shape[1]), dtype=np.float32)
+    for j in range(values.shape[1]):
+        out[:, j] = np.interp(grid, times, values[:, j])
+    held = np.searchsorted(times, grid + ON_GRID * period, side="right") - 1
+    return Part(float(times[0]) / unit, out, labels[held])
+
+
+def clocked_recordings(times: np.ndarray, values: np.ndarray, labels: np.ndarray,
+                       lines: np.ndarray, policy: ClockPolicy, *, unit: float, path: Path,
+                       field: str, recording_id: str,
+                       on_clock: Callable[[ClockReport], None] | None = None,
+                       **recording: Any) -> Iterator[Recording]:
+    """The recordings :func:`regularize` makes of one stamped recording.
+
+    Args:
+        times, values, labels, lines, policy, unit, path, field: As for :func:`regularize`.
+        recording_id: Id of the recording; parts are ``<id>-part<k>`` when it is split.
+        on_clock: Receives the report (before the first recording is yielded).
+        **recording: The other ``Recording`` fields (dataset, subject, channels, …).
+
+    Yields:
+        One ``Recording`` per part, at the grid's rate.
+    """
+    parts, report = regularize(times, values, labels, lines, policy, unit=unit, path=path,
+                               field=field, recording_id=recording_id)
+    if on_clock is not None:
+        on_clock(report)
+    for k, part in enumerate(parts, start=1):
+        yield Recording(recording_id=recording_id if report.parts == 1
+                        else f"{recording_id}-part{k}", sample_rate_hz=report.rate_hz,
+                        values=part.values, labels=part.labels, **recording)
