@@ -7,11 +7,15 @@ import os
 import sys
 from pathlib import Path
 import functools
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from flows.formats import check_format
 
@@ -20,15 +24,47 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The ephemeral API's default 20 s start-up budget is too short on a loaded 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Turn raw wearable HAR recordings into validated sensor–text QA datasets.")
 console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print a one-line reason and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    """Print a one-line reason and exit non-zero.
+
+    The message is printed as it is: a path or a value holding ``[/]`` is not Rich markup.
+    """
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                  soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Click's usage errors (a bad option value, an unknown option, a missing argument) as
+    one line and exit 2, like every other bad input; asking for help still shows help."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        fail(where + exc.format_message(), code=exc.exit_code)
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """The command group whose parsing of every command's options goes through
+    :func:`_usage_errors`."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        with _usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors,
+                  help="Turn raw wearable HAR recordings into validated sensor–text QA datasets.")
 
 
 def handled(fn: Callable) -> Callable:
@@ -92,7 +128,7 @@ def build(
     if format == "json":
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
-    table = Table(title=f"{cfg.dataset} → {summary['path']}")
+    table = Table(title=escape(f"{cfg.dataset} → {summary['path']}"))
     table.add_column("part")
     table.add_column("rows", justify="right")
     for key, n in summary["counts"].items():
@@ -102,7 +138,8 @@ def build(
                     f"{summary['seconds']:.1f} s, {summary['cache']['hits']} of "
                     f"{summary['cache']['shards']} shards from the cache")
     for warning in summary["warnings"]:
-        Console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+        Console().print(Text.assemble(("warning:", "bold yellow"), " ", warning),
+                        highlight=False)
 
 
 @app.command()
@@ -137,21 +174,22 @@ def inspect(
         typer.echo(json.dumps(info, indent=2))
         return
     out = Console()
-    out.print(f"[bold]{info['source']}[/] via reader [bold]{info['reader']}[/]: "
-              f"{info['n_recordings']} recordings, subjects {', '.join(info['subjects'])}, "
+    out.print(f"[bold]{escape(info['source'])}[/] via reader [bold]{info['reader']}[/]: "
+              f"{info['n_recordings']} recordings, subjects {escape(', '.join(info['subjects']))}, "
               f"{info['duration_s']:.1f} s at {info['sample_rates_hz']} Hz, "
               f"{info['nan_cells']} NaN cells, {len(info['gaps'])} gaps")
     chans = Table(title="channels")
     for col in ("name", "location", "modality", "axis", "unit"):
         chans.add_column(col)
     for ch in info["channels"]:
-        chans.add_row(*(str(ch[c]) for c in ("name", "location", "modality", "axis", "unit")))
+        chans.add_row(*(escape(str(ch[c])) for c in ("name", "location", "modality", "axis",
+                                                     "unit")))
     out.print(chans)
     labels = Table(title="samples per label")
     labels.add_column("label")
     labels.add_column("samples", justify="right")
     for name, n in info["samples_per_label"].items():
-        labels.add_row(name, str(n))
+        labels.add_row(escape(name), str(n))
     out.print(labels)
 
 
@@ -181,14 +219,27 @@ def serve(
 @handled
 def export(
     dataset_dir: Path = typer.Argument(..., help="A built dataset directory."),
-    format: str = typer.Option("sensorllm", help="sensorllm or jsonl."),
+    format: str = typer.Option("sensorllm", help="chatts, jsonl, messages, opentslm or sensorllm."),
     out: str = typer.Option(..., help="Destination directory or fsspec URL (s3://…, memory://…)."),
+    stage: str = typer.Option("all", help="1, 2 or all."),
+    split: str = typer.Option("all", help="train, test or all."),
+    mix: Optional[str] = typer.Option(None, help='Stage shares of each split, "stage1:0.9,stage2:0.1".'),
+    max_rows: Optional[int] = typer.Option(None, help="At most this many rows per split (seeded draw)."),
+    seed: int = typer.Option(0, help="Seed of the rows a mix or --max-rows draws."),
+    series_in_text: bool = typer.Option(False, help="messages: the series as numbers in the prompt."),
+    series_file: str = typer.Option("npz", help="sensorllm: npz, or pickle for SensorLLM's own loader."),
+    overwrite: bool = typer.Option(False, help="Replace the contents of a non-empty OUT."),
 ) -> None:
-    """Export a dataset for training: SensorLLM's layout or JSONL."""
+    """Export a dataset for training: ChatTS, chat messages, OpenTSLM, SensorLLM or JSONL."""
     from flows.export import export_dataset
+    from generators.export import parse_mix
+    from generators.exporters import ExportOptions
 
+    options = ExportOptions(stage=stage, split=split, mix=parse_mix(mix) if mix else {},
+                            max_rows=max_rows, seed=seed, series_in_text=series_in_text,
+                            series_file=series_file)
     with console.status(f"exporting {dataset_dir} as {format}…"):
-        summary = export_dataset(dataset_dir, format, out)
+        summary = export_dataset(dataset_dir, format, out, options, overwrite)
     table = Table(title=f"{format} → {out}")
     table.add_column("part")
     table.add_column("written", justify="right")
@@ -217,7 +268,7 @@ def report(
             bar.update(job, completed=steps.index(name), description=name)
 
         path = write_report(dataset_dir, out, progress=step)
-    Console().print(f"report written to {path}")
+    Console().print(f"report written to {escape(str(path))}")
 
 
 @app.command()

@@ -15,8 +15,10 @@ from flows.build import run_build
 from flows.config import make_config
 from generators.dataset import read_stage
 from generators.errors import InputError
-from generators.export import (EXPORTERS, channel_key, export, load_stage1_series,
-                               split_activity_question)
+from generators.export import export
+from generators.exporters import EXPORTERS, ExportOptions
+from generators.exporters.sensorllm import (channel_key, load_stage1_series,
+                                            split_activity_question)
 from generators.registry import UnknownNameError
 
 #: Both stages of two sample recordings, two classes (built once per module).
@@ -130,8 +132,9 @@ def test_jsonl_has_one_line_per_row_with_its_series(built, mem):
 
 def test_local_path_export_and_no_temporaries(built, tmp_path):
     export(built, "jsonl", str(tmp_path / "j"))
-    assert sorted(p.name for p in (tmp_path / "j").rglob("*")
-                  if p.is_file()) == ["test.jsonl", "test.jsonl", "train.jsonl", "train.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "j").rglob("*") if p.is_file()) == [
+        "export-manifest.json", "test.jsonl", "test.jsonl", "train.jsonl", "train.jsonl"]
+    assert not list(tmp_path.glob(".*"))  # the staging directory is gone
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORTERS.names()))
@@ -148,7 +151,7 @@ def test_a_corrupt_part_leaves_no_export_behind(built, tmp_path, fmt, existing):
         out.mkdir()
         (out / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not a readable Parquet part") as caught:
-        export(copy, fmt, str(out))
+        export(copy, fmt, str(out), overwrite=existing)
     assert caught.value.path == str(part)
     left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) \
         if out.exists() else None
@@ -156,9 +159,9 @@ def test_a_corrupt_part_leaves_no_export_behind(built, tmp_path, fmt, existing):
 
 
 def test_unknown_format_lists_the_known_ones(built):
-    with pytest.raises(UnknownNameError, match="jsonl.*sensorllm"):
+    with pytest.raises(UnknownNameError, match="chatts, jsonl, messages, opentslm, sensorllm"):
         export(built, "csv", "memory://x")
-    assert EXPORTERS.names() == ["jsonl", "sensorllm"]
+    assert EXPORTERS.names() == ["chatts", "jsonl", "messages", "opentslm", "sensorllm"]
 
 
 def test_channel_keys_follow_sensorllm():
@@ -192,4 +195,4 @@ def test_cli_export_writes_to_an_fsspec_url(built, mem):
     assert result.exit_code == 0, result.output
     assert mem.exists("/cli/stage2/test.jsonl")
     bad = CliRunner().invoke(app, ["export", str(built), "--format", "csv", "--out", "memory://x"])
-    assert bad.exit_code == 2 and "known: jsonl, sensorllm" in bad.output
+    assert bad.exit_code == 2 and "known: chatts, jsonl, messages, opentslm, sensorllm" in bad.output

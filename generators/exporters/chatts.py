@@ -1,0 +1,34 @@
+"""ChatTS (and its LLaMA-Factory fork, ChatTS-Training): JSONL rows ``{input, output,
+timeseries}``, one file per split, ``<split>.jsonl``.
+
+``input`` is the sensor prompt with one ``<ts><ts/>`` placeholder per channel, in the
+row's channel order, then the question; ``timeseries`` holds the raw series (ChatTS's
+processor normalises them itself), one float list per placeholder, in the same order;
+``output`` is the answer. The fork's loader drops an example whose placeholder count
+differs from ``len(timeseries)`` or whose output holds a placeholder: a row whose own
+text holds one is refused here instead. Each line also carries ``row_id`` and ``stage``.
+"""
+
+from __future__ import annotations
+
+from generators.errors import InputError
+from generators.exporters import ExportSource, Writer, json_lines, write_splits
+from generators.exporters._prompt import sensor_prompt
+
+PLACEHOLDER = "<ts><ts/>"
+
+
+def example(row: dict) -> dict:
+    """One row as ChatTS's training example."""
+    for field in ("question", "answer"):
+        if "<ts>" in row[field]:
+            raise InputError(row["row_id"], f"its {field} holds ChatTS's series placeholder "
+                                            "'<ts>'; expected plain text", field=field)
+    return {"row_id": row["row_id"], "stage": row["stage"],
+            "input": sensor_prompt(row, [PLACEHOLDER] * len(row["series"])),
+            "output": row["answer"], "timeseries": row["series"]}
+
+
+def export(source: ExportSource, w: Writer) -> dict:
+    """Write ``<split>.jsonl`` for every selected split (stage 1's rows, then stage 2's)."""
+    return write_splits(source, w, ".jsonl", lambda rows: json_lines(map(example, rows)))
