@@ -10,7 +10,6 @@ import functools
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +22,12 @@ from flows.formats import check_format
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The ephemeral API's default 20 s start-up budget is too short on a loaded 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+# typer 0.24 and later parse the command line with a copy of click of their own.
+try:
+    from typer._click import exceptions as click_errors
+except ImportError:
+    from click import exceptions as click_errors
 
 console = Console(stderr=True)
 
@@ -43,9 +48,9 @@ def _usage_errors() -> Iterator[None]:
     one line and exit 2, like every other bad input; asking for help still shows help."""
     try:
         yield
-    except click.exceptions.NoArgsIsHelpError:
+    except click_errors.NoArgsIsHelpError:
         raise
-    except click.UsageError as exc:
+    except click_errors.UsageError as exc:
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
         fail(where + exc.format_message(), code=exc.exit_code)
 
@@ -54,11 +59,11 @@ class _OneLineErrors(typer.core.TyperGroup):
     """The command group whose parsing of every command's options goes through
     :func:`_usage_errors`."""
 
-    def make_context(self, *args, **kwargs) -> click.Context:
+    def make_context(self, *args, **kwargs):
         with _usage_errors():
             return super().make_context(*args, **kwargs)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         with _usage_errors():
             return super().invoke(ctx)
 
@@ -167,7 +172,7 @@ def inspect(
 ) -> None:
     """Show what a reader sees in a source, without building."""
     check_format(format)
-    from generators.inspect import inspect_source
+    from generators.inspect import clock_lines, inspect_source
 
     info = inspect_source(preset, input)
     if format == "json":
@@ -191,6 +196,10 @@ def inspect(
     for name, n in info["samples_per_label"].items():
         labels.add_row(escape(name), str(n))
     out.print(labels)
+    for line in clock_lines(info):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not info["labelled"]:
+        out.print("no labels: stage 1 only (stage 2 needs labels)", highlight=False)
 
 
 @app.command()

@@ -34,8 +34,10 @@ def inspect_source(preset_or_reader: str, path: str | Path, **options: Any) -> d
     Returns:
         A JSON-serialisable dict: ``reader``, ``preset``, ``target_rate_hz``, ``subjects``,
         ``channels`` (name, location, modality, axis, unit), ``sample_rates_hz``,
-        ``duration_s``, ``samples_per_label``, ``gaps`` (the NaN-gap policy's reports,
-        for readers that have one), ``nan_cells`` and one entry per recording.
+        ``duration_s``, ``samples_per_label``, ``labelled`` (whether any sample has a
+        label), ``gaps`` (the NaN-gap policy's reports, for readers that have one),
+        ``clocks`` (the clock policy's reports, one per stamped recording before it is
+        split, for readers of timestamps), ``nan_cells`` and one entry per recording.
 
     Raises:
         UnknownNameError: Neither a preset nor a reader (the message lists both).
@@ -50,9 +52,11 @@ def inspect_source(preset_or_reader: str, path: str | Path, **options: Any) -> d
         raise UnknownNameError(
             f"unknown preset or reader {preset_or_reader!r}; presets: {', '.join(presets.names())}"
             f"; readers: {', '.join(readers.READERS.names())}")
-    gaps: list[dict[str, Any]] = []
-    if "on_gap" in inspect.signature(readers.READERS[reader]).parameters:
-        options["on_gap"] = lambda report: gaps.append(dataclasses.asdict(report))
+    reports: dict[str, list[dict[str, Any]]] = {"on_gap": [], "on_clock": []}
+    parameters = inspect.signature(readers.READERS[reader]).parameters
+    for hook, found in reports.items():
+        if hook in parameters:
+            options[hook] = lambda report, found=found: found.append(dataclasses.asdict(report))
     entries, channels, totals = [], {}, Counter()
     for rec in readers.read(reader, path, **options):
         counts = _label_counts(rec)
@@ -74,7 +78,21 @@ def inspect_source(preset_or_reader: str, path: str | Path, **options: Any) -> d
         "sample_rates_hz": sorted({e["sample_rate_hz"] for e in entries}),
         "duration_s": round(sum(e["duration_s"] for e in entries), 3),
         "samples_per_label": dict(sorted(totals.items())),
+        "labelled": any(e != "unlabelled" for e in totals),
         "nan_cells": sum(e["nan_cells"] for e in entries),
-        "gaps": gaps,
+        "gaps": reports["on_gap"],
+        "clocks": reports["on_clock"],
         "recordings": entries,
     }
+
+
+def clock_lines(info: dict[str, Any]) -> list[str]:
+    """One line per report in ``info["clocks"]`` (an ``inspect_source`` result): the clock
+    found and what the clock policy made of it."""
+    return [f"clock of {c['recording_id']}: {c['rate_hz']:.4g} Hz "
+            f"({'inferred from the median step' if c['rate_inferred'] else 'given'}), steps "
+            f"p5–p95 {c['step_p5_s'] * 1e3:.4g}–{c['step_p95_s'] * 1e3:.4g} ms (median "
+            f"{c['median_step_s'] * 1e3:.4g} ms), {c['duplicated']} duplicated, "
+            f"{c['backwards']} backwards, {c['off_band']} steps outside 0.5–1.5× the median, "
+            f"{c['gaps']} gaps → {c['parts']} part{'s' if c['parts'] != 1 else ''}"
+            for c in info["clocks"]]

@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from generators.errors import InputError
+from generators.readers._common import expect_number
 from generators.registry import Registry
 
 
@@ -65,11 +66,7 @@ def _positive_int(value: Any) -> int:
 
 
 def _positive_number(unit: str) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"expected a positive number of {unit}")
-        return float(value)
-    return parse
+    return lambda value: expect_number(value, unit)
 
 
 _rate = _positive_number("Hz")

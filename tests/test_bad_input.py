@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
+import yaml
 
 from generators import presets
 from generators.errors import InputError
@@ -218,13 +222,306 @@ def unknown_class_uea(tmp_path):
             "class 'fly' is not in @classLabel")
 
 
+# --- spec ``files`` must stay inside --input -------------------------------------------------
+
+def _outside_csv(tmp_path: Path) -> tuple[Path, Path]:
+    """An input directory and, beside it, a table that a spec must not reach."""
+    root, outside = tmp_path / "input", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    ff.write_tabular(outside, RNG)
+    return root, outside
+
+
+def spec_files_leave_the_input(tmp_path):
+    root, _ = _outside_csv(tmp_path)
+    spec = {**ff.TABULAR_SPEC, "files": "../outside/*.csv"}
+    return (_consume("tabular", root, spec=spec), Path("<tabular spec>"), None, "files",
+            "outside the input directory")
+
+
+def spec_files_absolute(tmp_path):
+    root, outside = _outside_csv(tmp_path)
+    spec = {**ff.TABULAR_SPEC, "files": str(outside / "*.csv")}
+    return (_consume("tabular", root, spec=spec), Path("<tabular spec>"), None, "files",
+            "absolute pattern")
+
+
+def spec_files_symlink_out(tmp_path):
+    root, outside = _outside_csv(tmp_path)
+    (root / "day1.csv").symlink_to(outside / "day1.csv")
+    return (_consume("tabular", root, spec=ff.TABULAR_SPEC), Path("<tabular spec>"), None, "files",
+            "outside the input directory")
+
+
+# --- values a float32 recording cannot hold ---------------------------------------------------
+
+FINITE = "expected a finite number within float32's range ±3.4e38"
+
+
+def inf_cell_mhealth(tmp_path):
+    def edit(lines):
+        cells = lines[6].split("\t")
+        cells[2] = "inf"
+        return lines[:6] + ["\t".join(cells)] + lines[7:]
+    return (_consume("mhealth", tmp_path), _mhealth_lines(tmp_path, edit), 7, "column 3",
+            f"{FINITE}, found 'inf'")
+
+
+def float32_overflow_hapt(tmp_path):
+    shutil.copytree(SAMPLE, tmp_path / "hapt")
+    acc = tmp_path / "hapt" / "RawData" / "acc_exp01_user01.txt.gz"
+    lines = gzip.decompress(acc.read_bytes()).decode().splitlines()
+    lines[99] = "1e39 " + lines[99].split(" ", 1)[1]
+    acc.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return (_consume("uci_har", tmp_path / "hapt"), acc, 100, "column 1",
+            f"{FINITE}, found '1e39'")
+
+
+def float32_overflow_windows(tmp_path):
+    ff.write_uci_har_windows(tmp_path, RNG)
+    path = tmp_path / "train" / "Inertial Signals" / "total_acc_z_train.txt"
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(" ")
+    cells[4] = "-1e308"
+    lines[1] = " ".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return (_consume("uci_har_windows", tmp_path), path, 2, "column 5",
+            f"{FINITE}, found '-1e308'")
+
+
+def float32_overflow_pamap2(tmp_path):
+    path = _pamap2(tmp_path)
+    cells = path.read_text().splitlines()[8].split()
+    cells[4] = "1e39"
+    _replace_line(path, 9, " ".join(cells))
+    return _consume("pamap2", tmp_path), path, 9, "hand_acc_x", f"{FINITE}, found 1e+39"
+
+
+def inf_cell_capture24(tmp_path):
+    path = tmp_path / "P007.csv"
+    frame = ff.capture24_frame(np.ones((6, 3)), [ff.SLEEP] * 6)
+    frame["z"] = frame["z"].astype(object)
+    frame.loc[3, "z"] = "-inf"
+    frame.to_csv(path, index=False)
+    return _consume("capture24", tmp_path), path, 5, "z", f"{FINITE}, found -inf"
+
+
+def float32_overflow_tabular(tmp_path):
+    ff.write_tabular(tmp_path, RNG)
+    path = tmp_path / "day1.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[4] = "1e308"  # gx
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return (_consume("tabular", tmp_path, spec=ff.TABULAR_SPEC), path, 4, "gx",
+            f"{FINITE}, found 1e+308")
+
+
+def inf_cell_uea(tmp_path):
+    path = tmp_path / "Toy_TEST.ts"
+    path.write_text(ff.ts_text([np.zeros((3, 2))], ["rest"], ["rest"]).replace(
+        "0.000000:0.000000,0.000000", "0.000000:Infinity,0.000000"))
+    return (_consume("uea", tmp_path, sample_rate_hz=1.0), path, 11, "dimension 2",
+            f"{FINITE}, found 'Infinity'")
+
+
+def float32_overflow_usc_had(tmp_path):
+    readings = np.zeros((10, 6))
+    readings[6, 2] = 1e39
+    path = ff.write_usc_had_trial(tmp_path, 2, 3, 1, readings)
+    return (_consume("usc_had", tmp_path), path, None, "sensor_readings",
+            f"row 7, column 3 is 1e+39; {FINITE}")
+
+
+# --- HAPT label spans -------------------------------------------------------------------------
+
+def _hapt_labels(tmp_path: Path, lineno: int, text: str) -> tuple[Path, Path]:
+    shutil.copytree(SAMPLE, tmp_path / "hapt")
+    labels = tmp_path / "hapt" / "RawData" / "labels.txt"
+    _replace_line(labels, lineno, text)
+    return tmp_path / "hapt", labels
+
+
+def non_integer_span(tmp_path):
+    root, labels = _hapt_labels(tmp_path, 3, "1 1 4 1393.5 2194")
+    return _consume("uci_har", root), labels, 3, "start", "found 1393.5; expected a whole number"
+
+
+def overlapping_spans(tmp_path):
+    root, labels = _hapt_labels(tmp_path, 3, "1 1 4 1300 2194")  # line 2 ends at 1392
+    return (_consume("uci_har", root), labels, 3, "start",
+            "span 1300..2194 overlaps the span 1233..1392 of line 2")
+
+
+# --- files that are not text, or cannot be read -----------------------------------------------
+
+def binary_file_hapt(tmp_path):
+    shutil.copytree(SAMPLE, tmp_path / "hapt")
+    raw = tmp_path / "hapt" / "RawData"
+    (raw / "acc_exp02_user01.txt.gz").unlink()
+    path = raw / "acc_exp02_user01.txt"
+    path.write_bytes(bytes(range(256)) * 40)
+    return _consume("uci_har", tmp_path / "hapt"), path, None, None, "not UTF-8 text"
+
+
+def binary_activity_labels(tmp_path):
+    shutil.copytree(SAMPLE, tmp_path / "hapt")
+    path = tmp_path / "hapt" / "activity_labels.txt"
+    path.write_bytes(b"1 WALKING\n\xff\xfe\x00binary\n")
+    return _consume("uci_har", tmp_path / "hapt"), path, None, None, "not UTF-8 text"
+
+
+def binary_pamap2(tmp_path):
+    (tmp_path / "Protocol").mkdir()
+    path = tmp_path / "Protocol" / "subject101.dat"
+    path.write_bytes(bytes(range(256)) * 40)
+    return _consume("pamap2", tmp_path), path, None, None, "not UTF-8 text"
+
+
+NOBODY = 65534
+
+
+def _unreadable(reader: str, build: Callable[[Path], tuple[Path, Path]], **options):
+    """The reader run as an unprivileged user on a file it may not open.
+
+    ``build(base)`` writes the input under ``base`` and returns (input, file to lock).
+    Root ignores file modes, so the reader runs in a forked child that drops to uid/gid
+    ``NOBODY``, in a world-searchable directory under /tmp; the child sends its
+    ``InputError`` back through a pipe and the call re-raises it here.
+    """
+    base = Path(tempfile.mkdtemp(prefix="harqa-eacces-"))
+    base.chmod(0o755)
+    root, path = build(base)
+    path.chmod(0)
+
+    def call():
+        try:
+            raise _as_nobody(lambda: list(read(reader, root, **options)))
+        finally:
+            shutil.rmtree(base)
+    return call, path, None, None, "cannot read the file (Permission denied)"
+
+
+def _as_nobody(call: Callable[[], object]) -> BaseException:
+    """The exception ``call`` raises in a child process running as uid/gid ``NOBODY``."""
+    if os.geteuid() != 0:
+        try:
+            call()
+        except InputError as exc:
+            return exc
+        return AssertionError("no error")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                call()
+                reply = ["none", "no error"]
+            except InputError as exc:
+                reply = ["input", exc.path, exc.message, exc.line, exc.field]
+            except BaseException as exc:  # noqa: BLE001 (reported to the parent)
+                reply = ["other", repr(exc)]
+            os.write(w, json.dumps(reply).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        reply = json.loads(fh.read() or b'["other", "child died"]')
+    os.waitpid(pid, 0)
+    if reply[0] != "input":
+        return AssertionError(f"expected an InputError, got {reply[1]}")
+    path, message, line, field = reply[1:]
+    return InputError(path, message, line=line, field=field)
+
+
+def unreadable_hapt_file(tmp_path):
+    def build(base):
+        shutil.copytree(SAMPLE, base / "hapt")
+        return base / "hapt", base / "hapt" / "RawData" / "gyro_exp03_user02.txt.gz"
+    return _unreadable("uci_har", build)
+
+
+def unreadable_pamap2_file(tmp_path):
+    return _unreadable("pamap2", lambda base: (base, _pamap2(base)))
+
+
+def unreadable_uea_file(tmp_path):
+    def build(base):
+        path = base / "Toy_TEST.ts"
+        path.write_text(ff.ts_text([np.zeros((3, 1))], ["rest"], ["rest"]))
+        return base, path
+    return _unreadable("uea", build, sample_rate_hz=1.0)
+
+
+# --- rates and other numbers of the spec and the presets ------------------------------------
+
+def _spec_rate(rate: object) -> Case:
+    def case(tmp_path):
+        ff.write_tabular(tmp_path, RNG)
+        spec = {k: v for k, v in ff.TABULAR_SPEC.items() if k != "timestamp"}
+        return (_consume("tabular", tmp_path, spec={**spec, "sample_rate_hz": rate}),
+                Path("<tabular spec>"), None, "sample_rate_hz",
+                f"expected a positive number of Hz, found {rate!r}")
+    case.__name__ = f"spec_rate_{rate}"
+    return case
+
+
+def _preset_number(setting: str, yaml_value: str, unit: str = "Hz") -> Case:
+    def case(tmp_path):
+        path = tmp_path / "mine.yaml"
+        lines = [line for line in presets.PRESETS["mhealth"].splitlines()
+                 if not line.startswith(f"{setting}:")]
+        path.write_text("\n".join(lines + [f"{setting}: {yaml_value}"]) + "\n")
+        found = repr(yaml.safe_load(yaml_value))
+        return (lambda: presets.load(str(path)), path, None, setting,
+                f"expected a positive number of {unit}, found {found}")
+    case.__name__ = f"preset_{setting}_{yaml_value}"
+    return case
+
+
+def _reader_option(reader: str, option: str, value: float, words: str) -> Case:
+    def case(tmp_path):
+        expected = WRITERS_29[reader](tmp_path, RNG)
+        options = {**expected[0].options, option: value}
+        return _consume(reader, tmp_path, **options), tmp_path, None, option, words
+    case.__name__ = f"{reader}_{option}_{value}"
+    return case
+
+
+WRITERS_29 = {"capture24": ff.write_capture24_set, "uea": ff.write_uea,
+              "pamap2": ff.write_pamap2_set}
+
+
+CATALOGUE_29 = [
+    spec_files_leave_the_input, spec_files_absolute, spec_files_symlink_out,
+    inf_cell_mhealth, float32_overflow_hapt, float32_overflow_windows, float32_overflow_pamap2,
+    inf_cell_capture24, float32_overflow_tabular, inf_cell_uea, float32_overflow_usc_had,
+    non_integer_span, overlapping_spans, binary_file_hapt, binary_activity_labels, binary_pamap2,
+    unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file,
+    _spec_rate(0), _spec_rate(-50), _spec_rate("abc"), _spec_rate(float("nan")),
+    _preset_number("sample_rate_hz", ".nan"), _preset_number("sample_rate_hz", ".inf"),
+    _preset_number("sample_rate_hz", "-.inf"), _preset_number("sample_rate_hz", "0"),
+    _preset_number("shard_s", ".nan", "seconds"), _preset_number("shard_s", "-5", "seconds"),
+    _reader_option("capture24", "sample_rate_hz", 0.0, "expected a positive number of Hz"),
+    _reader_option("uea", "sample_rate_hz", float("inf"), "expected a positive number of Hz"),
+    _reader_option("pamap2", "max_gap_s", float("nan"),
+                   "expected a number of seconds, 0 or more"),
+]
+
+
 CATALOGUE = [empty_file, wrong_column_count, wrong_field_count_pamap2, non_numeric_cell,
              truncated_last_line, truncated_last_line_capture24, label_not_in_map,
              annotation_not_in_dictionary, all_nan_channel, nan_gap_too_long,
              acc_gyro_lengths_differ, window_signal_lengths_differ, span_beyond_file_end,
              duplicated_timestamp, backwards_timestamp, backwards_timestamp_tabular,
              corrupt_gzip, missing_mat_field, mat_v73, spec_missing_column, spec_unit_with_period,
-             no_matching_files, unknown_class_uea, uea_unit_with_space]
+             no_matching_files, unknown_class_uea, uea_unit_with_space, *CATALOGUE_29]
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=lambda c: c.__name__)

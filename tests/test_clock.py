@@ -125,3 +125,52 @@ def test_spec_with_a_bad_clock_key_is_refused(tmp_path):
             "channels": [{"column": "x", "name": "wrist_acc_x", "unit": "g"}]}
     with pytest.raises(InputError, match="duplicates 'median'; expected mean or first"):
         list(read("tabular", tmp_path, spec=spec))
+
+
+RFID_COLUMNS = "time_s,frontal,vertical,lateral,antenna,rssi,phase,frequency,label"
+
+
+def _preset(path: Path, spec: str, rate: float = 2) -> Path:
+    path.write_text(f"description: clock test\nreader: tabular\nsample_rate_hz: {rate}\n"
+                    f"reader_options:\n  spec:\n{spec}"
+                    "stage1_window: [4, 20]\nstage2_window: 8\nstage2_stride: 4\n"
+                    "test_subjects: [none]\n")
+    return path
+
+
+def test_inspect_reports_the_clock_of_a_real_rfid_recording(shared_data, tmp_path):
+    """A chest tag read over RFID (UCI, Torres et al.): samples arrive when the reader hears it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    source = shared_data / "uci-rfid-elderly-har" / "S1_Dataset" / "d1p01M"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "d1p01M.csv").write_text(RFID_COLUMNS + "\n" + source.read_text())
+    preset = _preset(tmp_path / "rfid.yaml", (
+        "    timestamp: {column: time_s, unit: s, max_gap_s: 5}\n    channels:\n"
+        "      - {column: frontal, name: chest_acc_x, unit: g}\n"
+        "      - {column: vertical, name: chest_acc_y, unit: g}\n"
+        "      - {column: lateral, name: chest_acc_z, unit: g}\n"
+        "    label: {column: label, names: {1: bed, 2: chair, 3: lying, 4: ambulating}}\n"))
+    times = np.loadtxt(source, delimiter=",", usecols=0)
+    steps = np.diff(np.unique(times))
+    gaps = int((steps > 5).sum())
+    run = CliRunner().invoke(app, ["inspect", "--preset", str(preset), "--input", str(data),
+                                   "--format", "json"])
+    assert run.exit_code == 0, run.output
+    info = json.loads(run.output)
+    (clock,) = info["clocks"]
+    assert clock["samples"] == len(times) and clock["median_step_s"] == np.median(steps)
+    assert (clock["rate_hz"], clock["rate_inferred"]) == (1 / np.median(steps), True)
+    assert (clock["gaps"], clock["parts"], info["n_recordings"]) == (gaps, gaps + 1, gaps + 1)
+    assert clock["duplicated"] == len(times) - len(np.unique(times)) and info["labelled"]
+    run = CliRunner().invoke(app, ["inspect", "--preset", str(preset), "--input", str(data)])
+    assert run.exit_code == 0, run.output
+    assert (f"clock of d1p01M: 2 Hz (inferred from the median step), steps p5–p95 "
+            f"{np.percentile(steps, 5) * 1e3:.4g}–{np.percentile(steps, 95) * 1e3:.4g} ms "
+            f"(median 500 ms)") in run.output
+    assert f"{gaps} gaps → {gaps + 1} parts" in run.output and "no labels" not in run.output

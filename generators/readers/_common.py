@@ -10,13 +10,18 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from generators.errors import InputError
 from generators.types import UNLABELLED, Channel
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FINITE_EXPECTED = "expected a finite number within float32's range ±3.4e38"
+GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -26,26 +31,87 @@ def open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
+def unreadable(path: Path, exc: OSError) -> InputError:
+    """The error for a file the operating system will not let us read (EACCES, EIO, …)."""
+    return InputError(path, f"cannot read the file ({exc.strerror or exc})")
+
+
+def not_text(path: Path) -> InputError:
+    """The error for a file that should be text but does not decode as UTF-8."""
+    return InputError(path, "not UTF-8 text (a binary file?); expected a text table")
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based number, line) of a text file (``.gz`` allowed).
+
+    Raises:
+        InputError: The file cannot be opened or read, is corrupt gzip, or is not UTF-8.
+    """
+    try:
+        with open_text(path) as fh:
+            yield from enumerate(fh, start=1)
+    except UnicodeDecodeError:
+        raise not_text(path) from None
+    except GZIP_ERRORS as exc:
+        raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
+def beyond_float32(values: np.ndarray) -> np.ndarray:
+    """Mask of the cells a float32 recording cannot hold: ±inf and overflows (not NaN)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > FLOAT32_MAX
+
+
+def expect_number(value: Any, unit: str, *, positive: bool = True) -> float:
+    """``value`` as a float when it is a finite number above 0 (``positive``) or from 0.
+
+    Raises:
+        ValueError: Saying what was expected (``expected a positive number of Hz``).
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not np.isfinite(value) or value < 0 or (positive and value == 0)):
+        raise ValueError(f"expected a positive number of {unit}" if positive
+                         else f"expected a number of {unit}, 0 or more")
+    return float(value)
+
+
+def number_option(value: Any, where: str | Path, field: str, unit: str, *,
+                  positive: bool = True) -> float:
+    """A reader option or spec field checked by :func:`expect_number`.
+
+    Raises:
+        InputError: Naming ``where`` and ``field`` and the value found.
+    """
+    try:
+        return expect_number(value, unit, positive=positive)
+    except ValueError as exc:
+        raise InputError(where, f"{exc}, found {value!r}", field=field) from None
+
+
 def _locate_bad_cell(path: Path, n_cols: int, sep: str | None, allow_nan: bool) -> InputError:
     """Scan ``path`` line by line to name the first malformed line (slow path, errors only)."""
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            cells = line.split(sep) if sep is not None else line.split()
-            cells = [c for c in cells if c.strip() != ""] if sep is None else cells
-            if len(cells) != n_cols:
-                hint = " (truncated last line?)" if not line.endswith("\n") else ""
-                return InputError(path, f"expected {n_cols} columns, found {len(cells)}{hint}",
-                                  line=lineno)
-            for col, cell in enumerate(cells, start=1):
-                try:
-                    value = float(cell)
-                except ValueError:
-                    value = None
-                if value is None or (value != value and not allow_nan):
-                    return InputError(path, f"expected a number, found {cell.strip()!r}",
-                                      line=lineno, field=f"column {col}")
+    for lineno, line in text_lines(path):
+        if not line.strip():
+            continue
+        cells = line.split(sep) if sep is not None else line.split()
+        cells = [c for c in cells if c.strip() != ""] if sep is None else cells
+        if len(cells) != n_cols:
+            hint = " (truncated last line?)" if not line.endswith("\n") else ""
+            return InputError(path, f"expected {n_cols} columns, found {len(cells)}{hint}",
+                              line=lineno)
+        for col, cell in enumerate(cells, start=1):
+            try:
+                value = float(cell)
+            except ValueError:
+                value = None
+            if value is None or (value != value and not allow_nan):
+                return InputError(path, f"expected a number, found {cell.strip()!r}",
+                                  line=lineno, field=f"column {col}")
+            if abs(value) > FLOAT32_MAX:
+                return InputError(path, f"{FINITE_EXPECTED}, found {cell.strip()!r}",
+                                  line=lineno, field=f"column {col}")
     return InputError(path, "could not parse as a numeric table")
 
 
@@ -64,19 +130,25 @@ def load_numeric_table(path: Path, n_cols: int, sep: str | None = None,
         float64 array of shape (rows, n_cols).
 
     Raises:
-        InputError: Empty file, wrong column count, non-numeric cell, corrupt gzip.
+        InputError: Empty file, wrong column count, non-numeric cell, a value a float32
+            cannot hold (inf, 1e39), corrupt gzip, an unreadable or binary file.
     """
     try:
         df = pd.read_csv(path, sep=r"\s+" if sep is None else sep, header=None,
                          dtype=np.float64, engine="c", compression="infer")
     except pd.errors.EmptyDataError:
         raise InputError(path, f"file is empty; expected rows of {n_cols} numbers") from None
-    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+    except UnicodeDecodeError:
+        raise not_text(path) from None
+    except GZIP_ERRORS as exc:
         raise InputError(path, f"corrupt gzip data ({exc})") from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
     except (ValueError, pd.errors.ParserError):
         raise _locate_bad_cell(path, n_cols, sep, allow_nan) from None
     values = df.to_numpy()
-    if df.shape[1] != n_cols or (not allow_nan and np.isnan(values).any()):
+    if (df.shape[1] != n_cols or (not allow_nan and np.isnan(values).any())
+            or beyond_float32(values).any()):
         raise _locate_bad_cell(path, n_cols, sep, allow_nan)
     return values
 
@@ -88,7 +160,6 @@ LOG = logging.getLogger("generators.readers")
 ARBITRARY_UNIT = "AU"
 """Unit of a channel whose source does not state one: arbitrary units, written as one word
 without a period (see :func:`checked_unit`)."""
-GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
 
 
 def natural_key(path: Path) -> list[object]:
@@ -129,10 +200,9 @@ def line_text(path: Path, lineno: int) -> tuple[str, bool]:
     """
     if path.suffix in (".parquet", ".pq"):
         return "", False
-    with open_text(path) as fh:
-        for number, line in enumerate(fh, start=1):
-            if number == lineno:
-                return line.rstrip("\r\n"), not line.endswith("\n")
+    for number, line in text_lines(path):
+        if number == lineno:
+            return line.rstrip("\r\n"), not line.endswith("\n")
     return "", False
 
 
@@ -167,7 +237,7 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
         (file line number of the chunk's first row, DataFrame) pairs.
 
     Raises:
-        InputError: Empty file, wrong field count, corrupt gzip.
+        InputError: Empty file, wrong field count, corrupt gzip, an unreadable or binary file.
     """
     last = n_columns - 1
     names = read_csv.pop("names", list(range(n_columns)))
@@ -198,12 +268,14 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
         if match is None:
             raise InputError(path, f"cannot parse as a table of {n_columns} fields ({exc})") from None
         raise _field_count_error(path, int(match[1]), n_columns, sep) from None
+    except UnicodeDecodeError:
+        raise not_text(path) from None
     except GZIP_ERRORS as exc:
         raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
     except OSError as exc:
         if "gzip" in str(exc).lower():
             raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
-        raise
+        raise unreadable(path, exc) from None
 
 
 def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, first_line: int,
@@ -219,7 +291,8 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, 
         names: Field names for errors (default: the column keys).
 
     Raises:
-        InputError: A non-numeric cell, or a missing one when ``allow_nan`` is false.
+        InputError: A non-numeric cell, a value a float32 cannot hold (inf, 1e39), or a
+            missing one when ``allow_nan`` is false.
     """
     names = [str(c) for c in columns] if names is None else list(names)
     out = np.empty((len(frame), len(columns)), dtype=np.float64)
@@ -233,6 +306,13 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, 
         if bad.any():
             row = int(np.argmax(bad))
             raise InputError(path, f"expected a number, found {cells.iloc[row]!r}",
+                             line=first_line + row, field=names[j])
+        over = beyond_float32(values)
+        if over.any():
+            row = int(np.argmax(over))
+            cell = cells.iloc[row]
+            raise InputError(path, f"{FINITE_EXPECTED}, found "
+                             f"{cell if isinstance(cell, str) else float(cell)!r}",
                              line=first_line + row, field=names[j])
         if not allow_nan and np.isnan(values).any():
             row = int(np.argmax(np.isnan(values)))

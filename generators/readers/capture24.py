@@ -14,7 +14,7 @@ import pandas as pd
 
 from generators.errors import InputError
 from generators.readers._common import (
-    GZIP_ERRORS, Spill, check_increasing, find_files, line_text, numeric_columns,
+    Spill, check_increasing, find_files, line_text, number_option, numeric_columns,
     read_table_chunks,
 )
 from generators.types import UNLABELLED, Channel, Recording
@@ -67,10 +67,7 @@ def scheme_labels(scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
 
 
 def _check_header(file: Path) -> None:
-    try:
-        first, _ = line_text(file, 1)
-    except (*GZIP_ERRORS, OSError, UnicodeDecodeError) as exc:  # a broken .gz fails here first
-        raise InputError(file, f"not a readable gzip text file ({exc}); re-download it") from None
+    first, _ = line_text(file, 1)
     if not first:
         raise InputError(file, f"file is empty; expected the header {','.join(HEADER)}")
     if [h.strip() for h in first.split(",")] != HEADER:
@@ -118,8 +115,9 @@ def read(path: Path, scheme: str = DEFAULT_SCHEME, dictionary: str | None = None
     Raises:
         InputError: Bad header, corrupt gzip, non-numeric or missing x/y/z, bad or
             non-increasing times, time gaps, annotations not in the dictionary, unknown
-            scheme, no matching files.
+            scheme, a rate that is not a positive number, no matching files.
     """
+    number_option(sample_rate_hz, path, "sample_rate_hz", "Hz")
     lookup, names = scheme_labels(scheme, dictionary)
     for file in find_files(path, ["P*.csv.gz", "P*.csv"], "Capture-24 files P<NNN>.csv.gz"):
         yield _read_file(file, lookup, names, sample_rate_hz, chunk_rows)

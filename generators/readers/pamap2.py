@@ -10,8 +10,8 @@ import numpy as np
 
 from generators.errors import InputError
 from generators.readers._common import (
-    GapReport, apply_gap_policy, check_increasing, find_files, label_ids, numeric_columns,
-    read_table_chunks,
+    GapReport, apply_gap_policy, check_increasing, find_files, label_ids, number_option,
+    numeric_columns, read_table_chunks,
 )
 from generators.types import Channel, Recording
 
@@ -96,9 +96,11 @@ def read(path: Path, folders: Sequence[str] = ("Protocol", "Optional"), heart_ra
 
     Raises:
         InputError: Malformed files, unknown activity ids, non-increasing timestamps,
-            all-NaN channels, long gaps with ``on_long_gap="error"``, no matching files.
+            all-NaN channels, long gaps with ``on_long_gap="error"``, a ``max_gap_s`` that
+            is not a number from 0, no matching files.
     """
     path = Path(path)
+    max_gap_s = number_option(max_gap_s, path, "max_gap_s", "seconds", positive=False)
     roots = [path / f for f in folders if (path / f).is_dir()] or [path]
     files = [f for root in roots
              for f in find_files(root, "subject*.dat", "PAMAP2 files subject10<N>.dat")]

@@ -14,7 +14,8 @@ import yaml
 from generators.errors import InputError
 from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
 from generators.readers._common import (
-    channel_from_name, checked_unit, find_files, label_ids, numeric_columns, read_table_chunks,
+    channel_from_name, checked_unit, find_files, label_ids, number_option, numeric_columns,
+    read_table_chunks,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -197,6 +198,8 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
     if unknown:
         raise InputError(where, f"unknown keys {sorted(unknown)}; known: "
                          f"{', '.join(sorted(SPEC_KEYS))}", field=sorted(unknown)[0])
+    if "sample_rate_hz" in spec:
+        number_option(spec["sample_rate_hz"], where, "sample_rate_hz", "Hz")
     if "sample_rate_hz" not in spec and "timestamp" not in spec:
         raise InputError(where, "give sample_rate_hz, a timestamp column or both",
                          field="sample_rate_hz")
@@ -219,7 +222,7 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
     text_columns = [c for c in (subject_column, label and label["column"],
                                 ts and ts.get("unit") == "datetime" and ts["column"]) if c]
     pattern = str(spec.get("files", "*.csv"))
-    for file in find_files(path, pattern, f"tables matching {pattern!r} (spec {where})"):
+    for file in _spec_files(Path(path), pattern, where):
         header = _header(file, sep)
         needed = columns + text_columns + ([ts["column"]] if ts else [])
         for column in needed:
@@ -260,6 +263,27 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
                 data["times"], data["values"], data["labels"], data["lines"], policy,
                 unit=TIME_UNITS[ts.get("unit", "s")], path=file, field=ts["column"],
                 on_clock=on_clock, **fields)
+
+
+def _spec_files(path: Path, pattern: str, where: str) -> list[Path]:
+    """The tables ``spec.files`` matches under the input directory, none outside it.
+
+    Raises:
+        InputError: An absolute pattern, or a match that lies outside ``path`` once
+            ``..`` and symbolic links are resolved (field ``files``).
+    """
+    if Path(pattern).is_absolute():
+        raise InputError(where, f"absolute pattern {pattern!r}; expected a glob relative to the "
+                         "input directory", field="files")
+    files = find_files(path, pattern, f"tables matching {pattern!r} (spec {where})")
+    if path.is_dir():
+        root = path.resolve()
+        for file in files:
+            if not file.resolve().is_relative_to(root):
+                raise InputError(where, f"{pattern!r} matches {file}, which is {file.resolve()}, "
+                                 f"outside the input directory {path}; expected files under it",
+                                 field="files")
+    return files
 
 
 def _subject_from_name(file: Path, subject: dict | None, where: str) -> str:

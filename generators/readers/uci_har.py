@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from generators.errors import InputError
-from generators.readers._common import load_numeric_table, open_text
+from generators.readers._common import load_numeric_table, text_lines
 from generators.types import UNLABELLED, Channel, Recording
 
 SAMPLE_RATE_HZ = 50.0
@@ -18,6 +18,7 @@ CHANNELS = tuple(
     for modality, unit in (("acc", "g"), ("gyro", "rad/s"))
     for axis in "xyz"
 )
+SPAN_FIELDS = ("experiment", "user", "activity", "start", "end")  # columns of labels.txt
 #: The smartphone sits on the waist with its x-axis up the standing body: standing and
 #: walking windows of the raw data average +1.0 g on x (sitting 0.97 g), laying 0.04 g.
 VERTICAL_AXES = {"waist": "x"}
@@ -43,18 +44,40 @@ def _raw_dir(root: Path) -> Path:
 def read_activity_labels(path: Path) -> dict[int, str]:
     """Parse ``activity_labels.txt`` (``<id> <NAME>`` per line)."""
     names: dict[int, str] = {}
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            match = re.fullmatch(r"\s*(\d+)\s+(\S+)\s*", line)
-            if not match:
-                raise InputError(path, f"expected '<id> <NAME>', found {line.strip()!r}",
-                                 line=lineno)
-            names[int(match[1])] = match[2]
+    for lineno, line in text_lines(path):
+        if not line.strip():
+            continue
+        match = re.fullmatch(r"\s*(\d+)\s+(\S+)\s*", line)
+        if not match:
+            raise InputError(path, f"expected '<id> <NAME>', found {line.strip()!r}",
+                             line=lineno)
+        names[int(match[1])] = match[2]
     if not names:
         raise InputError(path, "file is empty; expected '<id> <NAME>' lines")
     return names
+
+
+def _spans(path: Path) -> np.ndarray:
+    """The rows of ``labels.txt`` as integers (experiment, user, activity, start, end)."""
+    table = load_numeric_table(path, len(SPAN_FIELDS))
+    fractional = table != np.round(table)
+    if fractional.any():
+        row, col = np.argwhere(fractional)[0]
+        raise InputError(path, f"found {table[row, col]:g}; expected a whole number (an id or "
+                         "a 1-based sample number)", line=int(row) + 1, field=SPAN_FIELDS[col])
+    return table.astype(np.int64)
+
+
+def _check_disjoint(spans: np.ndarray, rows: np.ndarray, path: Path) -> None:
+    """Raise when two of one experiment's spans (rows ``rows``, inclusive) share a sample."""
+    order = rows[np.argsort(spans[rows, 3], kind="stable")]
+    starts, ends = spans[order, 3], spans[order, 4]
+    overlap = starts[1:] <= ends[:-1]
+    if overlap.any():
+        k = int(np.argmax(overlap))
+        raise InputError(path, f"span {starts[k + 1]}..{ends[k + 1]} overlaps the span "
+                         f"{starts[k]}..{ends[k]} of line {order[k] + 1}; expected spans that "
+                         "share no sample", line=int(order[k + 1]) + 1, field="start")
 
 
 def read(path: Path, experiments: list[int] | None = None) -> Iterator[Recording]:
@@ -73,8 +96,9 @@ def read(path: Path, experiments: list[int] | None = None) -> Iterator[Recording
         One recording per experiment, in experiment order.
 
     Raises:
-        InputError: Malformed files, spans beyond the file end, unknown label ids,
-            acc and gyro files of different lengths, no experiment files at all.
+        InputError: Malformed files, spans beyond the file end, fractional or overlapping
+            spans, unknown label ids, acc and gyro files of different lengths, no experiment
+            files at all.
     """
     path = Path(path)
     raw = _raw_dir(path)
@@ -83,7 +107,7 @@ def read(path: Path, experiments: list[int] | None = None) -> Iterator[Recording
     if activity_path is None:
         raise InputError(path, "activity_labels.txt not found next to RawData/ or inside it")
     label_names = read_activity_labels(activity_path)
-    spans = load_numeric_table(labels_path, 5).astype(np.int64)
+    spans = _spans(labels_path)
     for lineno, (_, _, activity, start, end) in enumerate(spans, start=1):
         if activity not in label_names:
             raise InputError(labels_path, f"label id {activity} is not in {activity_path.name} "
@@ -114,6 +138,7 @@ def read(path: Path, experiments: list[int] | None = None) -> Iterator[Recording
                 raise InputError(labels_path, f"span {start}..{end} ends beyond {acc_path.name} "
                                  f"({len(acc)} rows)", line=int(row) + 1, field="end")
             labels[start - 1:end] = activity
+        _check_disjoint(spans, rows, labels_path)
         found += 1
         yield Recording(
             dataset="uci_har", recording_id=stem, subject=str(user),

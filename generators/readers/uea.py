@@ -8,8 +8,9 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from generators.errors import InputError
-from generators.readers._common import (ARBITRARY_UNIT, channel_from_name, checked_unit,
-                                        find_files, open_text)
+from generators.readers._common import (ARBITRARY_UNIT, FINITE_EXPECTED, beyond_float32,
+                                        channel_from_name, checked_unit, find_files,
+                                        number_option, text_lines)
 from generators.types import Channel, Recording
 
 # Problems whose channels and rate are documented: name → (rate, channel specs).
@@ -58,6 +59,11 @@ def _case(file: Path, lineno: int, text: str, n_dims: int | None, classes: dict[
         if np.isnan(values).any():
             raise InputError(file, "NaN value; expected complete series", line=lineno,
                              field=f"dimension {k}")
+        over = beyond_float32(values)
+        if over.any():
+            raise InputError(file, f"{FINITE_EXPECTED}, found "
+                             f"{dim.split(',')[int(np.argmax(over))].strip()!r}", line=lineno,
+                             field=f"dimension {k}")
         series.append(values)
     lengths = {len(s) for s in series}
     if len(lengths) != 1:
@@ -101,41 +107,42 @@ def read(path: Path, sample_rate_hz: float | None = None,
         InputError: Missing header or @data, time-stamped or unlabelled problems, wrong
             dimension count, unequal lengths, missing values, unknown class, no files.
     """
+    if sample_rate_hz is not None:
+        number_option(sample_rate_hz, path, "sample_rate_hz", "Hz")
     for file in find_files(path, "*.ts", "UEA/UCR .ts files"):
-        with open_text(file) as fh:
-            lines = enumerate(fh, start=1)
-            header = _header(file, lines)
-            if header.get("timestamps", "false").lower() == "true":
-                raise InputError(file, "time-stamped .ts data is not supported; expected "
-                                 "@timeStamps false", field="@timeStamps")
-            class_label = header.get("classlabel", "false").split()
-            if not class_label or class_label[0].lower() != "true" or len(class_label) < 2:
-                raise InputError(file, "expected '@classLabel true <class> …'", field="@classLabel")
-            classes = {name: i for i, name in enumerate(class_label[1:], start=1)}
-            n_dims = int(header["dimensions"]) if header.get("dimensions", "").isdigit() else None
-            problem = header.get("problemname", file.stem)
-            known_rate, known_specs = KNOWN.get(problem, (None, None))
-            rate = sample_rate_hz or known_rate
-            if rate is None:
-                raise InputError(file, f"sample rate of {problem!r} is unknown; pass "
-                                 "sample_rate_hz", field="sample_rate_hz")
-            case, specs = 0, None
-            for lineno, line in lines:
-                text = line.strip()
-                if not text or text.startswith("#"):
-                    continue
-                values, label = _case(file, lineno, text, n_dims, classes)
-                case += 1
-                if specs is None:
-                    specs = _channels(file, values.shape[1], channels, units, known_specs)
-                yield Recording(
-                    dataset="uea", recording_id=f"{file.stem}-{case:04d}", subject=file.stem,
-                    sample_rate_hz=float(rate), channels=specs, values=values.astype(np.float32),
-                    labels=np.full(len(values), label, dtype=np.int32),
-                    label_names={i: n for n, i in classes.items()}, source=(str(file),),
-                )
-            if case == 0:
-                raise InputError(file, "no cases after @data")
+        lines = text_lines(file)
+        header = _header(file, lines)
+        if header.get("timestamps", "false").lower() == "true":
+            raise InputError(file, "time-stamped .ts data is not supported; expected "
+                             "@timeStamps false", field="@timeStamps")
+        class_label = header.get("classlabel", "false").split()
+        if not class_label or class_label[0].lower() != "true" or len(class_label) < 2:
+            raise InputError(file, "expected '@classLabel true <class> …'", field="@classLabel")
+        classes = {name: i for i, name in enumerate(class_label[1:], start=1)}
+        n_dims = int(header["dimensions"]) if header.get("dimensions", "").isdigit() else None
+        problem = header.get("problemname", file.stem)
+        known_rate, known_specs = KNOWN.get(problem, (None, None))
+        rate = sample_rate_hz or known_rate
+        if rate is None:
+            raise InputError(file, f"sample rate of {problem!r} is unknown; pass "
+                             "sample_rate_hz", field="sample_rate_hz")
+        case, specs = 0, None
+        for lineno, line in lines:
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            values, label = _case(file, lineno, text, n_dims, classes)
+            case += 1
+            if specs is None:
+                specs = _channels(file, values.shape[1], channels, units, known_specs)
+            yield Recording(
+                dataset="uea", recording_id=f"{file.stem}-{case:04d}", subject=file.stem,
+                sample_rate_hz=float(rate), channels=specs, values=values.astype(np.float32),
+                labels=np.full(len(values), label, dtype=np.int32),
+                label_names={i: n for n, i in classes.items()}, source=(str(file),),
+            )
+        if case == 0:
+            raise InputError(file, "no cases after @data")
 
 
 def _channels(file: Path, dims: int, names: Sequence[str] | None, units: Sequence[str] | None,

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.io
 
 from generators.errors import InputError
-from generators.readers._common import find_files
+from generators.readers._common import FINITE_EXPECTED, beyond_float32, find_files
 from generators.types import Channel, Recording
 
 SAMPLE_RATE_HZ = 100.0
@@ -59,11 +59,11 @@ def _load(file: Path) -> np.ndarray:
     if readings.ndim != 2 or readings.shape[1] != 6 or not np.issubdtype(readings.dtype, np.number):
         raise InputError(file, f"{key} has shape {readings.shape}; expected samples × 6 numbers "
                          "(acc x, y, z in g; gyro x, y, z in deg/s)", field=key)
-    bad = ~np.isfinite(readings)
+    bad = np.isnan(readings) | beyond_float32(readings)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(file, f"{key} row {row + 1}, column {col + 1} is {readings[row, col]}; "
-                         "expected a finite number", field=key)
+                         f"{FINITE_EXPECTED}", field=key)
     return readings.astype(np.float32)
 
 
