@@ -31,6 +31,7 @@ from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, l
                               templates_digest)
 from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
+from generators.errors import InputError
 from generators.schema import SCHEMA_VERSION
 from validation import dataset_checks, gx_suites, semantic
 
@@ -410,6 +411,9 @@ def task_runner(workers: int = 1, pool: str = "thread", dask_address: str | None
 
     Returns:
         A Prefect task runner.
+
+    Raises:
+        InputError: ``pool`` is neither ``thread`` nor ``process``.
     """
     if dask_address or dask_local:
         from prefect_dask import DaskTaskRunner
@@ -419,7 +423,7 @@ def task_runner(workers: int = 1, pool: str = "thread", dask_address: str | None
         return DaskTaskRunner(cluster_kwargs={"n_workers": dask_local, "threads_per_worker": 1,
                                               "processes": True, "dashboard_address": None})
     if pool not in ("thread", "process"):
-        raise ValueError(f"pool must be thread or process, not {pool!r}")
+        raise InputError("--pool", f"expected thread or process, got {pool!r}")
     if pool == "process":
         return ProcessPoolTaskRunner(max_workers=workers)
     return ThreadPoolTaskRunner(max_workers=workers)
