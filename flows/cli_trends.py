@@ -22,6 +22,11 @@ DELIMITERS = ",;\t|"
 """Field separators ``harqa trends`` recognises (spreadsheets in many locales write ``;``)."""
 
 
+RATE_RANGE_HZ = (1e-3, 1e6)
+"""Sampling rates ``harqa trends`` accepts: a sample every 1,000 s to a million a second
+(outside it, times print as 1e+300 s, and an infinite rate never finishes)."""
+
+
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 """A number written with a decimal comma: a column of them is not text to skip."""
 
@@ -137,8 +142,10 @@ def render_trends(input: Path, rate: float, method: str = trends.DEFAULT_METHOD,
     Raises:
         InputError: Bad file, rate, method or format.
     """
-    if not rate > 0:
-        raise InputError("--rate", f"expected a positive sampling rate in Hz, got {rate}")
+    lo, hi = RATE_RANGE_HZ
+    if not lo <= rate <= hi:
+        raise InputError("--rate", f"expected a sampling rate from {lo:g} to {hi:g} Hz, "
+                                   f"got {rate:g}")
     if method not in trends.TREND_METHODS:
         raise InputError("--method", f"unknown trend method {method!r}; known: "
                          f"{', '.join(trends.TREND_METHODS.names())}")

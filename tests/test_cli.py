@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -27,31 +26,6 @@ def test_inspect_json_on_the_embedded_sample():
     info = json.loads(result.stdout)
     assert info["n_recordings"] == 6 and info["subjects"] == ["1", "2", "3"]
     assert info["samples_per_label"]["WALKING"] == 15117
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["build", "--preset", "nope"], "unknown preset 'nope'; known: "),
-        (["build", "--stage", "3"], "--stage must be 1, 2 or all"),
-        (["inspect", "--input", "/nonexistent/dir"], "/nonexistent/dir"),
-        (["inspect", "--preset", "nope", "--input", "."], "unknown preset or reader 'nope'"),
-        (["build", "--name", "../elsewhere"], "dataset name '../elsewhere'"),
-        (["build", "--input", "/nonexistent/dir"], "/nonexistent/dir: input path does not exist"),
-        # Every --format is checked, none silently falls back to text.
-        (["build", "--format", "yaml"], "expected text or json, got 'yaml'"),
-        (["datasets", "--format", "yaml"], "expected text or json, got 'yaml'"),
-        (["inspect", "--input", ".", "--format", "yaml"], "expected text or json, got 'yaml'"),
-        (["validate", ".", "--format", "yaml"], "expected text or json, got 'yaml'"),
-        (["templates", "preview", "counting", "--n", "-3"], "greater than or equal to 1"),
-    ],
-)
-def test_bad_input_exits_2_with_one_line_reason(args, message, tmp_path):
-    result = runner.invoke(app, [*args, *(["--out", str(tmp_path)] if args[0] == "build" else [])])
-    assert result.exit_code == 2
-    assert message in result.output
-    assert "Traceback" not in result.output
-    assert not list(tmp_path.iterdir())
 
 
 def test_build_of_a_broken_input_leaves_nothing(tmp_path, prefect_server):
