@@ -269,3 +269,28 @@ def write_tabular(root: Path, rng: np.random.Generator) -> list[Expected]:
                             ["left_wrist_acc_x", "left_wrist_gyro_x"], ["m/s²", "deg/s"],
                             {"spec": TABULAR_SPEC}))
     return out
+
+
+# --- WISDM v1.1 raw ------------------------------------------------------------------------
+
+def write_wisdm(root: Path, rng: np.random.Generator) -> list[Expected]:
+    """``WISDM_ar_v1.1_raw.txt``: users 33 and 7, one session each on an exact 50 ms clock
+    (in nanoseconds of uptime), ``;`` after every record, two records on one line."""
+    from generators.readers.wisdm import ACTIVITIES, CHANNELS
+
+    out, records = [], []
+    for user, t0, acts in (("33", 49_105_962_326_000, ("Walking", "Jogging")),
+                           ("7", 1_000_000_000, ("Sitting", "Standing"))):
+        n = 60
+        xyz = dyadic(rng, (n, 3))
+        names = np.repeat(acts, n // 2)
+        for k in range(n):
+            records.append(f"{user},{names[k]},{t0 + k * 50_000_000},"
+                           + ",".join(FMT % v for v in xyz[k]) + ";")
+        out.append(Expected(f"user{user}-session1", user, 20.0, xyz.astype(np.float32),
+                            np.array([ACTIVITIES.index(a) + 1 for a in names], dtype=np.int32),
+                            [c.name for c in CHANNELS], ["m/s²"] * 3))
+    records[10:12] = [records[10] + records[11]]
+    (root / "WISDM_ar_v1.1_raw.txt").write_text("\n".join(records) + "\n")
+    return out
+

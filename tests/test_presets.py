@@ -27,10 +27,10 @@ READER_CHANNELS = {"usc_had": 6, "uci_har": 6, "capture24": 3}
 
 
 def test_there_is_one_preset_per_paper_dataset():
-    assert presets.names() == sorted(PAPER)
+    assert set(PAPER) <= set(presets.names())
 
 
-@pytest.mark.parametrize("name", presets.names())
+@pytest.mark.parametrize("name", sorted(PAPER))
 def test_preset_reproduces_the_paper(name):
     p = presets.load(name)
     rate, n_channels, n_classes, s1, s2, stride, test = PAPER[name]

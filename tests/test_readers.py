@@ -30,6 +30,7 @@ WRITERS = {
     "uci_har_windows": ff.write_uci_har_windows,
     "uea": ff.write_uea,
     "tabular": ff.write_tabular,
+    "wisdm": ff.write_wisdm,
 }
 
 

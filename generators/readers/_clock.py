@@ -44,22 +44,24 @@ class ClockPolicy:
     max_gap_s: float = 0.1
 
     @classmethod
-    def from_options(cls, options: dict, where: str | Path, field: str) -> "ClockPolicy":
-        """A policy from a spec mapping (keys as the attributes), each value checked."""
+    def from_options(cls, options: dict, where: str | Path, field: str = "") -> "ClockPolicy":
+        """A policy from a spec mapping (keys as the attributes), each value checked; errors
+        name ``<field>.<key>`` (or the key alone)."""
+        prefix = f"{field}." if field else ""
         unknown = set(options) - {"rate_hz", "duplicates", "max_backwards_s", "max_gap_s"}
         if unknown:
             raise InputError(where, f"unknown clock keys {sorted(unknown)}; known: duplicates, "
-                             "max_backwards_s, max_gap_s, rate_hz", field=field)
+                             "max_backwards_s, max_gap_s, rate_hz", field=field or None)
         if options.get("duplicates", "mean") not in DUPLICATES:
             raise InputError(where, f"duplicates {options['duplicates']!r}; expected mean or "
-                             "first", field=f"{field}.duplicates")
+                             "first", field=f"{prefix}duplicates")
         for key in ("rate_hz", "max_backwards_s", "max_gap_s"):
             value = options.get(key)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, (int, float)) or value < 0
                                       or (value == 0 and key != "max_backwards_s")):
                 raise InputError(where, f"{key} {value!r}; expected a positive number",
-                                 field=f"{field}.{key}")
+                                 field=f"{prefix}{key}")
         return cls(**{k: (float(v) if k != "duplicates" else v) for k, v in options.items()
                       if v is not None})
 
