@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +311,15 @@ def parse_pack(path: Path, text: str, shared: Mapping[str, tuple[str, ...]]) -> 
     phrases.update(_parse_phrases(path, data.get("phrases")))
     return TemplatePack(qa_type, str(version), fields, tuple(variants),
                         MappingProxyType(phrases), str(path), answer_style)
+
+
+def pack_digest(pack: TemplatePack) -> str:
+    """SHA-256 of what a pack renders (type, version, fields, style, variants, phrases),
+    whichever file it came from."""
+    content = [pack.qa_type, pack.version, list(pack.fields), pack.answer_style,
+               [[v.name, v.question, v.answer] for v in pack.variants],
+               sorted((k, list(v)) for k, v in pack.phrases.items())]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
 
 
 def _pack_files(root: Iterable) -> list:

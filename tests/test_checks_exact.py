@@ -16,7 +16,7 @@ from generators.config import BuildConfig
 from generators.schema import QA_SCHEMA
 from validation import semantic
 from validation.checks import CHECKS, Row
-from validation.checks._read import compiler
+from validation.checks._read import Reader, packs
 from validation.checks._trends import ROBUST_DEFAULTS, _Lines, segments
 
 RATE = 50.0
@@ -184,7 +184,7 @@ def test_check_passes_true_rows_and_rejects_corrupted(rows: dict, qa_type: str) 
 def test_loop_reads_numbers_with_a_unit_or_suffix() -> None:
     """A loop item like ``0.02s`` or ``-0.01 rad/s`` is read whole, not cut before its
     suffix (the loop group is atomic, so a cut could not be undone)."""
-    c = compiler("multiple_choice")
+    c = Reader(packs()).compiler("multiple_choice")
     block = ("{% for o in options %}{{ o.letter }}) {{ pick('show', o.letter, v=o.value) }}\n"
              "{% endfor %}")
     source = "Q?\n" + block + "Pick one."

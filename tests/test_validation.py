@@ -74,7 +74,7 @@ def _first(rows: pa.Table, qa_type: str, method: str) -> int:
 @pytest.mark.parametrize("qa_type,field,old,new,check", [
     ("trend_summary", "answer", "0.00", "0.02", "trend_summary.span"),
     ("trend_analysis", "answer", "0.00", "0.04", "trend_analysis.times"),
-    ("activity", "answer", None, "jumping", "activity.label"),
+    ("activity", "answer", None, "jumping", "activity.structure"),  # no class of the rows
     ("activity", "question", " g", " rad/s", "activity.unit"),
 ])
 def test_corrupted_rows_rejected(rows: pa.Table, method: str, qa_type: str, field: str,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.text import TemplatePack
 from validation import checks
 from validation.checks import Failure, Row
+from validation.checks._read import Reader, packs as builtin_packs
+from validation.checks._signal import activity_words
 
 _LEFTOVER = re.compile(r"{{|}}|{%|%}")
 _META = [f.name for f in QA_SCHEMA if f.name not in ("series", "facts")]
@@ -55,11 +59,25 @@ def row_failures(row: Row) -> list[Failure]:
     return out
 
 
-def check_table(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+def class_names(tables: Iterable[pa.Table]) -> set[str]:
+    """The class names the rows label their windows with (``activity`` and
+    ``next_activity``), as the text words them."""
+    labels = set()
+    for table in tables:
+        for column in ("activity", "next_activity"):
+            labels.update(pc.unique(table[column]).to_pylist())
+    return {activity_words(label) for label in labels if label}
+
+
+def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None,
+                classes: Iterable[str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Re-derive every row's answer from its series and split the table.
 
     Args:
         table: Rows with ``QA_SCHEMA``.
+        packs: The template packs the rows were rendered with (default: the built-in).
+        classes: The dataset's class names as the text words them (default: those the
+            table's rows are labelled with, ``class_names``).
 
     Returns:
         ``(accepted, rejected)``: accepted rows with ``QA_SCHEMA``; rejected rows with
@@ -68,12 +86,14 @@ def check_table(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """
     table = table.select(QA_SCHEMA.names).cast(QA_SCHEMA)
     meta = table.select(_META).to_pylist()
+    reader = Reader(builtin_packs() if packs is None else packs,
+                    class_names([table]) if classes is None else classes)
     accepted, rejected, names, reasons = [], [], [], []
     for i, (rec, series) in enumerate(zip(meta, _series(table))):
         if series is None:
             fails = [Failure("series.shape", "series is empty or its channels differ in length")]
         else:
-            fails = row_failures(Row.from_record(rec, series))
+            fails = row_failures(Row.from_record(rec, series, reader))
         if fails:
             rejected.append(i)
             names.append(fails[0].check)

@@ -52,6 +52,8 @@ class Row:
         template_id: ``<qa_type>/<variant>``.
         trend_method: Trend method named in the row.
         trend_params: Its parameters.
+        reader: The template packs and class names to read the text along
+            (``_read.Reader``); ``None``: the built-in packs, classes read as free text.
     """
 
     row_id: str
@@ -71,9 +73,11 @@ class Row:
     template_id: str
     trend_method: str
     trend_params: Mapping[str, object]
+    reader: object = None
 
     @classmethod
-    def from_record(cls, rec: Mapping[str, object], series: np.ndarray) -> "Row":
+    def from_record(cls, rec: Mapping[str, object], series: np.ndarray,
+                    reader: object = None) -> "Row":
         """Build from one table record (a dict of column values) and its series array."""
         return cls(
             row_id=rec["row_id"], qa_type=rec["qa_type"], question=rec["question"],
@@ -84,7 +88,7 @@ class Row:
             channel_axes=tuple(rec["channel_axes"]), activity=rec["activity"],
             next_activity=rec["next_activity"], change_index=rec["change_index"],
             template_id=rec["template_id"], trend_method=rec["trend_method"],
-            trend_params=json.loads(rec["trend_params"] or "{}"),
+            trend_params=json.loads(rec["trend_params"] or "{}"), reader=reader,
         )
 
 

@@ -15,10 +15,13 @@ from typing import Mapping
 
 import inflect
 
-from generators.text import DIRECTION_LISTS, TemplatePack, load_packs
+from generators.text import DIRECTION_LISTS, TemplatePack, Variant, load_packs, pack_digest
 
 NUMBER = r"[-−]?\d+(?:\.\d+)?"
 TEXT = r"[^\n.;()]+?"  # names and words: never across a sentence, clause or bracket
+CLASS_FIELDS = frozenset({"activity", "first", "second"})
+"""Facts that name one of the dataset's classes: read as one of its class names (any
+punctuation or script, longest first), never as free ``TEXT``."""
 _TAG = re.compile(r"({{.*?}}|{%.*?%})", re.S)
 _PICK = re.compile(r"pick\(\s*'([^']+)'")
 _TREND_INDEX = re.compile(r"trend\[\s*([\w.]+)\s*\]")
@@ -168,18 +171,26 @@ class Slot:
 
 
 class Compiler:
-    """Compiles one pack's templates and phrases to regexes.
+    """Compiles one pack's templates and phrases to regexes, each once (explicit caches
+    keyed by template source: a pack has finitely many, so nothing is ever evicted).
 
     Args:
         pack: The QA type's template pack.
+        classes: Class names a ``CLASS_FIELDS`` slot may state (as the text words them);
+            empty: such a slot reads as free text.
     """
 
-    def __init__(self, pack: TemplatePack) -> None:
+    def __init__(self, pack: TemplatePack, classes: tuple[str, ...] = ()) -> None:
         self.pack = pack
+        self.variants = {v.name: v for v in pack.variants}
         self.directions = {w.lower(): d for d in DIRECTION_LISTS for w in pack.phrases[d]}
         self._dir_words = alternation(self.directions)
+        self._classes = alternation(classes) if classes else None
         atoms = alternation({w for words in number_words() for w in re.split(r"[ -]", words)})
         self._words = rf"{atoms}(?:(?:\s+|-){atoms})*"
+        self._patterns: dict[tuple, tuple[re.Pattern, Mapping[str, Slot]]] = {}
+        self._lists: dict[str, tuple[str, ...]] = {}
+        self._any: dict[str, re.Pattern] = {}
 
     def nodes(self, nodes, slots: dict | None, place: str | None = None,
               top: bool = False) -> str:
@@ -276,6 +287,8 @@ class Compiler:
         elif {"s", "seconds", "sec", "num"} & set(filters):
             body = self._group(NUMBER, Slot("num", head), slots)
             guard = False
+        elif head in CLASS_FIELDS and self._classes:
+            body = self._group(self._classes, Slot("text", head), slots)
         else:
             body = self._group(TEXT, Slot("text", head), slots)
         if "s" in filters:
@@ -292,17 +305,31 @@ class Compiler:
         # A word slot never starts or ends inside a word, so lazy text cannot split "waist".
         return rf"(?<!\w){body}(?!\w)"
 
-    @functools.lru_cache(maxsize=None)
     def pattern(self, source: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a template source and its slots."""
-        return self.pattern_of(tuple(parse_template(source)))
+        found = self._patterns.get(("source", source))
+        if found is None:
+            found = self._patterns[("source", source)] = \
+                self.pattern_of(tuple(parse_template(source)))
+        return found
 
-    @functools.lru_cache(maxsize=None)
     def pattern_of(self, nodes: tuple, place: str | None = None
                    ) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a node list (at a loop ``place``) and its slots."""
-        slots: dict[str, Slot] = {}
-        return re.compile(self.nodes(nodes, slots, place, top=place is None), re.I), slots
+        found = self._patterns.get(("nodes", nodes, place))
+        if found is None:
+            slots: dict[str, Slot] = {}
+            found = self._patterns[("nodes", nodes, place)] = (
+                re.compile(self.nodes(nodes, slots, place, top=place is None), re.I), slots)
+        return found
+
+    def any_of(self, name: str) -> re.Pattern:
+        """A regex finding any phrasing of list ``name`` as whole words (compiled once)."""
+        found = self._any.get(name)
+        if found is None:
+            found = self._any[name] = re.compile(
+                rf"(?<!\w){alternation(self.pack.phrases[name])}(?!\w)", re.I)
+        return found
 
     # ------------------------------------------------------------ reading
 
@@ -348,12 +375,15 @@ class Compiler:
             raise Unreadable(f"text does not follow template {source[:50]!r}…")
         return self._values(m, slots)
 
-    def _sources(self, name: str) -> list[str]:
+    def _sources(self, name: str) -> tuple[str, ...]:
         """Phrasings of list ``name``; ``prefix*`` means every list whose name starts so."""
-        if name.endswith("*"):
-            return [src for key, srcs in self.pack.phrases.items()
-                    if key.startswith(name[:-1]) for src in srcs]
-        return list(self.pack.phrases[name])
+        found = self._lists.get(name)
+        if found is None:
+            found = self._lists[name] = tuple(
+                src for key, srcs in self.pack.phrases.items()
+                if key.startswith(name[:-1]) for src in srcs) if name.endswith("*") \
+                else tuple(self.pack.phrases[name])
+        return found
 
     def read_list(self, name: str, text: str) -> dict[str, list]:
         """Values of ``text`` read as whichever phrasing of list ``name`` matches it whole."""
@@ -376,15 +406,18 @@ class Compiler:
                 raise
             return [self._values(m, slots)]
 
-    @functools.lru_cache(maxsize=None)
     def item_pattern(self, body: tuple, place: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a first or middle loop item, which must end where a
         further item can start (so ``0.02s`` is not read as ``0.02`` before an optional
         unit or suffix, leaving ``s`` behind)."""
-        slots: dict[str, Slot] = {}
-        item = self.nodes(body, slots, place)
-        nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
-        return re.compile(f"(?:{item})(?={nxt})", re.I), slots
+        found = self._patterns.get(("item", body, place))
+        if found is None:
+            slots: dict[str, Slot] = {}
+            item = self.nodes(body, slots, place)
+            nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
+            found = self._patterns[("item", body, place)] = (
+                re.compile(f"(?:{item})(?={nxt})", re.I), slots)
+        return found
 
     def _read_items(self, body: tuple, text: str) -> list[dict[str, list]]:
         """Read two or more loop items: the first, middle ones, then the last to the end."""
@@ -411,32 +444,78 @@ class Compiler:
 
 @functools.lru_cache(maxsize=1)
 def packs() -> Mapping[str, TemplatePack]:
-    """The built-in template packs (the structure the text was rendered from)."""
+    """The built-in template packs."""
     return load_packs()
 
 
-@functools.lru_cache(maxsize=None)
-def compiler(qa_type: str) -> Compiler:
-    """The (cached) compiler of a QA type's pack."""
-    return Compiler(packs()[qa_type])
+_COMPILERS: dict[tuple[str, tuple[str, ...]], Compiler] = {}
+"""Compilers by (pack digest, class names): one per pack content and class set read along
+in this process, whichever ``Reader`` asks (a build loads its packs once per shard)."""
 
 
-def read_row(qa_type: str, template_id: str, question: str,
-             answer: str) -> tuple[dict[str, list], dict[str, list]]:
+class Reader:
+    """Reads rows back along the template packs they were rendered with.
+
+    Args:
+        packs: QA type → pack, as the build used them (built-in and its overlay).
+        classes: The dataset's class names as the text words them.
+    """
+
+    def __init__(self, packs: Mapping[str, TemplatePack], classes=()) -> None:
+        self.packs = packs
+        self.classes = tuple(sorted(set(classes)))
+        self._compilers: dict[str, Compiler] = {}
+
+    def compiler(self, qa_type: str) -> Compiler:
+        """The compiler of a QA type's pack.
+
+        Raises:
+            Unreadable: No pack for the QA type.
+        """
+        found = self._compilers.get(qa_type)
+        if found is None:
+            pack = self.packs.get(qa_type)
+            if pack is None:
+                raise Unreadable(f"no template pack for QA type {qa_type!r}")
+            classes = self.classes if CLASS_FIELDS & set(pack.fields) else ()
+            key = (pack_digest(pack), classes)
+            found = _COMPILERS.get(key)
+            if found is None:
+                found = _COMPILERS[key] = Compiler(pack, classes)
+            self._compilers[qa_type] = found
+        return found
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_reader() -> Reader:
+    return Reader(packs())
+
+
+def compiler(row) -> Compiler:
+    """The compiler of a row's pack (the built-in one for a row made without a ``reader``)."""
+    return (row.reader or _builtin_reader()).compiler(row.qa_type)
+
+
+def variant(row) -> Variant:
+    """The variant a row names in ``template_id``.
+
+    Raises:
+        Unreadable: No such variant in the row's pack.
+    """
+    found = compiler(row).variants.get(row.template_id.split("/", 1)[-1])
+    if found is None:
+        raise Unreadable(f"unknown template variant {row.template_id!r}")
+    return found
+
+
+def read_row(row) -> tuple[dict[str, list], dict[str, list]]:
     """Stated values of a row's question and answer, read along its variant.
 
     Raises:
         Unreadable: Unknown variant, or text that does not follow it.
     """
-    pack = packs().get(qa_type)
-    if pack is None:
-        raise Unreadable(f"no template pack for QA type {qa_type!r}")
-    name = template_id.split("/", 1)[-1]
-    variant = next((v for v in pack.variants if v.name == name), None)
-    if variant is None:
-        raise Unreadable(f"unknown template variant {template_id!r}")
-    c = compiler(qa_type)
-    return c.read(variant.question, question), c.read(variant.answer, answer)
+    c, v = compiler(row), variant(row)
+    return c.read(v.question, row.question), c.read(v.answer, row.answer)
 
 
 def _same(a: object, b: object) -> bool:

@@ -6,7 +6,7 @@ from typing import Iterator, Mapping
 
 from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import axis_groups, channel_of, describe
-from validation.checks._read import Unreadable, compiler, one, value
+from validation.checks._read import Unreadable, compiler, one, value, variant
 from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
 from validation.checks._trends import compare_overview, segments
 
@@ -104,11 +104,9 @@ def read_question(row: Row) -> tuple[dict, list[dict], list[dict], list[dict]]:
     Raises:
         Unreadable: A line does not fit its place.
     """
-    c = compiler(NAME)
-    name = row.template_id.split("/", 1)[-1]
-    variant = next((v for v in c.pack.variants if v.name == name), None)
-    if variant is None or not variant.question.startswith(_LAYOUT):
-        raise Unreadable(f"unknown variant or layout of {row.template_id!r}")
+    c, v = compiler(row), variant(row)
+    if not v.question.startswith(_LAYOUT):
+        raise Unreadable(f"unknown layout of {row.template_id!r}")
     lines = row.question.split("\n")
     n = row.series.shape[0]
     if len(lines) < 2 * n + 4:  # no correlation lines where no sensor has two axes
@@ -123,8 +121,8 @@ def read_question(row: Row) -> tuple[dict, list[dict], list[dict], list[dict]]:
     if rest:
         c.read_list("corr_intro", rest[0])
         pairs = [c.read_list("corr_line", ln) for ln in rest[1:]]
-    for k, v in c.read(variant.question[len(_LAYOUT):], lines[-1]).items():
-        window.setdefault(k, []).extend(v)
+    for k, found in c.read(v.question[len(_LAYOUT):], lines[-1]).items():
+        window.setdefault(k, []).extend(found)
     return window, stats, trends, pairs
 
 
@@ -134,9 +132,7 @@ def check(row: Row) -> Iterator[Failure]:
         q, stats, trends, pairs = read_question(row)
         found = list(_window(row, q)) + list(_stats(row, stats)) + list(_trends(row, trends))
         found += list(_correlations(row, pairs))
-        name = row.template_id.split("/", 1)[-1]
-        variant = next(v for v in compiler(NAME).pack.variants if v.name == name)
-        said = str(one(compiler(NAME).read(variant.answer, row.answer), "activity"))
+        said = str(one(compiler(row).read(variant(row).answer, row.answer), "activity"))
     except Unreadable as exc:
         yield Failure(f"{NAME}.structure", str(exc))
         return

@@ -17,7 +17,7 @@ def check(row: Row) -> Iterator[Failure]:
     """Recompute the end values from the series; the change follows from the stated ends,
     the mean rate from the samples."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, a = read_row(row)
         said = {k: one(a, k) for k in a if not k.endswith("@unit") and k not in ("sensor",)}
         # values are rounded to three decimals before printing (trailing zeros dropped)
         said.update({k: value(said[k]) for k in VALUES if k in said})

@@ -64,7 +64,7 @@ def _pair(row: Row, a: dict) -> Iterator[Failure]:
 def check(row: Row) -> Iterator[Failure]:
     """Recompute stds and correlations of the row's channels and compare ranks and values."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, a = read_row(row)
         loops = a.get("groups", [])
         if len(loops) != 1:
             raise Unreadable("expected one list of sensors")

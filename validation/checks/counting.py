@@ -21,7 +21,7 @@ def _crossings(x: np.ndarray) -> int:
 def check(row: Row) -> Iterator[Failure]:
     """Every stated count equals the one recomputed from the series."""
     try:
-        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row)
         said = {k: one(a, k) for k in a}
         asked = one(q, "dir") if "dir" in q else None
     except Unreadable as exc:

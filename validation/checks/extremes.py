@@ -14,7 +14,7 @@ from validation.checks._signal import prominent_peaks
 def check(row: Row) -> Iterator[Failure]:
     """Recompute the extremes of the channel; times may name any sample at the extreme."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, a = read_row(row)
         said = {k: one(a, k) for k in ("max_value", "max_t", "min_value", "min_t")}
         said_range = one(a, "range") if "range" in a else None
         n_peaks = one(a, "n_peaks") if "n_peaks" in a else None

@@ -8,15 +8,16 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from validation.checks import Failure, Row
-from validation.checks._read import Stated, Unreadable, compiler, one, packs, value
+from generators.text import TemplatePack
+from validation.checks._read import Stated, Unreadable, compiler, one, value, variant
 from validation.checks._trends import segments
 
 _KIND_PICK = re.compile(r"'(\w+?_)'\s*~\s*kind\b")
 
 
-def claim_kinds(qa_type: str) -> list[str]:
-    """Claim kinds the pack can phrase: the suffixes of its ``fact_<kind>`` phrase lists."""
-    return [name[len("fact_"):] for name in packs()[qa_type].phrases if name.startswith("fact_")]
+def claim_kinds(pack: TemplatePack) -> list[str]:
+    """Claim kinds a pack can phrase: the suffixes of its ``fact_<kind>`` phrase lists."""
+    return [name[len("fact_"):] for name in pack.phrases if name.startswith("fact_")]
 
 
 def read_claim(row: Row) -> tuple[str, dict[str, list], dict[str, list]]:
@@ -30,19 +31,14 @@ def read_claim(row: Row) -> tuple[str, dict[str, list], dict[str, list]]:
     Raises:
         Unreadable: Unknown variant, or no kind (or several) fits the text.
     """
-    pack = packs().get(row.qa_type)
-    name = row.template_id.split("/", 1)[-1]
-    variant = next((v for v in pack.variants if v.name == name), None) if pack else None
-    if variant is None:
-        raise Unreadable(f"unknown template variant {row.template_id!r}")
-    c = compiler(row.qa_type)
+    c, v = compiler(row), variant(row)
     fits = {}
-    for kind in claim_kinds(row.qa_type):
+    for kind in claim_kinds(c.pack):
         def source(src: str) -> str:
             return _KIND_PICK.sub(lambda m: f"'{m.group(1)}{kind}'", src)
         try:
-            fits[kind] = (c.read(source(variant.question), row.question),
-                          c.read(source(variant.answer), row.answer))
+            fits[kind] = (c.read(source(v.question), row.question),
+                          c.read(source(v.answer), row.answer))
         except Unreadable:
             continue
     if len(fits) != 1:

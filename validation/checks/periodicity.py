@@ -78,7 +78,7 @@ def period(x: np.ndarray, rate: float) -> tuple[float, float] | None:
 def check(row: Row) -> Iterator[Failure]:
     """Recompute the channel's period and strength; every stated figure follows from them."""
     try:
-        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row)
         said = {k: one(a, k) for k in a}
         asked = one(q, "sensor") if "sensor" in q else None
     except Unreadable as exc:

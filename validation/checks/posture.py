@@ -8,7 +8,7 @@ import numpy as np
 
 from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import sensor
-from validation.checks._read import Stated, Unreadable, compiler, one, packs, read_row, value
+from validation.checks._read import Stated, Unreadable, compiler, one, read_row, value
 from validation.checks._signal import G_PER_UNIT
 
 STILL_RATIO = 0.05
@@ -29,9 +29,9 @@ def stated_motion(row: Row) -> str:
     Raises:
         Unreadable: The answer ends with neither (or both).
     """
-    c = compiler(row.qa_type)
+    c = compiler(row)
     text = row.answer.strip()
-    found = {name[len("motion_"):] for name, srcs in packs()[row.qa_type].phrases.items()
+    found = {name[len("motion_"):] for name, srcs in c.pack.phrases.items()
              if name.startswith("motion_") for src in srcs
              if any(m.end() == len(text) for m in c.pattern(src)[0].finditer(text))}
     if len(found) != 1:
@@ -42,7 +42,7 @@ def stated_motion(row: Row) -> str:
 def check(row: Row) -> Iterator[Failure]:
     """Recompute the mean acceleration vector of the row's x, y, z accelerometer channels."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, a = read_row(row)
         said = {k: one(a, k) for k in a}
         motion = stated_motion(row)
     except Unreadable as exc:

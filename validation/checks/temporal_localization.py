@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from validation.checks import Failure, Row
-from validation.checks._read import Unreadable, alternation, one, packs, read_row, unit_failures, \
-    value
+from validation.checks._read import Unreadable, compiler, one, read_row, unit_failures, value
 from validation.checks._trends import segments
 
 
 def _events(row: Row, text: str) -> set[str]:
     """Directions whose ``event_up``/``event_down`` words a text uses."""
-    phrases = packs()[row.qa_type].phrases
-    return {d for d in ("up", "down") if re.search(
-        rf"(?<!\w){alternation(phrases[f'event_{d}'])}(?!\w)", text, re.I)}
+    c = compiler(row)
+    return {d for d in ("up", "down") if c.any_of(f"event_{d}").search(text)}
 
 
 def _target(row: Row) -> str:
@@ -31,7 +28,7 @@ def check(row: Row) -> Iterator[Failure]:
     tie, to float rounding, any of the tied ones); its change and slope are that
     segment's, within the text's rounding."""
     try:
-        _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, a = read_row(row)
         target = _target(row)
         t0, t1 = one(a, "t0"), one(a, "t1")
         change, slope = a.get("change", [None])[0], a.get("slope_per_s", [None])[0]

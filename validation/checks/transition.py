@@ -12,7 +12,7 @@ from validation.checks._signal import activity_words
 def check(row: Row) -> Iterator[Failure]:
     """Activities must be the window's two labels; times follow from the change sample."""
     try:
-        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row)
         said = {k: one(a, k) for k in a}
         for k, v in q.items():
             said.setdefault(k, v[0])

@@ -11,7 +11,7 @@ from validation.checks._trends import segments
 
 def _stated(row: Row) -> tuple[list[tuple], dict[str, int]]:
     """Stated ``[(t0, t1, direction)]`` and ``{direction: count}`` of the answer."""
-    _, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+    _, a = read_row(row)
     segs = [(one(s, "s.t0"), one(s, "s.t1"), one(s, "s.dir"))
             for loop in a.get("segments", []) for s in loop]
     counts: dict[str, int] = {}

@@ -12,7 +12,7 @@ from validation.checks._trends import compare_overview, segments
 def check(row: Row) -> Iterator[Failure]:
     """Compare the stated summary with the channel's recomputed trends."""
     try:
-        _, stated = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        _, stated = read_row(row)
         start, end = one(stated, "start_s"), one(stated, "end_s")
     except Unreadable as exc:
         yield Failure("trend_summary.structure", str(exc))

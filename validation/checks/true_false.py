@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from validation.checks import Failure, Row
-from validation.checks._read import Unreadable, compiler, one, packs
+from validation.checks._read import Unreadable, compiler, one
 from validation.checks.multiple_choice import claim_holds, read_claim, unit_failures
 
 
@@ -16,9 +16,9 @@ def verdict(row: Row) -> bool:
     Raises:
         Unreadable: The answer opens with neither (or both) kinds of verdict.
     """
-    c = compiler(row.qa_type)
+    c = compiler(row)
     found = set()
-    phrases = packs()[row.qa_type].phrases
+    phrases = c.pack.phrases
     for value, lists in ((True, ("verdict_true", "verdict_yes")),
                          (False, ("verdict_false", "verdict_no"))):
         for src in (src for name in lists for src in phrases.get(name, ())):

@@ -12,7 +12,7 @@ from validation.checks._read import Unreadable, one, read_row
 def check(row: Row) -> Iterator[Failure]:
     """The asked sensor is absent from the row, or the asked time lies after the window."""
     try:
-        q, a = read_row(row.qa_type, row.template_id, row.question, row.answer)
+        q, a = read_row(row)
         said = {k: one(a, k) for k in a}
     except Unreadable as exc:
         yield Failure("unanswerable.structure", str(exc))
