@@ -327,6 +327,16 @@ def inf_cell_uea(tmp_path):
             f"{FINITE}, found 'Infinity'")
 
 
+def float32_overflow_wisdm(tmp_path):
+    ff.write_wisdm(tmp_path, RNG)
+    path = tmp_path / "WISDM_ar_v1.1_raw.txt"
+    lines = path.read_text().splitlines()
+    lines[4] = ",".join(lines[4].split(",")[:4] + ["1e39", lines[4].split(",")[5]])
+    path.write_text("\n".join(lines) + "\n")
+    return (_consume("wisdm", tmp_path), path, 5, "y-acceleration",
+            f"{FINITE}, found '1e39'")
+
+
 def float32_overflow_usc_had(tmp_path):
     readings = np.zeros((10, 6))
     readings[6, 2] = 1e39
@@ -378,6 +388,12 @@ def binary_pamap2(tmp_path):
     path = tmp_path / "Protocol" / "subject101.dat"
     path.write_bytes(bytes(range(256)) * 40)
     return _consume("pamap2", tmp_path), path, None, None, "not UTF-8 text"
+
+
+def binary_wisdm(tmp_path):
+    path = tmp_path / "WISDM_ar_v1.1_raw.txt"
+    path.write_bytes(b"33,Walking,49105962326000,-0.69,12.68,0.50;\n\xff\xfe\x00;\n")
+    return _consume("wisdm", tmp_path), path, None, None, "not UTF-8 text"
 
 
 NOBODY = 65534
@@ -502,6 +518,7 @@ CATALOGUE_29 = [
     spec_files_leave_the_input, spec_files_absolute, spec_files_symlink_out,
     inf_cell_mhealth, float32_overflow_hapt, float32_overflow_windows, float32_overflow_pamap2,
     inf_cell_capture24, float32_overflow_tabular, inf_cell_uea, float32_overflow_usc_had,
+    float32_overflow_wisdm, binary_wisdm,
     non_integer_span, overlapping_spans, binary_file_hapt, binary_activity_labels, binary_pamap2,
     unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file,
     _spec_rate(0), _spec_rate(-50), _spec_rate("abc"), _spec_rate(float("nan")),

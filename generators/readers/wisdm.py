@@ -9,7 +9,8 @@ import numpy as np
 
 from generators.errors import InputError
 from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
-from generators.readers._common import LOG, find_files, open_text
+from generators.readers._common import (FINITE_EXPECTED, LOG, beyond_float32, find_files,
+                                        text_lines)
 from generators.types import Channel, Recording
 
 SAMPLE_RATE_HZ = 20.0
@@ -22,19 +23,18 @@ FIELDS = ("user", "activity", "timestamp", "x-acceleration", "y-acceleration", "
 def _records(file: Path) -> tuple[list[list[str]], list[int]]:
     """The records of a file (``;``-terminated, any number to a line) and their lines."""
     records, lines = [], []
-    with open_text(file) as fh:
-        for number, line in enumerate(fh, start=1):
-            for record in line.split(";"):
-                if record.strip():
-                    cells = [c.strip() for c in record.split(",")]
-                    if len(cells) == 7 and cells[6] == "":  # a stray comma before the ';'
-                        cells.pop()
-                    if len(cells) != 6:
-                        raise InputError(file, f"expected 6 comma-separated fields (user, "
-                                         f"activity, timestamp, x, y, z), found {len(cells)} in "
-                                         f"{record.strip()!r}", line=number)
-                    records.append(cells)
-                    lines.append(number)
+    for number, line in text_lines(file):
+        for record in line.split(";"):
+            if record.strip():
+                cells = [c.strip() for c in record.split(",")]
+                if len(cells) == 7 and cells[6] == "":  # a stray comma before the ';'
+                    cells.pop()
+                if len(cells) != 6:
+                    raise InputError(file, f"expected 6 comma-separated fields (user, "
+                                     f"activity, timestamp, x, y, z), found {len(cells)} in "
+                                     f"{record.strip()!r}", line=number)
+                records.append(cells)
+                lines.append(number)
     if not records:
         raise InputError(file, "no records; expected lines 'user,activity,timestamp,x,y,z;'")
     return records, lines
@@ -46,11 +46,12 @@ def _numbers(column: list[str], file: Path, lines: np.ndarray, field: str) -> np
         values = np.array(column, dtype=np.float64)
     except ValueError:
         values = np.array([_float(c) for c in column])
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise InputError(file, f"expected a number, found {column[row]!r}",
-                         line=int(lines[row]), field=field)
+    for bad, expected in ((np.isnan(values), "expected a number"),
+                          (beyond_float32(values), FINITE_EXPECTED)):
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(file, f"{expected}, found {column[row]!r}",
+                             line=int(lines[row]), field=field)
     return values
 
 
