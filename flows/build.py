@@ -26,9 +26,9 @@ from prefect.tasks import exponential_backoff
 import templates as builtin_templates
 from flows.config import make_config
 from generators import dataset, pipeline, qa, text
-from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest, load_recording,
-                              read_key, read_settings, sha256_text, staged_subject,
-                              templates_digest)
+from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest,
+                              declared_activities, load_recording, read_key, read_settings,
+                              sha256_text, staged_subject, templates_digest)
 from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
 from generators.errors import InputError
@@ -208,9 +208,10 @@ def _up_to_date(final: Path, build_key: str, files: dict) -> dict | None:
     return manifest
 
 
-def _validate(cfg: BuildConfig, counts: dict, staging: Path) -> tuple[dict, list[str]]:
+def _validate(cfg: BuildConfig, counts: dict, staging: Path,
+              activities: list[str]) -> tuple[dict, list[str]]:
     checks = dataset_checks.run_dataset_checks(staging, {"classes": cfg.classes})
-    gx = gx_suites.run_suites(staging)
+    gx = gx_suites.run_suites(staging, activities)
     pass_rate = 1 - counts["rejected"] / max(counts["rows_in"], 1)
     failed = [name for name, r in checks.items() if not r["passed"]]
     problems = []
@@ -317,8 +318,10 @@ def _build(cfg: BuildConfig, out: str) -> dict:
         for r in results:
             for rel in r["files"]:
                 _link(Path(r["entry"]) / rel, staging / rel)
-        validation, problems = _validate(cfg, counts, staging)
+        activities = declared_activities(refs, cfg.classes)
+        validation, problems = _validate(cfg, counts, staging, activities)
         manifest = _manifest(cfg, counts, files, packs, build_key)
+        manifest["activities"] = activities
         manifest["validation"] = validation
         manifest["seconds"] = round(time.perf_counter() - started, 2)
         manifest["cache"] = cache_stats

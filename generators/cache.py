@@ -146,9 +146,25 @@ def load_recording(path: Path) -> Recording:
                      tuple(meta["source"]), meta["vertical_axes"])
 
 
+def _staged_meta(ref: RecordingRef) -> dict:
+    """A staged recording's ``meta.json`` (its arrays stay closed)."""
+    return json.loads((Path(ref.path) / "meta.json").read_text(encoding="utf-8"))
+
+
 def staged_subject(ref: RecordingRef) -> str:
-    """The subject of a staged recording (from its ``meta.json``; the arrays stay closed)."""
-    return json.loads((Path(ref.path) / "meta.json").read_text(encoding="utf-8"))["subject"]
+    """The subject of a staged recording."""
+    return _staged_meta(ref)["subject"]
+
+
+def declared_activities(refs: list[RecordingRef], classes: tuple[int, ...] | None) -> list[str]:
+    """The activity names a build's rows may carry: the names the staged recordings give
+    the kept classes (every class they name when ``classes`` is empty or ``None``), sorted."""
+    names = set()
+    for ref in refs:
+        label_names = _staged_meta(ref)["label_names"]
+        names.update(label_names[str(c)] for c in (classes or map(int, label_names))
+                     if str(c) in label_names)
+    return sorted(names)
 
 
 class BuildCache:

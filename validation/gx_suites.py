@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -28,6 +29,7 @@ EXAMPLES = 5
 #: checks' job (``validation.dataset_checks``).
 BATCH_ROWS = 20_000
 _E = gx.expectations
+_HTML_REFS = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 
 
 def suite_name(table: str) -> str:
@@ -36,12 +38,29 @@ def suite_name(table: str) -> str:
 
 
 def _activity_names(dataset_dir: Path) -> list[str] | None:
-    """Activity names allowed by the build's manifest (``config.activities``), if it lists them."""
+    """The activity names the build declared (the manifest's ``activities``), if it lists them.
+
+    A staged dataset being validated by its build has no manifest yet: the build passes
+    its names to :func:`run_suites` itself.
+    """
     manifest = dataset_dir / "manifest.json"
     if not manifest.exists():
         return None
-    names = json.loads(manifest.read_text(encoding="utf-8")).get("config", {}).get("activities")
+    names = json.loads(manifest.read_text(encoding="utf-8")).get("activities")
     return list(names) if names else None
+
+
+def escape_html(strings: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``html.escape`` of every string, vectorized: ``& < > " '`` as character references.
+
+    GX's Data Docs write values into their pages as they are; every string reaches GX
+    through this, so a label like ``<script>…`` is shown and never run. The mapping is
+    one to one (``&`` goes first), so equal, unique and in-set tests are unchanged when
+    the expected values are escaped too, and ``html.unescape`` gives the value back.
+    """
+    for char, ref in _HTML_REFS:
+        strings = pc.replace_substring(strings, char, ref)
+    return strings
 
 
 def expectations(table: str, schema: pa.Schema, activities: list[str] | None) -> list:
@@ -50,7 +69,8 @@ def expectations(table: str, schema: pa.Schema, activities: list[str] | None) ->
     Args:
         table: ``stage1``, ``stage2`` or ``rejected``.
         schema: The table's Arrow schema (columns that must exist; non-nullable ones non-null).
-        activities: Allowed activity names, or ``None`` to require only a well-formed name.
+        activities: The declared activity names (any characters), or ``None`` to require
+            only a name that is not blank.
 
     Returns:
         Expectation objects in suite order.
@@ -76,10 +96,10 @@ def expectations(table: str, schema: pa.Schema, activities: list[str] | None) ->
         out += [_E.ExpectColumnValueLengthsToBeBetween(column=col, min_value=1),
                 _E.ExpectColumnValuesToNotMatchRegex(column=col, regex=LEFTOVER_REGEX),
                 _E.ExpectColumnValuesToMatchRegex(column=col, regex=r"\S")]
+    out.append(_E.ExpectColumnValuesToMatchRegex(column="activity", regex=r"\S"))
     if activities is not None:
-        out.append(_E.ExpectColumnValuesToBeInSet(column="activity", value_set=activities))
-    else:
-        out.append(_E.ExpectColumnValuesToMatchRegex(column="activity", regex=r"^\w[\w \-/]*$"))
+        declared = escape_html(pa.array(activities, pa.string())).to_pylist()
+        out.append(_E.ExpectColumnValuesToBeInSet(column="activity", value_set=declared))
     if table in ("stage1", "stage2"):
         stage = int(table[-1])
         out.append(_E.ExpectColumnValuesToBeInSet(column="stage", value_set=[stage]))
@@ -92,7 +112,8 @@ def expectations(table: str, schema: pa.Schema, activities: list[str] | None) ->
 
 
 def frame(table: pa.Table) -> pd.DataFrame:
-    """The table without the series, plus helper columns computed from the series.
+    """The table without the series, its strings HTML-escaped (:func:`escape_html`), plus
+    helper columns computed from the series.
 
     Helper columns: ``series_length`` (samples of the first channel), ``window_length``
     (``window_end - window_start``), ``n_channels``, ``n_channel_names`` and
@@ -104,7 +125,11 @@ def frame(table: pa.Table) -> pd.DataFrame:
     row_of = pc.list_parent_indices(series).to_numpy(zero_copy_only=False)
     first = pd.Series(inner).groupby(row_of).first().reindex(range(table.num_rows))
     equal = pd.Series(inner).groupby(row_of).nunique().reindex(range(table.num_rows)) == 1
-    df = table.drop_columns(["series"]).to_pandas()
+    rest = table.drop_columns(["series"])
+    for i, f in enumerate(rest.schema):
+        if pa.types.is_string(f.type):
+            rest = rest.set_column(i, f, escape_html(rest[f.name]))
+    df = rest.to_pandas()
     df["series_length"] = first.fillna(0).astype("int64").to_numpy()
     df["window_length"] = (table["window_end"].to_numpy() - table["window_start"].to_numpy())
     df["n_channels"] = n_channels
@@ -124,8 +149,8 @@ def _summarize(result) -> dict:  # noqa: ANN001 (a GX validation result)
             "expectation": cfg.type, **kwargs, "success": bool(r.success),
             "evaluated": res.get("element_count"), "failed": res.get("unexpected_count", 0
                                                                   if r.success else None),
-            "examples": json.loads(json.dumps(res.get("partial_unexpected_list", [])[:EXAMPLES],
-                                              default=str)),
+            "examples": [html.unescape(e) if isinstance(e, str) else e for e in json.loads(
+                json.dumps(res.get("partial_unexpected_list", [])[:EXAMPLES], default=str))],
         })
     return {"success": bool(result.success), "expectations": items}
 
@@ -184,13 +209,13 @@ def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
 
     Args:
         dataset_dir: The dataset directory.
-        activities: Allowed activity names; default: the manifest's ``config.activities``
-            when present, else any well-formed name.
+        activities: The declared activity names; default: the manifest's ``activities``
+            when present, else any name that is not blank.
 
     Returns:
         ``{"success": bool, "failed_suites": [...], "suites": {name: summary}}``; each
         suite summary has ``success``, per-expectation ``expectations`` (evaluated, failed,
-        examples) and per-check ``by_check`` totals.
+        examples: the values as they are, unescaped) and per-check ``by_check`` totals.
     """
     dataset_dir = Path(dataset_dir)
     out_dir = dataset_dir / "validation"
