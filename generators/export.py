@@ -7,17 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import BinaryIO, Iterable, Iterator, Mapping
 
 import fsspec
 import numpy as np
-import pyarrow as pa
 
-from generators.dataset import GENERATOR_VERSION, read_stage
+from generators.dataset import GENERATOR_VERSION, part_files, read_manifest, read_part
 from generators.errors import InputError
-from generators.exporters import EXPORTERS, SPLITS, ExportOptions, ExportSource
+from generators.exporters import EXPORTERS, SPLITS, ExportOptions, ExportSource, Part
 from generators.exporters.sensorllm import SERIES_FILES
+from generators.schema import QA_SCHEMA
 from generators.windows import stable_rng
 
 #: The export's own manifest (not ``manifest.json``: an export is not a built dataset).
@@ -42,18 +43,18 @@ def export(root: Path, fmt: str, out: str, options: ExportOptions = ExportOption
         the manifest ``export-manifest.json`` included).
 
     Raises:
-        InputError: An option is out of range, ``out`` is not empty, or a part of the
-            dataset cannot be read; nothing of the export is left (``out`` as it was).
+        InputError: An option is out of range, ``root`` holds no ``manifest.json``, ``out``
+            is not empty, or a part of the dataset cannot be read; nothing of the export is
+            left (``out`` as it was).
     """
     writer = EXPORTERS[fmt]
     _check_options(fmt, options)
-    if not (Path(root) / "manifest.json").is_file():
-        raise FileNotFoundError(f"{root}: not a built dataset (no manifest.json)")
+    read_manifest(root)
     w = _Writer(out, overwrite)
-    tables = select(Path(root), options)
+    parts = select(Path(root), options)
     try:
-        summary = {"format": fmt, **writer(ExportSource(Path(root), tables, options), w)}
-        w.json(MANIFEST, _manifest(Path(root), fmt, options, tables, w.files))
+        summary = {"format": fmt, **writer(ExportSource(Path(root), parts, options), w)}
+        w.json(MANIFEST, _manifest(Path(root), fmt, options, parts, w.files))
         w.commit()
     except BaseException:
         w.discard()
@@ -108,33 +109,38 @@ def _stages(options: ExportOptions) -> tuple[int, ...]:
     return choice[options.stage]
 
 
-def select(root: Path, options: ExportOptions) -> dict[tuple[int, str], pa.Table]:
-    """The rows of each selected ``(stage, split)``, in the dataset's order.
+def select(root: Path, options: ExportOptions) -> dict[tuple[int, str], Part]:
+    """The selected rows of each selected ``(stage, split)``, in the dataset's order.
 
     With a mix or a row cap, each split is drawn on its own: ``options.mix`` shares of it
     from each stage (without one, the stages' shares as built), as many rows as the
     scarcest stage allows, at most ``options.max_rows``; which rows, from
-    ``stable_rng(seed, "export", stage, split)``.
+    ``stable_rng(seed, "export", stage, split)``. Only the ``row_id`` column is read here.
 
     Raises:
-        InputError: The mix asks for a stage that has no rows in a split.
+        InputError: The mix asks for a stage that has no rows in a split, or a part file
+            is not readable.
     """
     stages = _stages(options)
     splits = SPLITS if options.split == "all" else (options.split,)
-    tables = {(stage, split): read_stage(root, stage, split) for stage in stages
-              for split in splits}
+    parts = {}
+    for stage in stages:
+        for split in splits:
+            files = tuple(part_files(root, stage, split))
+            parts[stage, split] = Part(files, sum(read_part(f, ["row_id"], QA_SCHEMA).num_rows
+                                                  for f in files))
     if not options.mix and options.max_rows is None:
-        return tables
+        return parts
     for split in splits:
-        quota = _quota({stage: tables[stage, split].num_rows for stage in stages},
+        quota = _quota({stage: parts[stage, split].rows for stage in stages},
                        options.mix, options.max_rows, split)
         for stage in stages:
-            table = tables[stage, split]
-            if quota[stage] < table.num_rows:
+            part = parts[stage, split]
+            if quota[stage] < part.rows:
                 pick = stable_rng(options.seed, "export", stage, split).choice(
-                    table.num_rows, quota[stage], replace=False)
-                tables[stage, split] = table.take(np.sort(pick))
-    return tables
+                    part.rows, quota[stage], replace=False)
+                parts[stage, split] = Part(part.files, part.rows, np.sort(pick))
+    return parts
 
 
 def _quota(available: Mapping[int, int], mix: Mapping[int, float], max_rows: int | None,
@@ -161,7 +167,7 @@ def _quota(available: Mapping[int, int], mix: Mapping[int, float], max_rows: int
 
 
 def _manifest(root: Path, fmt: str, options: ExportOptions,
-              tables: Mapping[tuple[int, str], pa.Table], files: Iterable[str]) -> dict:
+              parts: Mapping[tuple[int, str], Part], files: Iterable[str]) -> dict:
     """What the export is: its source (dataset, build key, digest of its manifest), format,
     selection (stage, split, mix, cap, seed), options, rows and files."""
     source = (root / "manifest.json").read_bytes()
@@ -175,7 +181,7 @@ def _manifest(root: Path, fmt: str, options: ExportOptions,
         "mix": {f"stage{stage}": share for stage, share in sorted(options.mix.items())},
         "max_rows": options.max_rows, "seed": options.seed,
         "series_in_text": options.series_in_text, "series_file": options.series_file,
-        "rows": {f"stage{stage}/{split}": t.num_rows for (stage, split), t in tables.items()},
+        "rows": {f"stage{stage}/{split}": p.count for (stage, split), p in parts.items()},
         "files": sorted(files),
         "generator_version": GENERATOR_VERSION,
     }
@@ -209,14 +215,20 @@ class _Writer:
         if self.fs.exists(self.staging):
             self.fs.rm(self.staging, recursive=True)
 
-    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
-        """Stage ``data`` (bytes, or chunks of bytes) as ``rel``."""
+    @contextmanager
+    def open(self, rel: str) -> Iterator[BinaryIO]:
+        """A binary file staged as ``rel``."""
         path = f"{self.staging}/{rel}"
         self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with self.fs.open(path, "wb") as fh:
+            yield fh
+        self.files.append(rel)
+
+    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
+        """Stage ``data`` (bytes, or chunks of bytes) as ``rel``."""
+        with self.open(rel) as fh:
             for chunk in [data] if isinstance(data, bytes) else data:
                 fh.write(chunk)
-        self.files.append(rel)
 
     def json(self, rel: str, obj: object) -> None:
         """Stage ``obj`` as indented UTF-8 JSON."""

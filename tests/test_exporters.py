@@ -17,7 +17,8 @@ from test_export import small_dataset
 from generators.dataset import read_stage
 from generators.errors import InputError
 from generators.export import MANIFEST, _quota, export, parse_mix
-from generators.exporters import ExportOptions
+from generators.dataset import part_files
+from generators.exporters import ExportOptions, Part
 from generators.exporters.chatts import PLACEHOLDER, example
 from generators.exporters.messages import DECIMALS
 
@@ -235,6 +236,32 @@ def test_a_seeded_mix_and_its_manifest(built, mem):
         ("chatts", {"stage1": 0.9, "stage2": 0.1}, 3, 200)
     assert manifest["rows"] == {"stage1/train": 180, "stage2/train": 20}
     assert manifest["files"] == ["train.jsonl"]
+
+
+def test_a_part_keeps_its_positions_across_files(built):
+    files = tuple(part_files(built, 1))  # train's then test's: two recordings
+    whole = read_stage(built, 1)
+    assert len(files) > 1 and whole.num_rows > 40
+    first = read_stage(built, 1, "train").num_rows
+    keep = np.array([0, 5, first - 1, first, first + 7, whole.num_rows - 1])
+    got = [r["row_id"] for t in Part(files, whole.num_rows, keep).tables()
+           for r in t.select(["row_id"]).to_pylist()]
+    assert got == whole.take(keep)["row_id"].to_pylist()
+
+
+def test_messages_row_groups_are_bounded_in_bytes(built, mem, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from generators.exporters import messages
+
+    monkeypatch.setattr(messages, "ROW_GROUP_BYTES", 2**20)
+    export(built, "messages", "memory://g", ExportOptions(split="train"))
+    part = pq.ParquetFile(mem.open("/g/train.parquet"))
+    groups = [part.read_row_group(i) for i in range(part.metadata.num_row_groups)]
+    assert len(groups) > 2
+    # A group closes at the first batch that takes it to the bound (batches <= 1024 rows).
+    assert all(g.nbytes < 2**20 + 1024 * g.nbytes / g.num_rows for g in groups)
+    assert [i for g in groups for i in g["row_id"].to_pylist()] == _ids(built, "train")
 
 
 def test_quota_takes_the_mix_exactly_and_caps_the_total():

@@ -14,14 +14,18 @@ import json
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Protocol
+from typing import BinaryIO, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol
 
+import numpy as np
 import pyarrow as pa
 
+from generators.dataset import read_part
 from generators.registry import Registry
 from generators.schema import QA_SCHEMA
 
 SPLITS = ("train", "test")
+#: Rows an exporter holds as Python objects at once.
+BATCH_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -50,45 +54,101 @@ class ExportOptions:
 
 
 @dataclass(frozen=True)
+class Part:
+    """The selected rows of one stage and split.
+
+    Attributes:
+        files: Its Parquet part files, in the dataset's order.
+        rows: How many rows the files hold.
+        keep: Positions (sorted) of the selected rows in the files' concatenation;
+            ``None``: all of them.
+    """
+
+    files: tuple[Path, ...] = ()
+    rows: int = 0
+    keep: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        """How many rows are selected."""
+        return self.rows if self.keep is None else len(self.keep)
+
+    def tables(self) -> Iterator[pa.Table]:
+        """The selected rows, one part file at a time (memory for one part).
+
+        Raises:
+            InputError: A part file is not readable (``dataset.read_part``).
+        """
+        offset = 0
+        for path in self.files:
+            table = read_part(path, None, QA_SCHEMA)
+            start, offset = offset, offset + table.num_rows
+            if self.keep is not None:
+                lo, hi = np.searchsorted(self.keep, [start, offset])
+                table = table.take(self.keep[lo:hi] - start)
+            if table.num_rows:
+                yield table
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The selected rows in batches of at most ``BATCH_ROWS`` (see :meth:`tables`)."""
+        for table in self.tables():
+            yield from table.to_batches(max_chunksize=BATCH_ROWS)
+
+
+@dataclass(frozen=True)
 class ExportSource:
     """The rows an exporter writes.
 
     Attributes:
         root: The built dataset directory.
-        tables: ``(stage, split)`` → the selected rows (``QA_SCHEMA``) in the dataset's
-            order, for every selected stage and split (possibly empty).
+        parts: ``(stage, split)`` → its selected rows, for every selected stage and split
+            (stage 1's first, train before test).
         options: The user's options.
     """
 
     root: Path
-    tables: Mapping[tuple[int, str], pa.Table]
+    parts: Mapping[tuple[int, str], Part]
     options: ExportOptions
-
-    def table(self, stage: int, split: str) -> pa.Table:
-        """The selected rows of one stage and split (empty when not selected)."""
-        return self.tables.get((stage, split), QA_SCHEMA.empty_table())
 
     @property
     def splits(self) -> list[str]:
         """The selected splits, in ``SPLITS`` order."""
-        return [s for s in SPLITS if any(k[1] == s for k in self.tables)]
+        return [s for s in SPLITS if any(k[1] == s for k in self.parts)]
 
-    def count(self, split: str) -> int:
-        """How many rows of ``split`` are selected (both stages)."""
-        return sum(self.table(stage, split).num_rows for stage in (1, 2))
+    @property
+    def stages(self) -> list[int]:
+        """The selected stages."""
+        return sorted({k[0] for k in self.parts})
 
-    def rows(self, split: str) -> Iterable[dict]:
-        """The selected rows of ``split`` as dicts: stage 1's, then stage 2's."""
+    def count(self, split: str, stage: int | None = None) -> int:
+        """How many rows of ``split`` (of one stage, or both) are selected."""
+        return sum(p.count for (st, sp), p in self.parts.items()
+                   if sp == split and stage in (None, st))
+
+    def table(self, stage: int, split: str) -> pa.Table:
+        """All selected rows of one stage and split in one table (empty when none)."""
+        tables = list(self.parts.get((stage, split), Part()).tables())
+        return pa.concat_tables(tables) if tables else QA_SCHEMA.empty_table()
+
+    def batches(self, split: str) -> Iterator[pa.RecordBatch]:
+        """The selected rows of ``split`` in batches of at most ``BATCH_ROWS``: stage 1's,
+        then stage 2's, one part file in memory at a time."""
         for stage in (1, 2):
-            table = self.table(stage, split)
-            for batch in table.to_batches(max_chunksize=1024):
-                yield from batch.to_pylist()
+            yield from self.parts.get((stage, split), Part()).batches()
+
+    def rows(self, split: str) -> Iterator[dict]:
+        """The selected rows of ``split`` as dicts (see :meth:`batches`)."""
+        for batch in self.batches(split):
+            yield from batch.to_pylist()
 
 
 class Writer(Protocol):
     """Where an exporter writes (``generators.export``'s staging writer)."""
 
     files: list[str]
+
+    def open(self, rel: str) -> ContextManager[BinaryIO]:
+        """A binary file to write ``rel`` under the export through."""
 
     def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
         """Write ``data`` (bytes, or chunks of bytes) to ``rel`` under the export."""
@@ -112,14 +172,13 @@ def json_lines(objects: Iterable[dict]) -> Iterator[bytes]:
         yield json.dumps(obj, ensure_ascii=False).encode() + b"\n"
 
 
-def write_splits(source: ExportSource, w: Writer, suffix: str,
-                 encode: Callable[[Iterable[dict]], bytes | Iterable[bytes]]) -> dict:
-    """One file per selected split with rows, ``<split><suffix>``: ``encode`` of its rows
-    (stage 1's, then stage 2's). Returns split → rows written."""
+def write_splits(source: ExportSource, suffix: str, write: Callable[[str, str], None]) -> dict:
+    """One file per selected split with rows, ``<split><suffix>``, written by
+    ``write(rel, split)``. Returns split → rows selected."""
     summary = {}
     for split in source.splits:
         if n := source.count(split):
-            w.write(f"{split}{suffix}", encode(source.rows(split)))
+            write(f"{split}{suffix}", split)
             summary[split] = n
     return summary
 

@@ -25,9 +25,9 @@ def record(row: dict) -> dict:
 def export(source: ExportSource, w: Writer) -> dict:
     """Write ``stage<k>/<split>.jsonl`` for every selected stage and split with rows."""
     summary: dict = {}
-    for stage, split in source.tables:
-        table = source.table(stage, split)
-        if table.num_rows:
-            w.write(f"stage{stage}/{split}.jsonl", json_lines(map(record, table.to_pylist())))
-            summary[f"stage{stage}/{split}"] = table.num_rows
+    for (stage, split), part in source.parts.items():
+        if part.count:
+            rows = (r for batch in part.batches() for r in batch.to_pylist())
+            w.write(f"stage{stage}/{split}.jsonl", json_lines(map(record, rows)))
+            summary[f"stage{stage}/{split}"] = part.count
     return summary

@@ -48,4 +48,5 @@ def example(row: dict) -> dict:
 
 def export(source: ExportSource, w: Writer) -> dict:
     """Write ``<split>.jsonl`` for every selected split with rows."""
-    return write_splits(source, w, ".jsonl", lambda rows: json_lines(map(example, rows)))
+    return write_splits(source, ".jsonl", lambda rel, split: w.write(
+        rel, json_lines(map(example, source.rows(split)))))

@@ -193,7 +193,7 @@ def _label_ids(root: Path) -> dict[str, int]:
 def export(source: ExportSource, w: Writer) -> dict:
     """Write SensorLLM's layout for the selected stages and splits (module docstring)."""
     summary: dict = {}
-    stages = sorted({stage for stage, _ in source.tables})
+    stages = source.stages
     labels = _label_ids(source.root) if 2 in stages else {}
     for split in source.splits:
         if 1 in stages:
