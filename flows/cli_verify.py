@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.formats import check_format
-from generators.errors import InputError
+from generators.dataset import read_manifest
 
 
 def _tables(doc: dict) -> list[Table]:
@@ -50,11 +50,11 @@ def verify_command(
     ``DATASET_DIR/reference_model/``.
 
     Raises:
-        InputError: Unknown format, missing dataset parts, or an unavailable device.
+        InputError: Unknown format, no dataset (``manifest.json``) at ``dataset_dir``, missing
+            dataset parts, or an unavailable device.
     """
     check_format(format)
-    if not Path(dataset_dir).is_dir():
-        raise InputError(dataset_dir, "dataset directory does not exist (run `harqa build`)")
+    read_manifest(dataset_dir)
     from validation.reference_model import settings_for, verify
 
     err = Console(stderr=True)

@@ -126,6 +126,27 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def read_manifest(root: Path) -> dict:
+    """The ``manifest.json`` of a built dataset: what every command on a dataset reads first.
+
+    Raises:
+        InputError: ``root`` is not a directory holding a readable JSON ``manifest.json``
+            (the check comes before anything is written).
+    """
+    path = Path(root) / "manifest.json"
+    if not path.is_file():
+        raise InputError(root, "no manifest.json; expected a dataset built by harqa build")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(path, f"not a readable JSON manifest ({exc}); rebuild the dataset"
+                         ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise InputError(path, "expected a JSON object with 'files' (part path → SHA-256); "
+                               "rebuild the dataset", field="files")
+    return manifest
+
+
 def part_path(root: Path, stage: int, split: str, part: str) -> Path:
     """Where one part of a stage/split lives: ``<root>/stage<k>/<split>/<part>.parquet``."""
     return root / f"stage{stage}" / split / f"{part}.parquet"

@@ -19,7 +19,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from generators import trends  # noqa: E402
-from generators.dataset import read_stage  # noqa: E402
+from generators.dataset import read_manifest, read_stage  # noqa: E402
 
 #: Colours of the trend directions drawn over the signal.
 DIRECTION_COLOURS = {"up": "#2ca02c", "down": "#d62728", "steady": "#7f7f7f"}
@@ -208,10 +208,13 @@ def write_report(root: Path, out: Path | None = None, *, qa_per_channel: int = 3
 
     Returns:
         The path written.
+
+    Raises:
+        InputError: ``root`` holds no readable manifest (nothing is written).
     """
     root = Path(root)
     step = progress or (lambda _name: None)
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = read_manifest(root)
     out = Path(out) if out else root / "report.html"
     step("reading")
     s1, s2 = read_stage(root, 1), read_stage(root, 2)

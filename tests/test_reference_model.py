@@ -498,7 +498,7 @@ def test_cli_rejects_bad_format_and_missing_dataset(tmp_path, dataset):
 
     with pytest.raises(InputError, match="expected text or json, got .yaml."):
         verify_command(dataset, format="yaml", device="cpu")
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="no manifest.json; expected a dataset built by harqa"):
         verify_command(tmp_path / "nope", format="json", device="cpu")
 
 
