@@ -238,8 +238,12 @@ def export(
     series_in_text: bool = typer.Option(False, help="messages: the series as numbers in the prompt."),
     series_file: str = typer.Option("npz", help="sensorllm: npz, or pickle for SensorLLM's own loader."),
     overwrite: bool = typer.Option(False, help="Replace the contents of a non-empty OUT."),
+    allow_invalid: bool = typer.Option(False, help="Export a dataset that fails validation."),
 ) -> None:
-    """Export a dataset for training: ChatTS, chat messages, OpenTSLM, SensorLLM or JSONL."""
+    """Export a dataset for training: ChatTS, chat messages, OpenTSLM, SensorLLM or JSONL.
+
+    A dataset whose parts differ from its manifest, or whose build's validation failed,
+    is refused (exit 1) unless --allow-invalid."""
     from flows.export import export_dataset
     from generators.export import parse_mix
     from generators.exporters import ExportOptions
@@ -248,7 +252,7 @@ def export(
                             max_rows=max_rows, seed=seed, series_in_text=series_in_text,
                             series_file=series_file)
     with console.status(f"exporting {dataset_dir} as {format}…"):
-        summary = export_dataset(dataset_dir, format, out, options, overwrite)
+        summary = export_dataset(dataset_dir, format, out, options, overwrite, allow_invalid)
     table = Table(title=f"{format} → {out}")
     table.add_column("part")
     table.add_column("written", justify="right")

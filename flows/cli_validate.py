@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generators.errors import InputError
-
 
 def validate_command(dataset_dir: Path, format: str = "text") -> int:
     """Validate a built (or user-edited) dataset and print the result.
@@ -16,20 +14,24 @@ def validate_command(dataset_dir: Path, format: str = "text") -> int:
         format: ``text`` (one summary per line) or ``json`` (the full report).
 
     Returns:
-        Exit code: 0 when everything passes, 1 when anything fails, 2 on bad input.
+        Exit code: 0 when everything passes, 1 when anything fails (a part that is missing,
+        extra or changed against ``manifest.json`` included).
+
+    Raises:
+        InputError: Not a dataset directory with a ``manifest.json``, or an unreadable part.
     """
     from validation.report import validate_dataset
 
-    dataset_dir = Path(dataset_dir)
-    if not any(dataset_dir.glob("stage[12]/*/*.parquet")):
-        print(InputError(dataset_dir, "not a harqa dataset: no stage1|stage2/<split>/*.parquet"))
-        return 2
-    report = validate_dataset(dataset_dir)
+    report = validate_dataset(Path(dataset_dir))
     if format == "json":
         print(json.dumps(report, indent=2, sort_keys=True, default=str))
     else:
         print(f"{report['path']}: {report['rows']} rows, {report['rejected']} fail the semantic "
               f"checks, {report['stored_rejected']} already in rejected/")
+        integrity = report["manifest"]
+        print(f"  parts against manifest.json: {'pass' if integrity['passed'] else 'FAIL'}")
+        for problem in integrity["detail"]["problems"]:
+            print(f"    {problem}")
         for name, n in report["by_check"].items():
             print(f"  {name}: {n}")
         for name, res in report["dataset_checks"].items():

@@ -174,3 +174,114 @@ def test_inspect_reports_the_clock_of_a_real_rfid_recording(shared_data, tmp_pat
             f"{np.percentile(steps, 5) * 1e3:.4g}–{np.percentile(steps, 95) * 1e3:.4g} ms "
             f"(median 500 ms)") in run.output
     assert f"{gaps} gaps → {gaps + 1} parts" in run.output and "no labels" not in run.output
+
+
+def _phone_folder(root: Path, users=("u1", "u2")) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One phone CSV per user (UNIX-ms timestamps, duplicates, late samples, a 0.6 s gap),
+    walking then resting from the true time 30 s; returns each user's true times and stamps."""
+    root.mkdir(exist_ok=True)
+    clocks = {}
+    for k, user in enumerate(users):
+        true_s, stamp_ms = phone_clock(10 + k, 60.0, gaps=[(45.0, 0.6)])
+        walk = true_s < 30.0
+        x = np.where(walk, _signal(true_s), 0.02 * np.sin(2 * np.pi * 0.3 * true_s))
+        rows = ["timestamp,x,y,z,act"] + [
+            f"{1_700_000_000_000 + ms},{a:.5f},{0.98 + 0.1 * a:.5f},{0.1 - 0.05 * a:.5f},"
+            f"{'walk' if w else 'rest'}" for ms, a, w in zip(stamp_ms, x, walk)]
+        (root / f"phone_{user}.csv").write_text("\n".join(rows) + "\n")
+        clocks[user] = true_s, stamp_ms
+    return clocks
+
+
+PHONE_SPEC = ("    files: 'phone_*.csv'\n    dataset: phones\n"
+              "    timestamp: {column: timestamp, unit: ms}\n    subject: {pattern: 'phone_(u\\d)'}\n"
+              "    channels:\n      - {column: x, name: pocket_acc_x, unit: g}\n"
+              "      - {column: y, name: pocket_acc_y, unit: g}\n"
+              "      - {column: z, name: pocket_acc_z, unit: g}\n")
+
+
+def test_phone_recordings_build_with_every_row_accepted(tmp_path, prefect_server):
+    """Irregular phone clocks build; every answer re-derived from the grid agrees, and a
+    transition the text places at ``change_s`` is where the labels change on the grid."""
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from generators.dataset import read_stage
+
+    clocks = _phone_folder(tmp_path / "data")
+    preset = _preset(tmp_path / "phones.yaml",
+                     PHONE_SPEC + "    label: {column: act, names: [walk, rest]}\n", rate=100)
+    preset.write_text(preset.read_text().replace("[4, 20]", "[50, 300]").replace(
+        "stage2_window: 8\nstage2_stride: 4\ntest_subjects: [none]",
+        "stage2_window: 200\nstage2_stride: 100\ntest_subjects: [u2]"))
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["build", "--preset", str(preset), "--input",
+                                   str(tmp_path / "data"), "--out", str(out), "--name", "phones"])
+    assert run.exit_code == 0, run.output
+    assert "pass rate 1.0000" in run.output
+    assert sum(pq.read_table(p).num_rows for p in (out / "phones").glob("rejected/*.parquet")) == 0
+    rows = read_stage(out / "phones", 2, columns=["recording_id", "window_start", "change_index",
+                                                   "qa_type", "facts"])
+    recs = {r.recording_id: r for r in read("tabular", tmp_path / "data", spec={
+        "files": "phone_*.csv", "timestamp": {"column": "timestamp", "unit": "ms"},
+        "subject": {"pattern": r"phone_(u\d)"}, "label": {"column": "act", "names": ["walk", "rest"]},
+        "channels": [{"column": c, "name": f"pocket_acc_{c}", "unit": "g"} for c in "xyz"]})}
+    changes = [(rid, start + change) for rid, start, change, kind in zip(
+        rows["recording_id"].to_pylist(), rows["window_start"].to_pylist(),
+        rows["change_index"].to_pylist(), rows["qa_type"].to_pylist()) if kind == "transition"]
+    assert changes
+    for rid, at in changes:
+        labels = recs[rid].labels
+        assert (labels[at - 1], labels[at]) == (1, 2)
+        _, stamp_ms = clocks[rid.split("-")[0].removeprefix("phone_")]
+        t0 = stamp_ms.min() / 1000
+        assert t0 + (at - 1) / 100 < 30.0 + 0.002 and t0 + at / 100 >= 29.98  # by the true switch
+
+
+def _bad_times(rows: list[str]) -> str:
+    return "timestamp,x,y,z,act\n" + "".join(f"{t},0.1,0.9,0.1,walk\n" for t in rows)
+
+
+MALFORMED = {  # times as written → (line, words)
+    "backwards": (["1000", "1010", "1020", "900", "1030"], 5, "goes backwards by 0.12 s"),
+    "not a number": (["1000", "1010", "10x20", "1030"], 4, "expected a number, found '10x20'"),
+    "one row": (["1000"], 2, "one row only"),
+    "all duplicates": (["1000", "1000", "1000"], 2, "all 3 timestamps equal 1000"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_times_are_one_line_exit_2(case, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    times, line, words = MALFORMED[case]
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "phone_u1.csv"
+    path.write_text(_bad_times(times))
+    preset = _preset(tmp_path / "phones.yaml", PHONE_SPEC, rate=100)
+    run = CliRunner().invoke(app, ["inspect", "--preset", str(preset), "--input",
+                                   str(tmp_path / "data")])
+    assert run.exit_code == 2
+    assert run.output.strip() == (f"error: {path}, line {line}, field 'timestamp': "
+                                  + run.output.split("'timestamp': ", 1)[1].strip())
+    assert words in run.output and len(run.output.strip().splitlines()) == 1
+
+
+def test_malformed_times_stop_a_build_with_nothing_written(tmp_path, prefect_server):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "phone_u1.csv"
+    path.write_text(_bad_times(MALFORMED["backwards"][0]))
+    preset = _preset(tmp_path / "phones.yaml", PHONE_SPEC, rate=100)
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["build", "--preset", str(preset), "--input",
+                                   str(tmp_path / "data"), "--out", str(out), "--name", "phones"])
+    assert run.exit_code == 2, run.output
+    assert f"{path}, line 5, field 'timestamp': timestamp goes backwards" in run.output
+    assert not (out / "phones").exists() or not any((out / "phones").rglob("*.parquet"))

@@ -117,12 +117,17 @@ def test_missing_check_and_leftover_braces_rejected(rows: pa.Table) -> None:
 
 
 def _write(root: Path, table: pa.Table) -> None:
+    """The table's rows as a dataset's parts, listed in a manifest as a build lists them."""
+    files, counts = {}, {"rejected": 0}
     for stage in (1, 2):
         for split in ("train", "test"):
             part = table.filter(pc.and_(pc.equal(table["stage"], stage),
                                         pc.equal(table["split"], split)))
             if part.num_rows:
-                dataset.write_parquet_atomic(part, dataset.part_path(root, stage, split, "p"))
+                path = dataset.part_path(root, stage, split, "p")
+                files[path.relative_to(root).as_posix()] = dataset.write_parquet_atomic(part, path)
+                counts[f"stage{stage}/{split}"] = part.num_rows
+    dataset.write_json_atomic({"files": files, "counts": counts}, root / "manifest.json")
 
 
 def test_a_part_missing_a_schema_column_is_named(rows: pa.Table, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Dataset-level checks: split leakage, subject maps, unique ids, label set, class balance."""
+"""Dataset-level checks: split leakage, subject maps, unique ids, label set, class balance,
+and a published dataset's parts against its manifest."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from itertools import chain
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from generators.dataset import iter_parts, iter_rejected
+from generators.dataset import file_sha256, iter_parts, iter_rejected
 
 _COLUMNS = ["row_id", "stage", "split", "subject", "recording_id", "activity", "activity_id"]
 _EXAMPLES = 10
@@ -154,6 +157,51 @@ def class_balance(agg: Aggregates) -> dict:
     for (stage, split, act), n in agg.balance.items():
         out.setdefault(f"stage{stage}/{split}", {})[act] = n
     return _result(bool(out), {k: dict(sorted(v.items())) for k, v in sorted(out.items())})
+
+
+def _rows(path: Path) -> int | None:
+    """Rows in a Parquet file by its footer, or ``None`` when it is not readable Parquet."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def manifest_integrity(dataset_dir: Path, manifest: dict) -> dict:
+    """The parts are those the build published: each part the manifest lists is present
+    with its SHA-256, no other part is there, and each stage/split and ``rejected/`` holds
+    the rows the manifest counts (read from the Parquet footers).
+
+    Args:
+        dataset_dir: The dataset directory.
+        manifest: Its ``manifest.json`` (``files``: part path → SHA-256; ``counts``).
+
+    Returns:
+        ``{"passed", "detail": {"problems": [...]}}``, one line per problem naming the part
+        (or the stage/split whose count differs), in path order.
+    """
+    root = Path(dataset_dir)
+    listed: dict = manifest.get("files", {})
+    present = {p.relative_to(root).as_posix() for pattern in
+               ("stage[12]/*/*.parquet", "rejected/*.parquet") for p in root.glob(pattern)}
+    problems, rows = [], Counter()
+    for rel in sorted(set(listed) | present):
+        if rel not in present:
+            problems.append(f"{rel}: missing (listed in manifest.json)")
+            continue
+        n = _rows(root / rel)
+        if n is not None:
+            rows["/".join(rel.split("/")[:-1]) if rel.startswith("stage") else "rejected"] += n
+        if rel not in listed:
+            problems.append(f"{rel}: not in manifest.json (a part the build did not write)")
+        elif file_sha256(root / rel) != listed[rel]:
+            now = "not readable Parquet" if n is None else f"{n} rows now"
+            problems.append(f"{rel}: SHA-256 differs from manifest.json ({now})")
+    counts = manifest.get("counts", {})
+    for key in sorted(k for k in counts if k.startswith("stage") or k == "rejected"):
+        if counts[key] != rows[key]:
+            problems.append(f"{key}: {rows[key]} rows, manifest.json counts {counts[key]}")
+    return _result(not problems, {"problems": problems})
 
 
 def run_dataset_checks(dataset_dir: Path, expected: dict | None = None) -> dict:
