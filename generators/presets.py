@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from generators.errors import InputError
-from generators.readers._common import expect_number
+from generators.readers._common import expect_number, read_text
 from generators.registry import Registry
 
 
@@ -190,10 +190,11 @@ def load(name: str, overrides: Mapping[str, Any] | None = None) -> Preset:
 
     Raises:
         UnknownNameError: Unknown preset (the message lists the known ones).
-        InputError: A malformed preset file or override (naming the setting).
+        InputError: A malformed, unreadable or binary preset file, or a bad override
+            (naming the setting).
     """
     if name.endswith((".yaml", ".yml")) and Path(name).is_file():
-        where, text = name, Path(name).read_text(encoding="utf-8")
+        where, text = name, read_text(Path(name))
         name = Path(name).stem
     else:
         where, text = f"presets/{name}.yaml", PRESETS[name]

@@ -399,8 +399,8 @@ def binary_wisdm(tmp_path):
 NOBODY = 65534
 
 
-def _unreadable(reader: str, build: Callable[[Path], tuple[Path, Path]], **options):
-    """The reader run as an unprivileged user on a file it may not open.
+def _unreadable(build: Callable[[Path], tuple[Path, Path]], use: Callable[[Path], object]):
+    """``use(input)`` run as an unprivileged user on a file it may not open.
 
     ``build(base)`` writes the input under ``base`` and returns (input, file to lock).
     Root ignores file modes, so the reader runs in a forked child that drops to uid/gid
@@ -414,7 +414,7 @@ def _unreadable(reader: str, build: Callable[[Path], tuple[Path, Path]], **optio
 
     def call():
         try:
-            raise _as_nobody(lambda: list(read(reader, root, **options)))
+            raise _as_nobody(lambda: use(root))
         finally:
             shutil.rmtree(base)
     return call, path, None, None, "cannot read the file (Permission denied)"
@@ -460,11 +460,11 @@ def unreadable_hapt_file(tmp_path):
     def build(base):
         shutil.copytree(SAMPLE, base / "hapt")
         return base / "hapt", base / "hapt" / "RawData" / "gyro_exp03_user02.txt.gz"
-    return _unreadable("uci_har", build)
+    return _unreadable(build, lambda root: list(read("uci_har", root)))
 
 
 def unreadable_pamap2_file(tmp_path):
-    return _unreadable("pamap2", lambda base: (base, _pamap2(base)))
+    return _unreadable(lambda base: (base, _pamap2(base)), lambda root: list(read("pamap2", root)))
 
 
 def unreadable_uea_file(tmp_path):
@@ -472,7 +472,28 @@ def unreadable_uea_file(tmp_path):
         path = base / "Toy_TEST.ts"
         path.write_text(ff.ts_text([np.zeros((3, 1))], ["rest"], ["rest"]))
         return base, path
-    return _unreadable("uea", build, sample_rate_hz=1.0)
+    return _unreadable(build, lambda root: list(read("uea", root, sample_rate_hz=1.0)))
+
+
+def unreadable_preset_file(tmp_path):
+    def build(base):
+        path = base / "mine.yaml"
+        path.write_text(presets.PRESETS["mhealth"])
+        return path, path
+    return _unreadable(build, lambda path: presets.load(str(path)))
+
+
+def binary_preset_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(b"reader: mhealth\ndescription: \xff\xfe\n")
+    return lambda: presets.load(str(path)), path, None, None, "not UTF-8 text"
+
+
+def binary_spec_file(tmp_path):
+    ff.write_tabular(tmp_path, RNG)
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"files: '*.csv'\ndataset: \xff\xfe\n")
+    return _consume("tabular", tmp_path, spec=path), path, None, None, "not UTF-8 text"
 
 
 # --- rates and other numbers of the spec and the presets ------------------------------------
@@ -520,7 +541,8 @@ CATALOGUE_29 = [
     inf_cell_capture24, float32_overflow_tabular, inf_cell_uea, float32_overflow_usc_had,
     float32_overflow_wisdm, binary_wisdm,
     non_integer_span, overlapping_spans, binary_file_hapt, binary_activity_labels, binary_pamap2,
-    unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file,
+    unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file, unreadable_preset_file,
+    binary_preset_file, binary_spec_file,
     _spec_rate(0), _spec_rate(-50), _spec_rate("abc"), _spec_rate(float("nan")),
     _preset_number("sample_rate_hz", ".nan"), _preset_number("sample_rate_hz", ".inf"),
     _preset_number("sample_rate_hz", "-.inf"), _preset_number("sample_rate_hz", "0"),

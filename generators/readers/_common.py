@@ -58,6 +58,15 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
         raise unreadable(path, exc) from None
 
 
+def read_text(path: Path) -> str:
+    """The whole of a small UTF-8 text file (a spec, a preset, a dictionary).
+
+    Raises:
+        InputError: As :func:`text_lines`.
+    """
+    return "".join(line for _, line in text_lines(Path(path)))
+
+
 def beyond_float32(values: np.ndarray) -> np.ndarray:
     """Mask of the cells a float32 recording cannot hold: ±inf and overflows (not NaN)."""
     with np.errstate(invalid="ignore"):

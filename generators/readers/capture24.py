@@ -15,7 +15,7 @@ import pandas as pd
 from generators.errors import InputError
 from generators.readers._common import (
     Spill, check_increasing, find_files, line_text, number_option, numeric_columns,
-    read_table_chunks,
+    read_table_chunks, read_text,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -35,10 +35,7 @@ def label_dictionary(path: str | None = None) -> dict[str, dict[str, str]]:
         text = (resources.files("generators.readers") / "data" / "capture24_labels.csv").read_text(
             encoding="utf-8")
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(path, f"cannot read the label dictionary ({exc})") from None
+        text = read_text(Path(path))
     rows = list(csv.DictReader(io.StringIO(text)))
     if not rows or "annotation" not in rows[0]:
         raise InputError(path or "capture24_labels.csv", "expected a CSV with an 'annotation' "

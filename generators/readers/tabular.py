@@ -15,7 +15,7 @@ from generators.errors import InputError
 from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
 from generators.readers._common import (
     channel_from_name, checked_unit, find_files, label_ids, number_option, numeric_columns,
-    read_table_chunks,
+    read_table_chunks, read_text,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -31,8 +31,8 @@ def load_spec(spec: str | Path | Mapping[str, object]) -> tuple[dict, str]:
     if isinstance(spec, Mapping):
         return dict(spec), "<tabular spec>"
     try:
-        data = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_text(Path(spec)))
+    except yaml.YAMLError as exc:
         raise InputError(spec, f"cannot read the spec as YAML ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(spec, "expected a YAML mapping with files, channels, … keys")
