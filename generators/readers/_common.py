@@ -31,14 +31,19 @@ def open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
-def unreadable(path: Path, exc: OSError) -> InputError:
-    """The error for a file the operating system will not let us read (EACCES, EIO, …)."""
-    return InputError(path, f"cannot read the file ({exc.strerror or exc})")
+READ_ERRORS = (UnicodeDecodeError, *GZIP_ERRORS, OSError)
+"""What reading a file can raise that is the file's fault, not the code's."""
 
 
-def not_text(path: Path) -> InputError:
-    """The error for a file that should be text but does not decode as UTF-8."""
-    return InputError(path, "not UTF-8 text (a binary file?); expected a text table")
+def read_error(path: Path, exc: BaseException) -> InputError:
+    """The one-line error for one of ``READ_ERRORS`` met while reading ``path``: not UTF-8
+    text, corrupt gzip, or a file the system will not let us read (EACCES, EIO, …)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(path, "not UTF-8 text (a binary file?); expected a text table")
+    if isinstance(exc, GZIP_ERRORS) or (getattr(exc, "errno", None) is None
+                                        and "gzip" in str(exc).lower()):
+        return InputError(path, f"corrupt gzip data ({exc}); re-download the file")
+    return InputError(path, f"cannot read the file ({getattr(exc, 'strerror', None) or exc})")
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -50,12 +55,8 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         with open_text(path) as fh:
             yield from enumerate(fh, start=1)
-    except UnicodeDecodeError:
-        raise not_text(path) from None
-    except GZIP_ERRORS as exc:
-        raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
-    except OSError as exc:
-        raise unreadable(path, exc) from None
+    except READ_ERRORS as exc:
+        raise read_error(path, exc) from None
 
 
 def read_text(path: Path) -> str:
@@ -147,12 +148,8 @@ def load_numeric_table(path: Path, n_cols: int, sep: str | None = None,
                          dtype=np.float64, engine="c", compression="infer")
     except pd.errors.EmptyDataError:
         raise InputError(path, f"file is empty; expected rows of {n_cols} numbers") from None
-    except UnicodeDecodeError:
-        raise not_text(path) from None
-    except GZIP_ERRORS as exc:
-        raise InputError(path, f"corrupt gzip data ({exc})") from None
-    except OSError as exc:
-        raise unreadable(path, exc) from None
+    except READ_ERRORS as exc:
+        raise read_error(path, exc) from None
     except (ValueError, pd.errors.ParserError):
         raise _locate_bad_cell(path, n_cols, sep, allow_nan) from None
     values = df.to_numpy()
@@ -277,14 +274,8 @@ def read_table_chunks(path: Path, *, n_columns: int, sep: str | None, header: bo
         if match is None:
             raise InputError(path, f"cannot parse as a table of {n_columns} fields ({exc})") from None
         raise _field_count_error(path, int(match[1]), n_columns, sep) from None
-    except UnicodeDecodeError:
-        raise not_text(path) from None
-    except GZIP_ERRORS as exc:
-        raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
-    except OSError as exc:
-        if "gzip" in str(exc).lower():
-            raise InputError(path, f"corrupt gzip data ({exc}); re-download the file") from None
-        raise unreadable(path, exc) from None
+    except READ_ERRORS as exc:
+        raise read_error(path, exc) from None
 
 
 def numeric_columns(frame: pd.DataFrame, columns: Sequence[object], path: Path, first_line: int,
