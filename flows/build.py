@@ -118,7 +118,7 @@ def process_shard(shard: Shard, cfg: BuildConfig, key: str, out: str) -> dict:
     described = pipeline.describe(rec, cfg, packs, shard.span)
     table = dataset.items_to_table(described.items, rec, cfg.trend_params)
     del described  # the table holds everything the parts need
-    accepted, rejected = semantic.check_table(table)
+    accepted, rejected = semantic.check_table(table, packs, rec.label_names.values())
     tmp = cache.new_entry(entry)
     files: dict[str, str] = {}
     counts: Counter = Counter()
@@ -321,6 +321,9 @@ def _build(cfg: BuildConfig, out: str) -> dict:
         activities = declared_activities(refs, cfg.classes)
         validation, problems = _validate(cfg, counts, staging, activities)
         manifest = _manifest(cfg, counts, files, packs, build_key)
+        # The packs travel with the dataset, so that it validates without the user's folder.
+        manifest["templates"] = text.save_packs(
+            packs, text.shared_phrases(cfg.templates_dir), staging / text.PACKS_DIR)
         manifest["activities"] = activities
         manifest["validation"] = validation
         manifest["seconds"] = round(time.perf_counter() - started, 2)

@@ -214,6 +214,19 @@ def test_sensorllm_pickle_replays_its_loaders(built, source_rows, mem):
             assert label2id[q["qa_pair"]["A"]] == q["qa_pair"]["label"]
 
 
+def test_sensorllm_of_a_drawn_subset_keeps_only_whole_windows(built, mem):
+    rows = int(0.8 * len(_ids(built, "train", 1)))
+    summary = export(built, "sensorllm", "memory://d",
+                     ExportOptions(stage="1", split="train", max_rows=rows))
+    qa = json.loads(mem.cat("/d/stage1/train_qa.json"))["dataset"]
+    s = summary["stage1/train"]
+    assert qa and s["skipped_without_summary"] > 0 and s["rows"] == rows
+    for e in qa:  # its loader reads all six channels of each window
+        assert set(e["summaries"]) == set(e["qa_pairs"]) and len(e["summaries"]) == 6
+    kept = sum(len(v) + 1 for e in qa for v in e["qa_pairs"].values())
+    assert kept + s["unaligned"] + s["skipped_without_summary"] == rows
+
+
 def test_a_seeded_mix_and_its_manifest(built, mem):
     options = ExportOptions(split="train", mix=parse_mix("stage1:0.9,stage2:0.1"),
                             max_rows=200, seed=3)

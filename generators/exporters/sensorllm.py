@@ -80,6 +80,9 @@ def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
     if not table.num_rows:
         return {"windows": 0, "rows": 0}
     multi = len(set(table["channel_locations"].combine_chunks().flatten().to_pylist())) > 1
+    # Its loader reads every channel of every window: one that lacks a channel's summary
+    # (a window short of a channel too, as a --max-rows draw leaves it) is skipped.
+    names = sorted(set(table["channel_names"].combine_chunks().flatten().to_pylist()))
     windows: dict[str, list[dict]] = defaultdict(list)
     for row in table.to_pylist():
         windows[row["window_id"]].append(row)
@@ -89,7 +92,6 @@ def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
         by_channel: dict[str, list[dict]] = defaultdict(list)
         for r in rows:
             by_channel[r["channel_names"][0]].append(r)
-        names = sorted(by_channel)
         summaries = {n: next((r for r in by_channel[n] if r["qa_type"] == SUMMARY_TYPE), None)
                      for n in names}
         if any(s is None for s in summaries.values()):
