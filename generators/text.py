@@ -367,6 +367,74 @@ def load_packs(overlay_dir: Path | None = None) -> dict[str, TemplatePack]:
     return packs
 
 
+PACKS_DIR = "templates"
+"""A dataset's folder of the packs it was built with (``manifest.json`` ``templates``:
+file name → SHA-256), so that its rows can be read back without the user's folder."""
+
+
+def save_packs(packs: Mapping[str, TemplatePack], shared: Mapping[str, tuple[str, ...]],
+               directory: Path) -> dict[str, str]:
+    """Write packs as a template folder that :func:`load_saved_packs` reads back equal:
+    ``_phrases.yaml`` with the shared lists, and one file per pack with its variants and
+    the phrase lists that differ from the shared ones.
+
+    Args:
+        packs: QA type → pack, as a build used them (built-in and overlay).
+        shared: The shared phrase lists they were loaded with (:func:`shared_phrases`).
+        directory: Where to write (created).
+
+    Returns:
+        File name → SHA-256 of its bytes.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    docs = {PHRASES_FILE: {"phrases": {k: list(v) for k, v in shared.items()}}}
+    for name, pack in sorted(packs.items()):
+        docs[f"{name}.yaml"] = {
+            "qa_type": pack.qa_type, "version": int(pack.version), "fields": list(pack.fields),
+            "answer_style": pack.answer_style,
+            "variants": [{"name": v.name, "question": v.question, "answer": v.answer}
+                         for v in pack.variants],
+            "phrases": {k: list(v) for k, v in pack.phrases.items() if shared.get(k) != v}}
+    digests = {}
+    for file, doc in docs.items():
+        data = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1 << 30).encode()
+        (directory / file).write_bytes(data)
+        digests[file] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def load_saved_packs(dataset_dir: Path) -> dict[str, TemplatePack] | None:
+    """The packs a dataset was built with, checked against its ``manifest.json``.
+
+    Returns:
+        QA type → pack; ``None`` when the manifest lists none (no manifest, or a dataset
+        built before datasets carried their packs: read it along the built-in packs).
+
+    Raises:
+        InputError: A listed file is missing, differs from its SHA-256, or is malformed.
+    """
+    try:
+        manifest = json.loads((Path(dataset_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    listed = manifest.get("templates") if isinstance(manifest, dict) else None
+    if not listed:
+        return None
+    folder = Path(dataset_dir) / PACKS_DIR
+    for name, digest in sorted(listed.items()):
+        path = folder / name
+        if not path.is_file():
+            raise InputError(path, "missing: manifest.json lists it among the template packs "
+                             "this dataset was built with")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise InputError(path, "corrupt: its SHA-256 differs from the one manifest.json "
+                             "lists for it")
+    shared: dict[str, tuple[str, ...]] = {}
+    sources = _collect([folder / name for name in sorted(listed)], shared)
+    _check_directions(shared)
+    return {stem: parse_pack(path, text, shared) for stem, (path, text) in sources.items()}
+
+
 def _collect(files: list, shared: dict[str, tuple[str, ...]]) -> dict[str, tuple[Path, str]]:
     """Pack sources by stem; ``_phrases.yaml`` lists are merged into ``shared`` in place."""
     sources = {}

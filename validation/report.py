@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from generators.dataset import iter_parts, iter_rejected, read_manifest
+from generators.text import load_saved_packs
 from validation import dataset_checks, gx_suites, semantic
 
 
@@ -72,9 +73,12 @@ def validate_dataset(dataset_dir: Path, gx: bool = True) -> dict:
     manifest = read_manifest(dataset_dir)
     integrity = dataset_checks.manifest_integrity(dataset_dir, manifest)
     rows, failed, by_check = 0, [], Counter()
+    # Rows are read along the packs the dataset carries, naming any class of the dataset.
+    packs = load_saved_packs(dataset_dir)
+    labels = semantic.row_labels(iter_parts(dataset_dir, columns=["activity", "next_activity"]))
     for table in iter_parts(dataset_dir):  # one shard's part at a time: bounded memory
         rows += table.num_rows
-        _, bad = semantic.check_table(table)
+        _, bad = semantic.check_table(table, packs, labels)
         by_check.update(bad["check"].to_pylist())
         failed += [{"row_id": r, "check": c, "reason": why} for r, c, why in
                    zip(*(bad[k].to_pylist() for k in ("row_id", "check", "reason")))]

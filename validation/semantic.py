@@ -59,25 +59,24 @@ def row_failures(row: Row) -> list[Failure]:
     return out
 
 
-def class_names(tables: Iterable[pa.Table]) -> set[str]:
-    """The class names the rows label their windows with (``activity`` and
-    ``next_activity``), as the text words them."""
+def row_labels(tables: Iterable[pa.Table]) -> set[str]:
+    """The class labels rows name their windows with (``activity``, ``next_activity``)."""
     labels = set()
     for table in tables:
         for column in ("activity", "next_activity"):
             labels.update(pc.unique(table[column]).to_pylist())
-    return {activity_words(label) for label in labels if label}
+    return {label for label in labels if label}
 
 
 def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None,
-                classes: Iterable[str] | None = None) -> tuple[pa.Table, pa.Table]:
+                labels: Iterable[str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Re-derive every row's answer from its series and split the table.
 
     Args:
         table: Rows with ``QA_SCHEMA``.
         packs: The template packs the rows were rendered with (default: the built-in).
-        classes: The dataset's class names as the text words them (default: those the
-            table's rows are labelled with, ``class_names``).
+        labels: The dataset's class labels, which activity and transition texts name
+            (default: those the table's rows carry, :func:`row_labels`).
 
     Returns:
         ``(accepted, rejected)``: accepted rows with ``QA_SCHEMA``; rejected rows with
@@ -87,7 +86,7 @@ def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None
     table = table.select(QA_SCHEMA.names).cast(QA_SCHEMA)
     meta = table.select(_META).to_pylist()
     reader = Reader(builtin_packs() if packs is None else packs,
-                    class_names([table]) if classes is None else classes)
+                    map(activity_words, row_labels([table]) if labels is None else labels))
     accepted, rejected, names, reasons = [], [], [], []
     for i, (rec, series) in enumerate(zip(meta, _series(table))):
         if series is None:
