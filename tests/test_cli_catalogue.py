@@ -73,6 +73,17 @@ def _out(ws: Path) -> str:
     return str(ws / "out")
 
 
+def _after(command: str, ws: Path) -> list[str]:
+    """What a command needs after its dataset argument."""
+    return ["--format", "jsonl", "--out", _out(ws)] if command == "export" else []
+
+
+def _unbuilt(ws: Path) -> Path:
+    """A dataset whose manifest lists a part that is not there."""
+    return _file(ws, "ds/manifest.json", json.dumps(
+        {"files": {"stage1/train/p.parquet": "0" * 64}, "counts": {"stage1/train": 3}})).parent
+
+
 CASES = [
     # build: settings refused before any work starts.
     Case("build-unknown-preset", lambda ws: ["build", "--preset", "nope", "--out", _out(ws)],
@@ -139,11 +150,18 @@ CASES = [
          2, ("No such command 'lnit'",)),
     Case("templates-preview-unknown", lambda ws: ["templates", "preview", "nope"],
          2, ("unknown QA type 'nope'",)),
-    # validate / verify on a directory that holds no dataset
+    # validate / verify / export / report on what is not a dataset built by harqa build
     Case("validate-format", lambda ws: ["validate", str(ws), "--format", "yaml"],
          2, ("expected text or json, got 'yaml'",)),
-    Case("validate-not-a-dataset", lambda ws: ["validate", str(ws)],
-         2, ("no manifest.json",)),
+    *(Case(f"{command}-{what}", lambda ws, c=command, at=at: [c, str(at(ws)), *_after(c, ws)],
+           2, ("no manifest.json; expected a dataset built by harqa build",))
+      for command in ("validate", "verify", "export", "report")
+      for what, at in (("not-a-dataset", lambda ws: ws), ("a-file", lambda ws: _csv(ws)),
+                       ("missing", lambda ws: ws / "nowhere"))),
+    Case("export-invalid-dataset",
+         lambda ws: ["export", str(_unbuilt(ws)), "--format", "jsonl", "--out", _out(ws)],
+         1, ("fails validation: stage1/train/p.parquet: missing (listed in manifest.json)",
+             "--allow-invalid")),
     # serve: schedules need a server
     Case("serve-no-server", lambda ws: ["serve", "--cron", "0 3 * * *", "--out", _out(ws)],
          2, ("schedules need a running Prefect server",)),
