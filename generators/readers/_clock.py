@@ -172,14 +172,15 @@ def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines:
     order, backwards = _sorted(times, lines, policy.max_backwards_s, unit, path, field)
     if order is not None:
         times, values, labels = times[order], values[order], labels[order]
+        del order
     first = np.flatnonzero(np.r_[True, np.diff(times) > 0])
     if len(first) == 1:
         raise InputError(path, f"all {len(times)} timestamps equal {times[0]:g}; expected "
                          "increasing times", line=int(lines[0]), field=field)
     if len(first) < len(times):
         if policy.duplicates == "mean":
-            counts = np.diff(np.r_[first, len(times)])[:, None]
-            values = np.add.reduceat(values, first, axis=0, dtype=np.float64) / counts
+            values = np.add.reduceat(values, first, axis=0)
+            values /= np.diff(np.r_[first, len(times)]).astype(values.dtype)[:, None]
         else:
             values = values[first]
         times, labels = times[first], labels[first]
@@ -246,6 +247,7 @@ def clocked_recordings(times: np.ndarray, values: np.ndarray, labels: np.ndarray
     """
     parts, report = regularize(times, values, labels, lines, policy, unit=unit, path=path,
                                field=field, recording_id=recording_id)
+    del times, values, labels, lines  # the parts hold what they need; a day's arrays go now
     if on_clock is not None:
         on_clock(report)
     for k, part in enumerate(parts, start=1):
