@@ -199,7 +199,7 @@ def inspect(
     for line in clock_lines(info):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     if not info["labelled"]:
-        out.print("no labels: stage 1 only (stage 2 needs labels)", highlight=False)
+        out.print("no labels: every sample is unlabelled", highlight=False)
 
 
 @app.command()

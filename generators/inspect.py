@@ -94,5 +94,6 @@ def clock_lines(info: dict[str, Any]) -> list[str]:
             f"p5–p95 {c['step_p5_s'] * 1e3:.4g}–{c['step_p95_s'] * 1e3:.4g} ms (median "
             f"{c['median_step_s'] * 1e3:.4g} ms), {c['duplicated']} duplicated, "
             f"{c['backwards']} backwards, {c['off_band']} steps outside 0.5–1.5× the median, "
-            f"{c['gaps']} gaps → {c['parts']} part{'s' if c['parts'] != 1 else ''}"
+            f"{c['gaps']} gap{'s' if c['gaps'] != 1 else ''} → {c['parts']} "
+            f"part{'s' if c['parts'] != 1 else ''}"
             for c in info["clocks"]]

@@ -285,3 +285,21 @@ def test_malformed_times_stop_a_build_with_nothing_written(tmp_path, prefect_ser
     assert run.exit_code == 2, run.output
     assert f"{path}, line 5, field 'timestamp': timestamp goes backwards" in run.output
     assert not (out / "phones").exists() or not any((out / "phones").rglob("*.parquet"))
+
+
+def test_inspect_says_no_labels_for_an_unlabelled_folder(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    _phone_folder(tmp_path / "data")
+    preset = _preset(tmp_path / "phones.yaml", PHONE_SPEC, rate=100)
+    args = ["inspect", "--preset", str(preset), "--input", str(tmp_path / "data")]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "no labels: every sample is unlabelled" in run.output
+    assert "1 gap → 2 parts" in run.output
+    info = json.loads(CliRunner().invoke(app, args + ["--format", "json"]).output)
+    assert not info["labelled"] and list(info["samples_per_label"]) == ["unlabelled"]
