@@ -294,3 +294,78 @@ def write_wisdm(root: Path, rng: np.random.Generator) -> list[Expected]:
     (root / "WISDM_ar_v1.1_raw.txt").write_text("\n".join(records) + "\n")
     return out
 
+
+# --- every class of a preset, by its official name -----------------------------------------
+
+HAPT_ACTIVITIES = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING",
+                   "LAYING", "STAND_TO_SIT", "SIT_TO_STAND", "SIT_TO_LIE", "LIE_TO_SIT",
+                   "STAND_TO_LIE", "LIE_TO_STAND")
+"""``activity_labels.txt`` of HAPT (UCI-HAR v2.1), ids 1–12 in order."""
+
+
+def class_labels(classes: tuple[int, ...], run: int) -> np.ndarray:
+    """One run of ``run`` samples per class, in order, after a short unlabelled (0) lead-in."""
+    return np.concatenate([np.zeros(7, dtype=np.int32),
+                           np.repeat(np.asarray(classes, dtype=np.int32), run)])
+
+
+def write_hapt(root: Path, rng: np.random.Generator, recordings: dict[tuple[int, int], np.ndarray]
+               ) -> None:
+    """HAPT raw layout: ``RawData/{acc,gyro}_expXX_userYY.txt``, ``labels.txt`` spans
+    (inclusive, 1-based) of each run of a non-zero label, ``activity_labels.txt``."""
+    raw = root / "RawData"
+    raw.mkdir(parents=True)
+    spans = []
+    for (exp, user), labels in recordings.items():
+        for kind in ("acc", "gyro"):
+            _write_rows(raw / f"{kind}_exp{exp:02d}_user{user:02d}.txt",
+                        dyadic(rng, (len(labels), 3), scale=128), " ")
+        edges = np.flatnonzero(np.diff(np.r_[0, labels, 0])) + 1
+        spans += [f"{exp} {user} {labels[a - 1]} {a} {b - 1}"
+                  for a, b in zip(edges[:-1], edges[1:]) if labels[a - 1]]
+    (raw / "labels.txt").write_text("\n".join(spans) + "\n")
+    (root / "activity_labels.txt").write_text(
+        "".join(f"{i} {name}\n" for i, name in enumerate(HAPT_ACTIVITIES, start=1)))
+
+
+def write_every_class(reader: str, classes: tuple[int, ...], run: int, root: Path,
+                      rng: np.random.Generator, subjects: tuple[str, str]) -> None:
+    """Files in ``reader``'s layout where each of two subjects performs every class.
+
+    Each class is one run of ``run`` samples at the source rate; ``subjects`` are the
+    subject ids as the format writes them (``"1"``, ``"105"``, ``"P101"``…).
+    """
+    labels = class_labels(classes, run)
+    if reader == "mhealth":
+        for s in subjects:
+            _write_rows(root / f"mHealth_subject{s}.log", mhealth_table(rng, labels), "\t",
+                        int_columns=(23,))
+    elif reader == "pamap2":
+        for s in subjects:
+            write_pamap2(root, pamap2_table(rng, labels), "Protocol", int(s))
+    elif reader == "usc_had":
+        for s in subjects:
+            for c in classes:
+                write_usc_had_trial(root, int(s), c, 1, dyadic(rng, (run, 6), scale=128))
+    elif reader == "capture24":
+        lookup, _ = scheme_labels()
+        first = {}
+        for annotation, c in sorted(lookup.items()):
+            first.setdefault(c, annotation)
+        annotations = [first[c] if c else "" for c in labels]
+        for s in subjects:
+            write_capture24(root / f"{s}.csv.gz", dyadic(rng, (len(labels), 3), scale=128),
+                            annotations)
+    elif reader == "uci_har":
+        write_hapt(root, rng, {(k, int(s)): labels for k, s in enumerate(subjects, start=1)})
+    elif reader == "wisdm":
+        from generators.readers.wisdm import ACTIVITIES
+
+        acts, records = labels[labels > 0], []  # WISDM has no null class
+        for s in subjects:
+            xyz = dyadic(rng, (len(acts), 3))
+            records += [f"{s},{ACTIVITIES[c - 1]},{1_000_000_000 + k * 50_000_000},"
+                        + ",".join(FMT % v for v in xyz[k]) + ";" for k, c in enumerate(acts)]
+        (root / "WISDM_ar_v1.1_raw.txt").write_text("\n".join(records) + "\n")
+    else:
+        raise ValueError(f"no every-class writer for reader {reader!r}")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from flows.config import make_config
-from generators import presets, text
+from generators import presets, readers, text
 from generators.dataset import items_to_table
 from generators.pipeline import cut, describe, recordings
+from tests import fixtures_formats as ff
 from tests.test_readers import WRITERS
 from validation import semantic
 
@@ -77,3 +83,93 @@ def test_cli_builds_an_unseen_csv_from_a_spec_alone(tmp_path, prefect_server):
         assert set(zip(table["subject"].to_pylist(), table["split"].to_pylist())) == {
             ("u1", "train"), ("u2", "test")}
         assert set(table["activity"].to_pylist()) == {"walk", "rest"}
+
+
+# Source rate and (train, test) subject of each preset's fixture; the test subject is one of
+# the preset's own, so the build runs with the preset exactly as shipped.
+SOURCES = {"capture24": (100.0, ("P001", "P101")), "mhealth": (50.0, ("2", "1")),
+           "pamap2": (100.0, ("101", "105")), "uci_har": (50.0, ("1", "2")),
+           "usc_had": (100.0, ("1", "13")), "wisdm": (20.0, ("1", "31"))}
+
+
+def _class_names(loaded: presets.Preset, root) -> list[str]:
+    """The names the preset's classes carry in its reader's label map."""
+    names = next(iter(readers.read(loaded.reader, root, **loaded.reader_options))).label_names
+    return sorted(names[c] for c in loaded.classes)
+
+
+def _build(args: list[str]) -> dict:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["build", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output[-3000:]
+    return json.loads(result.stdout[result.stdout.index("{"):])
+
+
+def _activities(root) -> dict[int, set[str]]:
+    from generators.dataset import read_stage
+
+    return {stage: set(read_stage(root, stage, columns=["activity"])["activity"].to_pylist())
+            for stage in (1, 2)}
+
+
+def test_every_preset_has_a_fixture():
+    assert set(presets.names()) == set(SOURCES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", sorted(SOURCES))
+def test_preset_builds_every_class_by_its_official_name(preset, tmp_path, prefect_server):
+    """The shipped preset, files in its layout where each subject does every class."""
+    loaded = presets.load(preset)
+    rate, subjects = SOURCES[preset]
+    run = math.ceil((loaded.stage2_window + loaded.stage2_stride) * rate / loaded.sample_rate_hz)
+    source = tmp_path / "in"
+    source.mkdir()
+    ff.write_every_class(loaded.reader, loaded.classes, run, source, np.random.default_rng(5),
+                         subjects)
+    names = _class_names(loaded, source)
+    if preset == "mhealth":
+        assert "knees bending (crouching)" in names and "jump front & back" in names
+    summary = _build(["--preset", preset, "--input", str(source), "--out", str(tmp_path / "out")])
+    assert summary["counts"]["rejected"] == 0
+    assert _activities(tmp_path / "out" / preset) == {1: set(names), 2: set(names)}
+
+
+PUNCTUATED = ["knees bending (crouching)", "jump front & back", "up/down stairs",
+              "child's play", 'the "slow" walk', "Gehen über die Brücke", "走る",
+              "café (au lait) & croissant / 'petit' \"déjeuner\""]
+
+
+def test_a_spec_with_punctuated_and_non_ascii_class_names_builds_and_validates(
+        tmp_path, prefect_server):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    rng = np.random.default_rng(2)
+    source = tmp_path / "in"
+    source.mkdir()
+    for user in ("u1", "u2"):
+        labels = np.repeat(PUNCTUATED, 90)
+        frame = pd.DataFrame({"act": labels, **{a: ff.dyadic(rng, (len(labels),), 64)
+                                                 for a in ("ax", "ay", "az")}})
+        frame.to_csv(source / f"study_{user}.csv", index=False, float_format=ff.FMT)
+    spec = {"files": "study_*.csv", "dataset": "punctuated", "sample_rate_hz": 25,
+            "channels": [{"column": a, "name": f"wrist_acc_{a[1]}", "unit": "g"}
+                         for a in ("ax", "ay", "az")],
+            "label": {"column": "act", "names": PUNCTUATED},
+            "subject": {"pattern": r"study_(u\d)"}}
+    preset = tmp_path / "punctuated.yaml"
+    preset.write_text(yaml.safe_dump(
+        {"reader": "tabular", "sample_rate_hz": 25, "reader_options": {"spec": spec},
+         "stage1_window": [10, 60], "stage2_window": 50, "stage2_stride": 25,
+         "test_subjects": ["u2"]}, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    summary = _build(["--preset", str(preset), "--input", str(source), "--out", str(out)])
+    assert summary["counts"]["rejected"] == 0
+    assert _activities(out / "punctuated") == {1: set(PUNCTUATED), 2: set(PUNCTUATED)}
+    result = CliRunner().invoke(app, ["validate", str(out / "punctuated")])
+    assert result.exit_code == 0, result.output[-3000:]
