@@ -120,11 +120,18 @@ def test_tabular_reader_puts_a_phone_csv_on_the_grid(tmp_path):
     assert stamp_ms.min() / 1000 + (switch - 1) / 100 < stamp_ms[label == "rest"].min() / 1000
 
 
-def test_spec_with_a_bad_clock_key_is_refused(tmp_path):
-    spec = {"timestamp": {"column": "t", "unit": "ms", "duplicates": "median"},
+@pytest.mark.parametrize("key, value, words", [
+    ("duplicates", "median", "duplicates 'median'; expected mean or first"),
+    ("max_gap_s", 0, "expected a positive number of seconds, found 0"),
+    ("max_backwards_s", -0.1, "expected a number of seconds, 0 or more, found -0.1"),
+    ("max_gap_s", "0.1", "expected a positive number of seconds, found '0.1'"),
+])
+def test_spec_with_a_bad_clock_key_is_refused(tmp_path, key, value, words):
+    spec = {"timestamp": {"column": "t", "unit": "ms", key: value},
             "channels": [{"column": "x", "name": "wrist_acc_x", "unit": "g"}]}
-    with pytest.raises(InputError, match="duplicates 'median'; expected mean or first"):
+    with pytest.raises(InputError) as info:
         list(read("tabular", tmp_path, spec=spec))
+    assert info.value.field == f"timestamp.{key}" and words in str(info.value)
 
 
 RFID_COLUMNS = "time_s,frontal,vertical,lateral,antenna,rssi,phase,frequency,label"

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from generators.errors import InputError
+from generators.readers._common import number_option
 from generators.types import Recording
 
 LOG = logging.getLogger("generators.readers")
@@ -55,15 +56,12 @@ class ClockPolicy:
         if options.get("duplicates", "mean") not in DUPLICATES:
             raise InputError(where, f"duplicates {options['duplicates']!r}; expected mean or "
                              "first", field=f"{prefix}duplicates")
-        for key in ("rate_hz", "max_backwards_s", "max_gap_s"):
-            value = options.get(key)
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float)) or value < 0
-                                      or (value == 0 and key != "max_backwards_s")):
-                raise InputError(where, f"{key} {value!r}; expected a positive number",
-                                 field=f"{prefix}{key}")
-        return cls(**{k: (float(v) if k != "duplicates" else v) for k, v in options.items()
-                      if v is not None})
+        given = {k: v for k, v in options.items() if v is not None}
+        for key in set(given) - {"duplicates"}:
+            given[key] = number_option(given[key], where, f"{prefix}{key}",
+                                       "Hz" if key == "rate_hz" else "seconds",
+                                       positive=key != "max_backwards_s")
+        return cls(**given)
 
 
 @dataclass(frozen=True)
