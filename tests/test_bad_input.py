@@ -475,6 +475,17 @@ def unreadable_uea_file(tmp_path):
     return _unreadable(build, lambda root: list(read("uea", root, sample_rate_hz=1.0)))
 
 
+def unreadable_folder(tmp_path):
+    """A subject's folder the user may not list: its file must not silently go missing."""
+    def build(base):
+        ff.write_mhealth(base, RNG, subjects=(2,))
+        (base / "more").mkdir()
+        ff.write_mhealth(base / "more", RNG, subjects=(3,))
+        return base, base / "more"
+    call, path, *_ = _unreadable(build, lambda root: list(read("mhealth", root)))
+    return call, path, None, None, "cannot read the directory (Permission denied)"
+
+
 def unreadable_preset_file(tmp_path):
     def build(base):
         path = base / "mine.yaml"
@@ -541,7 +552,8 @@ CATALOGUE_29 = [
     inf_cell_capture24, float32_overflow_tabular, inf_cell_uea, float32_overflow_usc_had,
     float32_overflow_wisdm, binary_wisdm,
     non_integer_span, overlapping_spans, binary_file_hapt, binary_activity_labels, binary_pamap2,
-    unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file, unreadable_preset_file,
+    unreadable_hapt_file, unreadable_pamap2_file, unreadable_uea_file, unreadable_folder,
+    unreadable_preset_file,
     binary_preset_file, binary_spec_file,
     _spec_rate(0), _spec_rate(-50), _spec_rate("abc"), _spec_rate(float("nan")),
     _preset_number("sample_rate_hz", ".nan"), _preset_number("sample_rate_hz", ".inf"),

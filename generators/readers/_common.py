@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import os
 import re
 import tempfile
 import zlib
@@ -182,13 +183,20 @@ def find_files(path: Path, patterns: str | Sequence[str], what: str) -> list[Pat
         what: What the files are, for the error message.
 
     Raises:
-        InputError: ``path`` does not exist or holds no matching file.
+        InputError: ``path`` does not exist or holds no matching file, or a directory
+            under it cannot be listed (its files would silently go missing).
     """
     path = Path(path)
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise InputError(path, f"no such file or directory; expected {what}")
+
+    def unlisted(exc: OSError) -> None:
+        raise InputError(exc.filename, f"cannot read the directory ({exc.strerror}); "
+                         f"expected {what}")
+    for _ in os.walk(path, onerror=unlisted):
+        pass
     patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     found = sorted({p for pattern in patterns for p in path.rglob(pattern) if p.is_file()},
                    key=natural_key)
@@ -381,6 +389,20 @@ class Spill:
         mapped = np.memmap(self._file, dtype=self._dtype, mode="r", shape=shape)
         self._file.close()  # the mapping keeps its own handle on the data
         return mapped
+
+
+def append_block(blocks: list[np.ndarray], chunk: np.ndarray, block_bytes: int = 1 << 26
+                 ) -> None:
+    """Append ``chunk`` to ``blocks``, joining the chunks after the last full block into one
+    once they hold ``block_bytes``: a day-long file's columns then sit in a few large
+    allocations, which go back to the system when freed, instead of thousands of chunk-sized
+    ones that the C allocator keeps."""
+    blocks.append(chunk)
+    tail = len(blocks)
+    while tail > 0 and blocks[tail - 1].nbytes < block_bytes:
+        tail -= 1
+    if sum(b.nbytes for b in blocks[tail:]) >= block_bytes:
+        blocks[tail:] = [np.concatenate(blocks[tail:])]
 
 
 def check_increasing(times: np.ndarray, path: Path, first_line: int, field: str,
