@@ -14,9 +14,9 @@ from typing import Callable, Iterable, Mapping
 
 import inflect
 import yaml
-from jinja2 import (StrictUndefined, Template, TemplateAssertionError, TemplateSyntaxError,
-                    meta, nodes)
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import (Environment, StrictUndefined, Template, TemplateAssertionError,
+                    TemplateSyntaxError, meta, nodes)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generators.errors import InputError
 
@@ -62,6 +62,8 @@ class TemplatePack:
         phrases: Phrase lists by name (the pack's own over the shared ``_phrases.yaml``).
         path: The file it came from (``None`` for packs built in memory).
         answer_style: One of ``ANSWER_STYLES`` (lint's sentence rules for answers).
+        trusted: Project code (a built-in pack with built-in phrases): renders in
+            ``TRUSTED_ENV``; anything else renders in the sandbox ``ENV``.
     """
 
     qa_type: str
@@ -71,6 +73,7 @@ class TemplatePack:
     phrases: Mapping[str, tuple[str, ...]]
     path: str | None = None
     answer_style: str = "sentences"
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,10 +191,9 @@ FILTERS: Mapping[str, Callable[..., str]] = MappingProxyType({
 })
 
 
-def _make_env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                               trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=False)
+def _make_env(kind: type[Environment]) -> Environment:
+    env = kind(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
+               lstrip_blocks=True, keep_trailing_newline=False)
     env.filters.update(FILTERS)
     # Both draw from Python's unseeded random module, so a template using them would
     # write a different dataset on every run; templates vary wording with pick(), which
@@ -200,14 +202,25 @@ def _make_env() -> SandboxedEnvironment:
     return env
 
 
-ENV = _make_env()
-"""The one sandboxed environment all packs render in."""
+ENV = _make_env(ImmutableSandboxedEnvironment)
+"""The sandbox user packs (``--templates``, a dataset's stored packs) render in: no Python
+internals, and no mutating the facts they are handed (``list.append``, ``dict.update``)."""
+
+TRUSTED_ENV = _make_env(Environment)
+"""Where built-in packs (project code) render, without the sandbox's checks on every
+attribute and call; the same filters, globals and output."""
+
+_COMPILED: dict[tuple[str, bool], Template] = {}
 
 
-@functools.lru_cache(maxsize=8192)
-def compile_template(source: str) -> Template:
-    """Compile (and cache) one Jinja source in the sandboxed environment."""
-    return ENV.from_string(source)
+def compile_template(source: str, trusted: bool = False) -> Template:
+    """One Jinja source compiled in the sandbox (or, ``trusted``, ``TRUSTED_ENV``), once
+    per process: a process renders finitely many sources, so the cache is unbounded."""
+    found = _COMPILED.get((source, trusted))
+    if found is None:
+        found = _COMPILED[(source, trusted)] = \
+            (TRUSTED_ENV if trusted else ENV).from_string(source)
+    return found
 
 
 def _render(template: Template, context: dict[str, object]) -> str:
@@ -218,8 +231,9 @@ def _render(template: Template, context: dict[str, object]) -> str:
     templates each, so the context is built once per row with the globals in it
     (``_base_context``) and shared by every render, and the ``Context`` is made directly.
     """
-    ctx = ENV.context_class(ENV, context, template.name, template.blocks)
-    return ENV.concat(template.root_render_func(ctx))
+    env = template.environment
+    ctx = env.context_class(env, context, template.name, template.blocks)
+    return env.concat(template.root_render_func(ctx))
 
 
 def _base_context(facts: Mapping[str, object]) -> dict[str, object]:
@@ -258,13 +272,15 @@ def _parse_phrases(path: Path, data: object, field: str = "phrases") -> dict[str
     return {str(k): _as_str_list(path, v, f"{field}.{k}") for k, v in data.items()}
 
 
-def parse_pack(path: Path, text: str, shared: Mapping[str, tuple[str, ...]]) -> TemplatePack:
+def parse_pack(path: Path, text: str, shared: Mapping[str, tuple[str, ...]],
+               trusted: bool = False) -> TemplatePack:
     """Parse one pack file.
 
     Args:
         path: The file (for messages; its stem must equal ``qa_type``).
         text: Its YAML text.
         shared: Shared phrase lists, overridden by the pack's own.
+        trusted: Project code (``TemplatePack.trusted``).
 
     Returns:
         The pack.
@@ -310,7 +326,7 @@ def parse_pack(path: Path, text: str, shared: Mapping[str, tuple[str, ...]]) -> 
     phrases = dict(shared)
     phrases.update(_parse_phrases(path, data.get("phrases")))
     return TemplatePack(qa_type, str(version), fields, tuple(variants),
-                        MappingProxyType(phrases), str(path), answer_style)
+                        MappingProxyType(phrases), str(path), answer_style, trusted)
 
 
 def pack_digest(pack: TemplatePack) -> str:
@@ -356,7 +372,10 @@ def load_packs(overlay_dir: Path | None = None) -> dict[str, TemplatePack]:
     builtin_sources = _collect(_builtin_files(), shared)
     overlay_sources = _collect(overlays, shared)
     _check_directions(shared)
-    packs = {stem: parse_pack(path, text, shared) for stem, (path, text) in builtin_sources.items()}
+    # A built-in pack is project code, unless the user's shared phrases joined it.
+    trusted = not any(f.name == PHRASES_FILE for f in overlays)
+    packs = {stem: parse_pack(path, text, shared, trusted)
+             for stem, (path, text) in builtin_sources.items()}
     for stem, (path, text) in overlay_sources.items():
         pack = parse_pack(path, text, shared)
         base = packs.get(stem)
@@ -539,7 +558,8 @@ class _Scope:
 
     def render(self, source: str) -> str:
         """Render one template source in this context."""
-        return _render(compile_template(source), {**self.values, "pick": self.pick})
+        return _render(compile_template(source, self.pack.trusted),
+                       {**self.values, "pick": self.pick})
 
     def pick(self, name: str, *keys: object, **extra: object) -> str:
         """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).

@@ -81,6 +81,7 @@ SAMPLE = [{"sensor": "gyroscope"}]
     (_probe("Q {{ sensor }}?", fields=("sensor", "ghost")), "declared field 'ghost'"),
     (_probe("Q {{ sensor | words }}?"), "does not render: ValueError"),
     (_probe("Q {{ ''.__class__ }}?"), "SecurityError"),
+    (_probe("Q {{ trend.update({'up': 'down'}) }}?"), "SecurityError"),  # facts are read-only
     (_probe("Q?", "line one.\nline two.", style="lines"), "capital letter"),
     # Unseeded randomness would change the dataset from run to run.
     (_probe("Q {{ ['a', 'b'] | random }}?"), "unknown filter 'random' (it is unseeded"),

@@ -227,3 +227,50 @@ def test_a_phrasing_picks_its_own_phrasings_per_row():
                  inner=("a", "b", "c"))
     rows = [render(pack, {"x": 1}, 0, f"r{i}").answer for i in range(30)]
     assert set(rows) == {"<a>", "<b>", "<c>"}
+
+
+@pytest.mark.parametrize("source", [
+    "{{ trend.update({'up': 'down'}) }}Q?",
+    "{{ x.append(3) }}Q?",
+    "{{ x.pop() }}Q?",
+    "{{ d.clear() }}Q?",
+])
+def test_user_templates_cannot_mutate_what_they_are_handed(source):
+    """A user pack renders in the immutable sandbox: a mutating call is refused and the
+    facts stay as the builder computed them."""
+    facts = {"x": [1, 2], "d": {"k": 1}}
+    pack = _pack(source)
+    assert not pack.trusted
+    with pytest.raises(SecurityError):
+        render_variant(pack, pack.variants[0], facts, 0, "r")
+    assert facts == {"x": [1, 2], "d": {"k": 1}}
+
+
+def test_builtin_packs_are_trusted_unless_user_phrases_join_them(tmp_path):
+    builtin = load_packs()
+    assert all(p.trusted for p in builtin.values())
+    (tmp_path / "counting.yaml").write_text(
+        Path(builtin["counting"].path).read_text().replace("version: ", "version: 1", 1))
+    overlay = load_packs(tmp_path)
+    assert not overlay["counting"].trusted and overlay["trend_summary"].trusted
+    (tmp_path / "_phrases.yaml").write_text("phrases:\n  data: [signal]\n")
+    assert not any(p.trusted for p in load_packs(tmp_path).values())
+
+
+def test_builtin_packs_render_the_same_outside_the_sandbox():
+    """Every variant and phrasing of every built-in pack (lint's samples) renders to the
+    same text in TRUSTED_ENV as in the sandbox."""
+    import dataclasses
+
+    from generators.qa import facts_for, lint_contexts
+
+    contexts = list(lint_contexts())
+    for qa_type, pack in sorted(load_packs().items()):
+        samples = [f.values for ctx in contexts for f in facts_for(qa_type, ctx)][:4]
+        boxed = dataclasses.replace(pack, trusted=False)
+        rounds = max(len(options) for options in pack.phrases.values())
+        for k in range(rounds):
+            for i, variant in enumerate(pack.variants):
+                facts = samples[(k + i) % len(samples)]
+                assert render_variant(pack, variant, facts, 1, f"r{k}", forced_phrase=k) == \
+                    render_variant(boxed, variant, facts, 1, f"r{k}", forced_phrase=k)
