@@ -46,13 +46,18 @@ def _rewrite(root: Path, rel: str, change: Callable[[pa.Table], pa.Table]) -> in
     return table.num_rows
 
 
+def _count_problem(root: Path, rel: str, more: int) -> str:
+    """The problem of the stage/split of part ``rel`` once it holds ``more`` rows more."""
+    split = rel.rsplit("/", 1)[0]
+    total = read_manifest(root)["counts"][split]
+    return f"{split}: {total + more} rows, manifest.json counts {total}"
+
+
 def _delete_row(root: Path) -> list[str]:
     rel = _first_part(root)
     n = _rewrite(root, rel, lambda t: t.slice(0, t.num_rows - 1))
-    split = rel.rsplit("/", 1)[0]
-    total = read_manifest(root)["counts"][split]
     return [f"{rel}: SHA-256 differs from manifest.json ({n - 1} rows now)",
-            f"{split}: {total - 1} rows, manifest.json counts {total}"]
+            _count_problem(root, rel, -1)]
 
 
 def _edit_answer(root: Path) -> list[str]:
@@ -71,21 +76,16 @@ def _delete_part(root: Path) -> list[str]:
     rel = _first_part(root, stage=2)
     n = pq.ParquetFile(root / rel).metadata.num_rows
     (root / rel).unlink()
-    split = rel.rsplit("/", 1)[0]
-    total = read_manifest(root)["counts"][split]
-    return [f"{rel}: missing (listed in manifest.json)",
-            f"{split}: {total - n} rows, manifest.json counts {total}"]
+    return [f"{rel}: missing (listed in manifest.json)", _count_problem(root, rel, -n)]
 
 
 def _extra_part(root: Path) -> list[str]:
     rel = _first_part(root)
     extra = rel.replace(".parquet", "_copy.parquet")
     shutil.copy(root / rel, root / extra)
-    split = rel.rsplit("/", 1)[0]
-    total = read_manifest(root)["counts"][split]
     n = pq.ParquetFile(root / rel).metadata.num_rows
     return [f"{extra}: not in manifest.json (a part the build did not write)",
-            f"{split}: {total + n} rows, manifest.json counts {total}"]
+            _count_problem(root, rel, n)]
 
 
 def _count_edited(root: Path) -> list[str]:
