@@ -369,3 +369,31 @@ def write_every_class(reader: str, classes: tuple[int, ...], run: int, root: Pat
         (root / "WISDM_ar_v1.1_raw.txt").write_text("\n".join(records) + "\n")
     else:
         raise ValueError(f"no every-class writer for reader {reader!r}")
+
+
+# --- HHAR ----------------------------------------------------------------------------------
+
+HHAR_HEADER = "Index,Arrival_Time,Creation_Time,x,y,z,User,Model,Device,gt"
+
+
+def write_hhar(root: Path, rng: np.random.Generator) -> list[Expected]:
+    """``Phones_accelerometer.csv``: users a and b on device nexus4_1, an exact 20 ms clock
+    (Creation_Time in ns), their rows interleaved, ``null`` where no activity was going on."""
+    from generators.readers.hhar import ACTIVITIES
+
+    n, out, rows = 60, [], []
+    gt = np.array(["null"] * 5 + ["walk"] * 30 + ["stairsup"] * 25)
+    for user, t0 in (("a", 1_424_696_633_908_000_000), ("b", 27_920_678_471_000)):
+        xyz = dyadic(rng, (n, 3))
+        for k in range(n):
+            rows.append((k, f"{t0 // 1_000_000 + k * 20},{t0 + k * 20_000_000},"
+                            + ",".join(FMT % v for v in xyz[k]) + f",{user},nexus4,nexus4_1,{gt[k]}"))
+        out.append(Expected(f"Phones_accelerometer-{user}-nexus4_1-session1", user, 50.0,
+                            xyz.astype(np.float32),
+                            np.array([ACTIVITIES.index(g) + 1 if g != "null" else -1 for g in gt],
+                                     dtype=np.int32), [f"waist_acc_{a}" for a in "xyz"],
+                            ["m/s²"] * 3))
+    rows.sort(key=lambda r: r[0])  # interleaved, as devices logged side by side
+    (root / "Phones_accelerometer.csv").write_text(
+        HHAR_HEADER + "\n" + "".join(f"{i},{r}\n" for i, (_, r) in enumerate(rows)))
+    return out

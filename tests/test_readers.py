@@ -31,6 +31,7 @@ WRITERS = {
     "uea": ff.write_uea,
     "tabular": ff.write_tabular,
     "wisdm": ff.write_wisdm,
+    "hhar": ff.write_hhar,
 }
 
 

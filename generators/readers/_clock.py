@@ -227,6 +227,13 @@ def _on_grid(times: np.ndarray, values: np.ndarray, labels: np.ndarray, period: 
     return Part(float(times[0]) / unit, out, labels[held])
 
 
+def session_starts(keys: np.ndarray, times: np.ndarray, max_back: float) -> np.ndarray:
+    """Where sessions begin in a file that concatenates them: the first row, and every row
+    whose key (user, device…) differs from the row before or whose time lies more than
+    ``max_back`` (in the times' unit) before it, where a new session's clock begins."""
+    return np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1])
+                                | (np.diff(times) < -max_back)])
+
 def clocked_recordings(times: np.ndarray, values: np.ndarray, labels: np.ndarray,
                        lines: np.ndarray, policy: ClockPolicy, *, unit: float, path: Path,
                        field: str, recording_id: str,

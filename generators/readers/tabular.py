@@ -14,8 +14,8 @@ import yaml
 from generators.errors import InputError
 from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
 from generators.readers._common import (
-    channel_from_name, checked_unit, find_files, label_ids, number_option, numeric_columns,
-    read_table_chunks, read_text,
+    append_block, channel_from_name, checked_unit, find_files, label_ids, number_option,
+    numeric_columns, read_table_chunks, read_text,
 )
 from generators.types import UNLABELLED, Channel, Recording
 
@@ -245,7 +245,7 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
                 rows = who == name
                 group = groups.setdefault(str(name), {k: [] for k in parts})
                 for key, value in parts.items():
-                    _append(group[key], value[rows])
+                    append_block(group[key], value[rows])
         if not groups:
             raise InputError(file, "no data rows after the header")
         for name in list(groups):  # each group's chunks are freed once joined
@@ -286,19 +286,6 @@ def _spec_files(path: Path, pattern: str, where: str) -> list[Path]:
                                  f"outside the input directory {path}; expected files under it",
                                  field="files")
     return files
-
-
-def _append(blocks: list[np.ndarray], chunk: np.ndarray, block_bytes: int = 1 << 26) -> None:
-    """Append ``chunk`` to ``blocks``, joining the chunks after the last full block into one
-    once they hold ``block_bytes``: a day-long file's columns then sit in a few large
-    allocations, which go back to the system when freed, instead of thousands of chunk-sized
-    ones that the C allocator keeps."""
-    blocks.append(chunk)
-    tail = len(blocks)
-    while tail > 0 and blocks[tail - 1].nbytes < block_bytes:
-        tail -= 1
-    if sum(b.nbytes for b in blocks[tail:]) >= block_bytes:
-        blocks[tail:] = [np.concatenate(blocks[tail:])]
 
 
 def _subject_from_name(file: Path, subject: dict | None, where: str) -> str:

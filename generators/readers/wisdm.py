@@ -8,7 +8,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from generators.errors import InputError
-from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
+from generators.readers._clock import (
+    ClockPolicy, ClockReport, clocked_recordings, session_starts,
+)
 from generators.readers._common import (FINITE_EXPECTED, LOG, beyond_float32, find_files,
                                         text_lines)
 from generators.types import Channel, Recording
@@ -117,8 +119,7 @@ def read(path: Path, max_gap_s: float = 0.25, duplicates: str = "mean",
                         int((~stamped).sum()))
         users, times, values, labels, lines = (a[stamped] for a in (users, times, values,
                                                                     labels, lines))
-        back = np.diff(times) < -max_backwards_s * 1e9
-        starts = np.flatnonzero(np.r_[True, (users[1:] != users[:-1]) | back])
+        starts = session_starts(users, times, max_backwards_s * 1e9)
         sessions: dict[str, int] = {}
         for a, b in zip(starts, np.r_[starts[1:], len(times)]):
             user = str(users[a])
