@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from importlib.metadata import PackageNotFoundError, version
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -24,8 +25,27 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     GENERATOR_VERSION = "0+unknown"
 
 
+#: ``QA_SCHEMA`` columns copied from each row's attribute of the same name, and from its
+#: window's (column → ``Window`` attribute).
+_ITEM_COLUMNS = ("row_id", "qa_type", "question", "answer", "template_id", "template_version",
+                 "trend_method", "seed")
+_WINDOW_COLUMNS = {"stage": "stage", "split": "split", "subject": "subject",
+                   "recording_id": "recording_id", "window_id": "window_id",
+                   "window_start": "start", "window_end": "end", "activity": "activity",
+                   "activity_id": "activity_id", "next_activity": "next_activity",
+                   "change_index": "change_index"}
+_CHANNEL_COLUMNS = {"channel_names": "name", "channel_units": "unit",
+                    "channel_locations": "location", "channel_modalities": "modality",
+                    "channel_axes": "axis"}
+_FACTS_JSON = json.JSONEncoder(sort_keys=True).encode  # = json.dumps(facts, sort_keys=True)
+
+
 def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) -> pa.Table:
     """Build the QA table of one recording's items, series included.
+
+    Columns are gathered attribute by attribute (``operator.attrgetter`` over all rows);
+    what rows share is computed once: the channel metadata per channel selection and
+    the series per (window, channel selection).
 
     Args:
         items: Rendered rows, all from ``rec``.
@@ -35,54 +55,40 @@ def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) 
     Returns:
         A table with ``QA_SCHEMA``.
     """
+    n = len(items)
     index = {c.name: i for i, c in enumerate(rec.channels)}
-    params = json.dumps(trend_params, sort_keys=True)
-    cols: dict[str, list] = {f.name: [] for f in QA_SCHEMA}
-    for it in items:
-        w = it.window
-        idx = [index[name] for name in it.channels]
-        chans = [rec.channels[i] for i in idx]
-        cols["row_id"].append(it.row_id)
-        cols["dataset"].append(rec.dataset)
-        cols["stage"].append(w.stage)
-        cols["split"].append(w.split)
-        cols["subject"].append(w.subject)
-        cols["recording_id"].append(w.recording_id)
-        cols["window_id"].append(w.window_id)
-        cols["window_start"].append(w.start)
-        cols["window_end"].append(w.end)
-        cols["sample_rate_hz"].append(rec.sample_rate_hz)
-        cols["activity"].append(w.activity)
-        cols["activity_id"].append(w.activity_id)
-        cols["next_activity"].append(w.next_activity)
-        cols["change_index"].append(w.change_index)
-        cols["channel_names"].append([c.name for c in chans])
-        cols["channel_units"].append([c.unit for c in chans])
-        cols["channel_locations"].append([c.location for c in chans])
-        cols["channel_modalities"].append([c.modality for c in chans])
-        cols["channel_axes"].append([c.axis for c in chans])
-        cols["series"].append(np.ascontiguousarray(rec.values[w.start:w.end, idx].T))
-        cols["qa_type"].append(it.qa_type)
-        cols["question"].append(it.question)
-        cols["answer"].append(it.answer)
-        cols["facts"].append(json.dumps(it.facts, sort_keys=True))
-        cols["template_id"].append(it.template_id)
-        cols["template_version"].append(it.template_version)
-        cols["trend_method"].append(it.trend_method)
-        cols["trend_params"].append(params)
-        cols["seed"].append(it.seed)
-        cols["generator_version"].append(GENERATOR_VERSION)
-    cols["series"] = series_array(cols["series"])
-    return pa.Table.from_pydict(cols, schema=QA_SCHEMA)
+    cols: dict[str, object] = {}
+    for col in _ITEM_COLUMNS:
+        cols[col] = list(map(attrgetter(col), items))
+    windows = list(map(attrgetter("window"), items))
+    for col, attr in _WINDOW_COLUMNS.items():
+        cols[col] = list(map(attrgetter(attr), windows))
+    selections = list(map(attrgetter("channels"), items))
+    meta = {sel: [rec.channels[index[name]] for name in sel] for sel in set(selections)}
+    for col, attr in _CHANNEL_COLUMNS.items():
+        per_sel = {sel: [getattr(c, attr) for c in chans] for sel, chans in meta.items()}
+        cols[col] = list(map(per_sel.__getitem__, selections))
+    series: dict[tuple, np.ndarray] = {}
+    for w, sel in zip(windows, selections):
+        if (w.start, w.end, sel) not in series:
+            series[w.start, w.end, sel] = rec.values[w.start:w.end,
+                                                     [index[name] for name in sel]].T
+    cols["series"] = series_array([series[w.start, w.end, sel]
+                                   for w, sel in zip(windows, selections)])
+    cols["facts"] = list(map(_FACTS_JSON, map(attrgetter("facts"), items)))
+    for col, value in (("dataset", rec.dataset), ("sample_rate_hz", rec.sample_rate_hz),
+                       ("trend_params", json.dumps(trend_params, sort_keys=True)),
+                       ("generator_version", GENERATOR_VERSION)):
+        cols[col] = [value] * n
+    return pa.Table.from_pydict({f.name: cols[f.name] for f in QA_SCHEMA}, schema=QA_SCHEMA)
 
 
 def series_array(series: Sequence[np.ndarray]) -> pa.Array:
     """Build ``list<list<float32>>`` from channel-major 2-D arrays without Python floats."""
-    n_channels = np.array([a.shape[0] for a in series], dtype=np.int32)
-    lengths = np.concatenate([np.full(a.shape[0], a.shape[1], dtype=np.int32) for a in series]
-                             or [np.zeros(0, np.int32)])
+    n_channels = np.fromiter((a.shape[0] for a in series), np.int32, len(series))
+    n_samples = np.fromiter((a.shape[1] for a in series), np.int32, len(series))
     outer = np.concatenate(([0], np.cumsum(n_channels))).astype(np.int32)
-    inner = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    inner = np.concatenate(([0], np.cumsum(np.repeat(n_samples, n_channels)))).astype(np.int32)
     flat = (np.concatenate([a.ravel() for a in series]) if series else np.zeros(0)).astype(
         np.float32)
     values = pa.ListArray.from_arrays(pa.array(inner), pa.array(flat, pa.float32()))
