@@ -50,18 +50,25 @@ class Structure:
     overall: str | None = None
 
 
-def direction_words(templates_dir: Path | None = None) -> dict[str, str]:
+def direction_words(templates_dir: Path | None = None,
+                    dataset_dir: Path | None = None) -> dict[str, str]:
     """Every synonym of ``up``/``down``/``steady`` in the template phrase lists → direction.
 
     Args:
         templates_dir: The template overlay the dataset was built with, if any.
+        dataset_dir: A dataset whose stored packs (``text.load_saved_packs``) are read
+            when no overlay is given.
 
     Returns:
         Lower-case word → direction.
-    """
-    from generators.text import load_packs
 
-    packs = load_packs(templates_dir)
+    Raises:
+        InputError: The dataset's stored packs are missing or altered.
+    """
+    from generators.text import load_packs, load_saved_packs
+
+    packs = (load_saved_packs(dataset_dir) if dataset_dir is not None and templates_dir is None
+             else None) or load_packs(templates_dir)
     phrases = next(iter(packs.values())).phrases  # the shared lists are in every pack
     return {w.lower(): d for d in DIRECTIONS for w in phrases[d]}
 

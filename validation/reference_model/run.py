@@ -376,7 +376,8 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     Args:
         dataset_dir: A dataset written by ``harqa build``.
         settings: Run settings (default: the CPU preset).
-        templates_dir: Template overlay the dataset was built with (its direction words).
+        templates_dir: Template overlay the dataset was built with (its direction words);
+            default: the packs the dataset carries.
         log: Progress messages.
 
     Returns:
@@ -392,7 +393,7 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     _check_device(settings.device)
     out = dataset_dir / OUTPUT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    parser = AnswerParser(direction_words(templates_dir))
+    parser = AnswerParser(direction_words(templates_dir, dataset_dir))
     with _torch_settings(settings.threads, settings.device):
         stage1, extra, tok = _stage1(dataset_dir, settings, out, parser, log)
         stage2, curve2 = _stage2(dataset_dir, settings, out, log)
