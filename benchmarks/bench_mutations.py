@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from generators.dataset import read_stage, write_parquet_atomic
+from generators.dataset import read_stage, write_json_atomic, write_parquet_atomic
 from validation.checks import CHECKS
 from validation.checks._read import packs
 from validation.report import validate_dataset
@@ -208,10 +208,14 @@ def main() -> None:
     copy = work / "mutated"
     from generators.schema import QA_SCHEMA
     table = pa.Table.from_pylist(mutated + untouched, schema=QA_SCHEMA)
+    files, counts = {}, {"rejected": 0}
     for stage in (1, 2):
         part = table.filter(pc.equal(table["stage"], stage))
         if part.num_rows:
-            write_parquet_atomic(part, copy / f"stage{stage}" / "train" / "part.parquet")
+            rel = f"stage{stage}/train/part.parquet"
+            files[rel] = write_parquet_atomic(part, copy / rel)
+            counts[f"stage{stage}/train"] = part.num_rows
+    write_json_atomic({"files": files, "counts": counts}, copy / "manifest.json")
     started = time.perf_counter()
     report = validate_dataset(copy, gx=False)
     seconds = time.perf_counter() - started
