@@ -310,3 +310,19 @@ def test_inspect_says_no_labels_for_an_unlabelled_folder(tmp_path):
     assert "1 gap → 2 parts" in run.output
     info = json.loads(CliRunner().invoke(app, args + ["--format", "json"]).output)
     assert not info["labelled"] and list(info["samples_per_label"]) == ["unlabelled"]
+
+
+def test_an_even_date_time_clock_keeps_its_rate_and_values(tmp_path):
+    """Nanoseconds since 1970 are placed from the earliest one before they become floats, so
+    10 ms steps stay 10 ms (as float64 they are 256 ns coarse: 100.0013 Hz, values moved)."""
+    import pandas as pd
+
+    x = (np.arange(300) % 64) / 64
+    times = pd.date_range("2024-05-01 10:00:00.003", periods=300, freq="10ms")
+    pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M:%S.%f"), "x": x}).to_csv(
+        tmp_path / "a.csv", index=False)
+    (rec,) = read("tabular", tmp_path, spec={
+        "timestamp": {"column": "time", "unit": "datetime"},
+        "channels": [{"column": "x", "name": "wrist_acc_x", "unit": "g"}]})
+    assert rec.sample_rate_hz == 100.0
+    assert rec.values[:, 0].tobytes() == x.astype(np.float32).tobytes()

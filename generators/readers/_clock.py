@@ -101,7 +101,8 @@ class ClockReport:
 
 @dataclass(frozen=True)
 class Part:
-    """One gap-free stretch on the grid: its first time (s), values and labels."""
+    """One gap-free stretch on the grid: its first time (s after the recording's earliest
+    stamp), values and labels."""
 
     start_s: float
     values: np.ndarray
@@ -139,8 +140,9 @@ def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines:
     keeps its values unchanged.
 
     Args:
-        times: Sample times in ``1 / unit`` seconds (float64, any origin): the source's
-            own unit, so that an even clock in whole milliseconds gives an exact rate.
+        times: Sample times in ``1 / unit`` seconds (float64, or int64 for an integer
+            clock; any origin): the source's own unit, so that an even clock in whole
+            milliseconds gives an exact rate.
         values: Samples × channels.
         labels: Label id per sample.
         lines: File line (or row) of each sample, for errors.
@@ -158,7 +160,7 @@ def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines:
             sample further back than ``max_backwards_s``, or a ``max_gap_s`` shorter
             than the grid's period.
     """
-    times = np.asarray(times, dtype=np.float64)
+    times = np.asarray(times)
     bad = ~np.isfinite(times)
     if bad.any():
         raise InputError(path, f"timestamp {times[int(np.argmax(bad))]}; expected a finite "
@@ -167,13 +169,16 @@ def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines:
         raise InputError(path, "one row only; expected at least two timestamps to place "
                          "samples in time", line=int(lines[0]) if len(lines) else None,
                          field=field)
+    # From the earliest time, before float64: an integer clock (ns since 1970) stays exact.
+    origin = times.min()
+    times = (times - origin).astype(np.float64, copy=False)
     order, backwards = _sorted(times, lines, policy.max_backwards_s, unit, path, field)
     if order is not None:
         times, values, labels = times[order], values[order], labels[order]
         del order
     first = np.flatnonzero(np.r_[True, np.diff(times) > 0])
     if len(first) == 1:
-        raise InputError(path, f"all {len(times)} timestamps equal {times[0]:g}; expected "
+        raise InputError(path, f"all {len(times)} timestamps equal {origin:g}; expected "
                          "increasing times", line=int(lines[0]), field=field)
     if len(first) < len(times):
         if policy.duplicates == "mean":

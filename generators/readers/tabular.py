@@ -136,7 +136,8 @@ def _labels(cells: pd.Series, names: dict[int, str], by_name: dict[str, int] | N
 
 
 def _times(cells: pd.Series, ts: dict, file: Path, first: int) -> np.ndarray:
-    """Timestamps of a chunk in the spec's unit (nanoseconds for date-times), float64."""
+    """Timestamps of a chunk in the spec's unit: float64, or int64 nanoseconds for
+    date-times."""
     unit = ts.get("unit", "s")
     if unit == "datetime":
         parsed = pd.to_datetime(cells, format=ts.get("format"), errors="coerce")
@@ -145,7 +146,7 @@ def _times(cells: pd.Series, ts: dict, file: Path, first: int) -> np.ndarray:
             row = int(np.argmax(bad))
             raise InputError(file, f"expected a date-time, found {cells.iloc[row]!r}",
                              line=first + row, field=ts["column"])
-        return parsed.to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
+        return parsed.to_numpy("datetime64[ns]").view(np.int64)
     return numeric_columns(cells.to_frame(), [ts["column"]], file, first)[:, 0]
 
 
