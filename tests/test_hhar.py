@@ -80,3 +80,17 @@ def test_malformed_rows_name_line_and_field(tmp_path, edit, field, words):
 def test_preset_reads_phones_and_watches_at_50_hz():
     p = presets.load("hhar")
     assert (p.reader, p.sample_rate_hz, p.classes) == ("hhar", 50.0, (1, 2, 3, 4, 5, 6))
+
+
+def test_gyroscope_files_are_recordings_of_their_own(tmp_path):
+    rows, _ = _rows("b", "lgwatch_1", 100.0, 2, 1_000_000_000)
+    acc = _write(tmp_path, rows)
+    gyro = acc.with_name("Watch_gyroscope.csv")
+    acc.rename(gyro)
+    (rec,) = read("hhar", tmp_path, files=["Watch_gyroscope.csv"])
+    assert rec.recording_id == "Watch_gyroscope-b-lgwatch_1-session1"
+    assert [(c.name, c.unit) for c in rec.channels] == [
+        (f"wrist_gyro_{a}", "rad/s") for a in "xyz"]
+    with pytest.raises(InputError, match="expected a file named Phones_ or Watch_"):
+        gyro.rename(tmp_path / "Tablet_gyroscope.csv")
+        list(read("hhar", tmp_path, files=["Tablet_gyroscope.csv"]))
