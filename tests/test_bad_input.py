@@ -589,7 +589,7 @@ def test_bad_input_names_file_place_and_expectation(case, tmp_path):
 
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(UnknownNameError, match="unknown preset 'pamap3'; known: capture24, "
-                       "mhealth, pamap2, uci_har, usc_had"):
+                       "hhar, mhealth, pamap2, uci_har, usc_had, wisdm"):
         presets.load("pamap3")
 
 
