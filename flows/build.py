@@ -33,7 +33,7 @@ from generators.config import BuildConfig
 from generators.dataset import GENERATOR_VERSION
 from generators.errors import InputError
 from generators.schema import SCHEMA_VERSION
-from validation import dataset_checks, gx_suites, semantic
+from validation import dataset_checks, semantic
 
 #: Each finished shard is logged here (``done``/``total`` extras) for progress bars.
 PROGRESS_LOGGER = "harqa.progress"
@@ -210,6 +210,10 @@ def _up_to_date(final: Path, build_key: str, files: dict) -> dict | None:
 
 def _validate(cfg: BuildConfig, counts: dict, staging: Path,
               activities: list[str]) -> tuple[dict, list[str]]:
+    # Imported here, not at the top: process-pool workers import this module to run
+    # process_shard, and Great Expectations (about 3 s of CPU) is needed by the flow only.
+    from validation import gx_suites
+
     checks = dataset_checks.run_dataset_checks(staging, {"classes": cfg.classes})
     gx = gx_suites.run_suites(staging, activities)
     pass_rate = 1 - counts["rejected"] / max(counts["rows_in"], 1)
