@@ -1,7 +1,7 @@
 """End-to-end build cost on real data: where the time goes, per row and per recorded hour.
 
 Usage: ``python benchmarks/bench_build.py [--hours 24] [--workers 1 2] [--skip-flow]
-[--skip-capture24] [--seed-sample 300]``.
+[--skip-hapt] [--skip-capture24] [--experiments 1,2,3] [--seed-sample 300]``.
 
 Two inputs: every HAPT recording under ``../shared/data/uci-hapt`` (preset ``uci_har``,
 stage 1+2) and a generated Capture-24-format file of ``--hours`` hours at 100 Hz (preset
@@ -215,19 +215,21 @@ def _child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def config(name: str, source: Path):  # noqa: ANN201 (a BuildConfig)
-    """The build settings of one benchmark input."""
+def config(name: str, source: Path, experiments: list[int] | None = None):  # noqa: ANN201
+    """The build settings of one benchmark input (HAPT: all experiments, or those given)."""
     from flows.config import make_config
 
+    options = {"experiments": experiments} if experiments and name == "hapt" else None
     return make_config("uci_har" if name == "hapt" else "capture24", input=source,
-                       name=f"bench_{name}")
+                       name=f"bench_{name}", reader_options=options)
 
 
 def measure(name: str, source: Path, args: argparse.Namespace, tmp: Path) -> dict:
     """Stages in process (in a child), then the flow on each worker count (each a child)."""
     out: dict = {"input": str(source)}
+    subset = [f"--experiments={','.join(map(str, args.experiments))}"] if args.experiments else []
     out["stages"] = _child("--stages", name, str(source), str(tmp / "stages"),
-                           "--seed-sample", str(args.seed_sample))
+                           "--seed-sample", str(args.seed_sample), *subset)
     rows = out["stages"]["rows"]
     report_stages(name, out["stages"])
     if args.skip_flow:
@@ -236,7 +238,7 @@ def measure(name: str, source: Path, args: argparse.Namespace, tmp: Path) -> dic
     for workers in args.workers:
         pool = "thread" if workers == 1 else "process"
         target = tmp / f"flow{workers}"
-        r = _child("--flow", name, str(source), str(target), str(workers), pool)
+        r = _child("--flow", name, str(source), str(target), str(workers), pool, *subset)
         shutil.rmtree(target, ignore_errors=True)
         r["rows_per_s_wall"] = rows / r["wall_s"]
         r["rows_per_s_cpu"] = rows / r["cpu_s"]
@@ -269,6 +271,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2],
                     help="flow runs: 1 on threads, more on a process pool")
     ap.add_argument("--seed-sample", type=int, default=300)
+    ap.add_argument("--experiments", type=lambda v: [int(x) for x in v.split(",")],
+                    help="HAPT experiment numbers, comma-separated (default: all)")
     ap.add_argument("--skip-flow", action="store_true", help="stages only")
     ap.add_argument("--skip-hapt", action="store_true")
     ap.add_argument("--skip-capture24", action="store_true")
@@ -279,11 +283,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.stages:
         name, source, out = args.stages
-        print(json.dumps(stages(config(name, Path(source)), Path(out), args.seed_sample)))
+        print(json.dumps(stages(config(name, Path(source), args.experiments), Path(out),
+                                args.seed_sample)))
         return
     if args.flow:
         name, source, out, workers, pool = args.flow
-        print(json.dumps(flow_run(config(name, Path(source)), Path(out), int(workers), pool)))
+        print(json.dumps(flow_run(config(name, Path(source), args.experiments), Path(out),
+                                  int(workers), pool)))
         return
     if args.api:
         print(json.dumps(api_start()))
