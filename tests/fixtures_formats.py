@@ -367,6 +367,16 @@ def write_every_class(reader: str, classes: tuple[int, ...], run: int, root: Pat
             records += [f"{s},{ACTIVITIES[c - 1]},{1_000_000_000 + k * 50_000_000},"
                         + ",".join(FMT % v for v in xyz[k]) + ";" for k, c in enumerate(acts)]
         (root / "WISDM_ar_v1.1_raw.txt").write_text("\n".join(records) + "\n")
+    elif reader == "hhar":
+        from generators.readers.hhar import ACTIVITIES
+
+        rows = [f"{k},{1_424_696_633_908 + k * 20},{1_424_696_633_908_000_000 + k * 20_000_000},"
+                + ",".join(FMT % v for v in xyz) + f",{s},nexus4,nexus4_1,"
+                + (ACTIVITIES[c - 1] if c else "null")
+                for s in subjects
+                for k, (c, xyz) in enumerate(zip(labels, dyadic(rng, (len(labels), 3))))]
+        (root / "Phones_accelerometer.csv").write_text(
+            HHAR_HEADER + "\n" + "\n".join(rows) + "\n")
     else:
         raise ValueError(f"no every-class writer for reader {reader!r}")
 

@@ -89,7 +89,8 @@ def test_cli_builds_an_unseen_csv_from_a_spec_alone(tmp_path, prefect_server):
 # the preset's own, so the build runs with the preset exactly as shipped.
 SOURCES = {"capture24": (100.0, ("P001", "P101")), "mhealth": (50.0, ("2", "1")),
            "pamap2": (100.0, ("101", "105")), "uci_har": (50.0, ("1", "2")),
-           "usc_had": (100.0, ("1", "13")), "wisdm": (20.0, ("1", "31"))}
+           "usc_had": (100.0, ("1", "13")), "wisdm": (20.0, ("1", "31")),
+           "hhar": (50.0, ("a", "h"))}
 
 
 def _class_names(loaded: presets.Preset, root) -> list[str]:
