@@ -442,6 +442,9 @@ def load_saved_packs(dataset_dir: Path) -> dict[str, TemplatePack] | None:
     folder = Path(dataset_dir) / PACKS_DIR
     for name, digest in sorted(listed.items()):
         path = folder / name
+        if Path(name).name != name or not name.endswith(".yaml"):
+            raise InputError(Path(dataset_dir) / "manifest.json", f"template pack {name!r} is "
+                             f"not a *.yaml file name", field="templates")
         if not path.is_file():
             raise InputError(path, "missing: manifest.json lists it among the template packs "
                              "this dataset was built with")

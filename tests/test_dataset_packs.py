@@ -84,19 +84,24 @@ def test_a_hand_edited_answer_of_the_user_variant_is_caught(moved, tmp_path):
     assert [r["row_id"] for r in report["rejected_ids"]] == [table["row_id"][i].as_py()]
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_missing_or_corrupt_stored_packs_are_named(moved, tmp_path, damage):
+@pytest.mark.parametrize("damage, says", [("missing", "missing"), ("corrupt", "corrupt"),
+                                          ("outside", "not a *.yaml file name")])
+def test_missing_or_corrupt_stored_packs_are_named(moved, tmp_path, damage, says):
     root = tmp_path / "damaged"
     shutil.copytree(moved[0], root)
-    victim = root / text.PACKS_DIR / ("_phrases.yaml" if damage == "missing"
-                                      else "trend_summary.yaml")
+    victim = root / {"missing": f"{text.PACKS_DIR}/_phrases.yaml", "outside": "manifest.json",
+                     "corrupt": f"{text.PACKS_DIR}/trend_summary.yaml"}[damage]
     if damage == "missing":
         victim.unlink()
-    else:
+    elif damage == "corrupt":
         victim.write_text(victim.read_text() + "\n# edited\n")
+    else:  # a hand-edited manifest may not point a pack outside templates/
+        manifest = json.loads(victim.read_text())
+        manifest["templates"]["../README.md"] = "0" * 64
+        victim.write_text(json.dumps(manifest))
     for read in (lambda: validate_dataset(root, gx=False),  # harqa validate
                  lambda: direction_words(None, root)):       # harqa verify
         with pytest.raises(InputError) as err:
             read()
-        assert str(victim) in str(err.value) and damage in str(err.value)
+        assert str(victim) in str(err.value) and says in str(err.value)
         assert "\n" not in str(err.value)

@@ -7,11 +7,14 @@ import json
 import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import numpy as np
 
 from generators.registry import Registry
+
+if TYPE_CHECKING:
+    from validation.checks._read import Reader
 
 CHECKS: Registry[ModuleType] = Registry("semantic check")
 """QA type → module with ``check(row: Row) -> Iterator[Failure]``."""
@@ -73,11 +76,11 @@ class Row:
     template_id: str
     trend_method: str
     trend_params: Mapping[str, object]
-    reader: object = None
+    reader: Reader | None = None
 
     @classmethod
     def from_record(cls, rec: Mapping[str, object], series: np.ndarray,
-                    reader: object = None) -> "Row":
+                    reader: Reader | None = None) -> "Row":
         """Build from one table record (a dict of column values) and its series array."""
         return cls(
             row_id=rec["row_id"], qa_type=rec["qa_type"], question=rec["question"],

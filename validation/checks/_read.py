@@ -11,11 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import inflect
 
 from generators.text import DIRECTION_LISTS, TemplatePack, Variant, load_packs, pack_digest
+
+if TYPE_CHECKING:
+    from validation.checks import Row
 
 NUMBER = r"[-−]?\d+(?:\.\d+)?"
 TEXT = r"[^\n.;()]+?"  # names and words: never across a sentence, clause or bracket
@@ -461,7 +464,7 @@ class Reader:
         classes: The dataset's class names as the text words them.
     """
 
-    def __init__(self, packs: Mapping[str, TemplatePack], classes=()) -> None:
+    def __init__(self, packs: Mapping[str, TemplatePack], classes: Iterable[str] = ()) -> None:
         self.packs = packs
         self.classes = tuple(sorted(set(classes)))
         self._compilers: dict[str, Compiler] = {}
@@ -491,12 +494,12 @@ def _builtin_reader() -> Reader:
     return Reader(packs())
 
 
-def compiler(row) -> Compiler:
+def compiler(row: Row) -> Compiler:
     """The compiler of a row's pack (the built-in one for a row made without a ``reader``)."""
     return (row.reader or _builtin_reader()).compiler(row.qa_type)
 
 
-def variant(row) -> Variant:
+def variant(row: Row) -> Variant:
     """The variant a row names in ``template_id``.
 
     Raises:
@@ -508,7 +511,7 @@ def variant(row) -> Variant:
     return found
 
 
-def read_row(row) -> tuple[dict[str, list], dict[str, list]]:
+def read_row(row: Row) -> tuple[dict[str, list], dict[str, list]]:
     """Stated values of a row's question and answer, read along its variant.
 
     Raises:
