@@ -29,6 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from generators.dataset import read_stage
@@ -74,6 +75,21 @@ def _write_series(w: Writer, stage: int, split: str, series: list[np.ndarray],
                 _npy(np.stack(series) if series else np.zeros((0, 0, 0), np.float32)))
 
 
+def _rows(table: pa.Table) -> tuple[list[dict], pa.ListArray]:
+    """The rows as dicts without their series, each with its position ``i``, and the
+    series column: a split's rows stay in Arrow, not as Python floats."""
+    rows = table.drop_columns(["series"]).to_pylist()
+    for i, row in enumerate(rows):
+        row["i"] = i
+    return rows, table["series"].combine_chunks()
+
+
+def _series(column: pa.ListArray, i: int) -> np.ndarray:
+    """Row ``i``'s series, channels × samples float32."""
+    channels = column[i].values
+    return channels.flatten().to_numpy().reshape(len(channels), -1)
+
+
 def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
     """Stage 1: one entry per window with every channel's summary and aligned QA pairs."""
     table = source.table(1, split)
@@ -84,7 +100,8 @@ def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
     # (a window short of a channel too, as a --max-rows draw leaves it) is skipped.
     names = sorted(set(table["channel_names"].combine_chunks().flatten().to_pylist()))
     windows: dict[str, list[dict]] = defaultdict(list)
-    for row in table.to_pylist():
+    all_rows, column = _rows(table)
+    for row in all_rows:
         windows[row["window_id"]].append(row)
     entries, series, unaligned, skipped = [], [], 0, 0
     for window_id in sorted(windows):
@@ -119,8 +136,8 @@ def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
                                     "row_id": summaries[n]["row_id"]} for n in names},
             "qa_pairs": pairs,
         })
-        series.append(np.stack([np.asarray(by_channel[n][0]["series"][0], np.float32)
-                                for n in names], axis=1))
+        series.append(np.stack([_series(column, by_channel[n][0]["i"])[0] for n in names],
+                               axis=1))
     w.json(f"stage1/{split}_qa.json", {"dataset": entries})
     _write_series(w, 1, split, series, source.options.series_file)
     return {"windows": len(entries), "rows": table.num_rows, "unaligned": unaligned,
@@ -159,8 +176,8 @@ def _stage2(source: ExportSource, split: str, w: Writer, labels: dict[str, int])
     table = source.table(2, split)
     if not table.num_rows:
         return {"windows": 0, "rows": 0}
-    rows = sorted((r for r in table.to_pylist() if r["qa_type"] == "activity"),
-                  key=lambda r: r["row_id"])
+    all_rows, column = _rows(table)
+    rows = sorted((r for r in all_rows if r["qa_type"] == "activity"), key=lambda r: r["row_id"])
     entries, series = [], []
     for r in rows:
         try:
@@ -169,7 +186,7 @@ def _stage2(source: ExportSource, split: str, w: Writer, labels: dict[str, int])
             raise ValueError(f"{source.root}: row {r['row_id']}: {exc}") from None
         entries.append({"index": len(entries), "row_id": r["row_id"],
                         "qa_pair": {**parts, "A": r["answer"], "label": labels[r["answer"]]}})
-        series.append(np.asarray(r["series"], dtype=np.float32).T)
+        series.append(_series(column, r["i"]).T)
     lengths = {s.shape for s in series}
     if len(lengths) > 1:
         raise ValueError(f"{source.root}: stage-2 windows differ in shape {sorted(lengths)}; "
