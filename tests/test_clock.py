@@ -326,3 +326,89 @@ def test_an_even_date_time_clock_keeps_its_rate_and_values(tmp_path):
         "channels": [{"column": "x", "name": "wrist_acc_x", "unit": "g"}]})
     assert rec.sample_rate_hz == 100.0
     assert rec.values[:, 0].tobytes() == x.astype(np.float32).tobytes()
+
+
+def _sensor_csv(path: Path, stamp_ms: np.ndarray, columns: dict[str, np.ndarray],
+                label: np.ndarray | None = None) -> None:
+    """A sensor file as a phone writes it: UNIX-ms stamps (in file order) and its columns."""
+    head = "timestamp," + ",".join(columns) + (",act" if label is not None else "")
+    rows = [f"{1_700_000_000_000 + ms}," + ",".join(f"{c[i]:.6f}" for c in columns.values())
+            + (f",{label[i]}" if label is not None else "") for i, ms in enumerate(stamp_ms)]
+    path.write_text(head + "\n" + "\n".join(rows) + "\n")
+
+
+def _two_sensor_spec(**extra) -> dict:
+    return {"sample_rate_hz": 100, "subject": {"pattern": r"(u\d)_"}, "sources": [
+        {"files": "*_acc.csv", "timestamp": {"column": "timestamp", "unit": "ms"},
+         "channels": [{"column": "x", "name": "wrist_acc_x", "unit": "g"}],
+         "label": {"column": "act", "names": ["walk", "rest"]}},
+        {"files": "*_gyro.csv", "timestamp": {"column": "timestamp", "unit": "ms"},
+         "channels": [{"column": "gx", "name": "wrist_gyro_x", "unit": "rad/s"}]}], **extra}
+
+
+def test_separate_sensor_files_are_joined_on_one_grid_over_their_overlap(tmp_path):
+    """Accelerometer at 100 Hz and gyroscope at ~98 Hz drifting (their own phone-like
+    clocks, the gyroscope starting 0.5 s later and stopping 1 s earlier), built from one
+    known signal: joined on one 100 Hz grid from the later start to the earlier end, each
+    channel within 1 % of its range of the truth, labels from the accelerometer file."""
+    acc_s, acc_ms = phone_clock(20, 12.0)
+    gyro_s, _ = phone_clock(21, 10.5, rate_hz=98.0)
+    gyro_s = 0.5 + gyro_s * (1 + 2e-3 * gyro_s / 10.5)  # the gyroscope's rate drifts 0.2 %
+    gyro_ms = np.floor(gyro_s * 1000).astype(np.int64)
+    act = np.where(acc_s < 6.0, "walk", "rest")
+    _sensor_csv(tmp_path / "u1_acc.csv", acc_ms, {"x": _signal(acc_s)}, act)
+    _sensor_csv(tmp_path / "u1_gyro.csv", gyro_ms, {"gx": 0.5 * _signal(gyro_s + 0.3)})
+    reports = []
+    (rec,) = read("tabular", tmp_path, spec=_two_sensor_spec(), on_clock=reports.append)
+    assert (rec.recording_id, rec.subject, rec.sample_rate_hz) == ("u1", "u1", 100.0)
+    assert [c.name for c in rec.channels] == ["wrist_acc_x", "wrist_gyro_x"]
+    assert [r.recording_id for r in reports] == ["u1 (u1_acc.csv)", "u1 (u1_gyro.csv)"]
+    assert abs(reports[1].median_step_s - 1 / 98) < 2e-3
+    start = gyro_ms.min() / 1000  # the later first stamp (the acc clock starts at 0 ms)
+    end = min(np.sort(acc_ms)[-1], np.sort(gyro_ms)[-1]) / 1000
+    grid = start + np.arange(rec.n_samples) / 100
+    assert grid[-1] <= end < grid[-1] + 0.01  # the overlap, to the last grid point in it
+    truth = {0: _signal(grid), 1: 0.5 * _signal(grid + 0.3)}
+    ranges = np.ptp(_signal(np.arange(0, 12, 1e-3))) * np.array([1, 0.5])
+    for j, expected in truth.items():
+        rms = np.sqrt(np.mean((rec.values[:, j] - expected) ** 2))
+        assert rms <= 0.01 * ranges[j]
+    switch = np.flatnonzero(rec.labels == 2)[0]  # walk until the last walk stamp, then rest
+    assert grid[switch - 1] < acc_ms[act == "rest"].min() / 1000 <= grid[switch] + 1e-9
+
+
+def test_separate_sensor_files_that_do_not_overlap_are_refused(tmp_path):
+    acc_s, acc_ms = phone_clock(22, 3.0)
+    gyro_s, gyro_ms = phone_clock(23, 3.0)
+    _sensor_csv(tmp_path / "u1_acc.csv", acc_ms, {"x": _signal(acc_s)}, np.full(len(acc_s), "walk"))
+    _sensor_csv(tmp_path / "u1_gyro.csv", gyro_ms + 5000, {"gx": _signal(gyro_s)})
+    with pytest.raises(InputError) as info:
+        list(read("tabular", tmp_path, spec=_two_sensor_spec()))
+    message = str(info.value)
+    assert info.value.field == "sources" and "do not overlap in time" in message
+    assert "(s from the earliest stamp: u1_acc.csv 0–2.8" in message
+    assert "; u1_gyro.csv 5–7.8" in message
+
+
+@pytest.mark.parametrize("change, words, field", [
+    (lambda spec, root: (root / "u1_gyro.csv").rename(root / "u2_gyro.csv"),
+     "no file of source 2 ('*_gyro.csv') for recording 'u1'", "sources"),
+    (lambda spec, root: spec.update(channels=[]), "channels beside sources", "channels"),
+    (lambda spec, root: spec["sources"][1]["channels"][0].update(name="wrist_acc_x"),
+     "channels ['wrist_acc_x'] named in more than one source", "sources"),
+    (lambda spec, root: spec["sources"][1].update(label=spec["sources"][0]["label"]),
+     "labels in more than one source", "sources"),
+    (lambda spec, root: spec["sources"][1].pop("timestamp"),
+     "source 2 needs files, timestamp and channels", "sources"),
+    (lambda spec, root: spec["sources"][1]["timestamp"].update(max_gap_s=float("nan")),
+     "expected a positive number of seconds, found nan", "sources[2].timestamp.max_gap_s"),
+])
+def test_a_bad_sources_spec_is_one_clear_error(tmp_path, change, words, field):
+    acc_s, acc_ms = phone_clock(24, 2.0)
+    _sensor_csv(tmp_path / "u1_acc.csv", acc_ms, {"x": _signal(acc_s)}, np.full(len(acc_s), "walk"))
+    _sensor_csv(tmp_path / "u1_gyro.csv", acc_ms, {"gx": _signal(acc_s)})
+    spec = _two_sensor_spec()
+    change(spec, tmp_path)
+    with pytest.raises(InputError) as info:
+        list(read("tabular", tmp_path, spec=spec))
+    assert info.value.field == field and words in str(info.value), str(info.value)

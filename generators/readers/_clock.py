@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from generators.errors import InputError
 from generators.readers._common import number_option
-from generators.types import Recording
+from generators.types import UNLABELLED, Recording
 
 LOG = logging.getLogger("generators.readers")
 
@@ -127,39 +128,33 @@ def _sorted(times: np.ndarray, lines: np.ndarray, max_back: float, unit: float, 
     return np.argsort(times, kind="stable"), len(late)
 
 
-def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines: np.ndarray,
-               policy: ClockPolicy, *, unit: float, path: Path, field: str,
-               recording_id: str) -> tuple[Iterator[Part], ClockReport]:
-    """Place one recording's stamped samples on a uniform grid, split at long gaps.
+@dataclass(frozen=True)
+class _Cleaned:
+    """One source's samples sorted, duplicates merged and cut at long gaps.
 
-    Out-of-order samples within ``max_backwards_s`` are sorted (stable); samples sharing a
-    time are averaged or the first kept; each gap-free stretch gets a grid from its first
-    time at ``rate_hz`` (given or the median step's) and its values by linear
-    interpolation per channel (``numpy.interp``); a grid point takes the label of the
-    last sample at or before it (never interpolated). A stretch already on the grid
-    keeps its values unchanged.
-
-    Args:
-        times: Sample times in ``1 / unit`` seconds (float64, or int64 for an integer
-            clock; any origin): the source's own unit, so that an even clock in whole
-            milliseconds gives an exact rate.
-        values: Samples × channels.
-        labels: Label id per sample.
-        lines: File line (or row) of each sample, for errors.
-        policy: The clock policy.
-        unit: Time units per second (1e9 for nanoseconds).
-        path: The file, for errors.
-        field: The time column, for errors.
-        recording_id: For the report.
-
-    Returns:
-        The parts (computed one at a time as they are iterated) and the report.
-
-    Raises:
-        InputError: A non-finite time, a single sample, all samples at one time, a
-            sample further back than ``max_backwards_s``, or a ``max_gap_s`` shorter
-            than the grid's period.
+    Attributes:
+        origin: The earliest stamp as written (the times' zero), in the source's unit.
+        times: Distinct times from ``origin`` (float64, source unit), increasing.
+        values: Samples × channels at ``times``.
+        labels: Label id at ``times``.
+        bounds: Gap-free stretches are ``[bounds[k], bounds[k + 1])``.
+        period: Grid period in the source's unit.
+        report: What the clock looked like.
     """
+
+    origin: Any
+    times: np.ndarray
+    values: np.ndarray
+    labels: np.ndarray
+    bounds: np.ndarray
+    period: float
+    report: ClockReport
+
+
+def _clean(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines: np.ndarray,
+           policy: ClockPolicy, *, unit: float, path: Path, field: str,
+           recording_id: str) -> _Cleaned:
+    """The policy up to the grid (arguments and errors as :func:`regularize`)."""
     times = np.asarray(times)
     bad = ~np.isfinite(times)
     if bad.any():
@@ -206,12 +201,50 @@ def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines:
         grid_samples=int(sum(_grid_length(times[a], times[b - 1], period)
                              for a, b in zip(bounds[:-1], bounds[1:]))))
     LOG.info("%s: %s", path, report)
+    return _Cleaned(origin, times, values, labels, bounds, period, report)
+
+
+def regularize(times: np.ndarray, values: np.ndarray, labels: np.ndarray, lines: np.ndarray,
+               policy: ClockPolicy, *, unit: float, path: Path, field: str,
+               recording_id: str) -> tuple[Iterator[Part], ClockReport]:
+    """Place one recording's stamped samples on a uniform grid, split at long gaps.
+
+    Out-of-order samples within ``max_backwards_s`` are sorted (stable); samples sharing a
+    time are averaged or the first kept; each gap-free stretch gets a grid from its first
+    time at ``rate_hz`` (given or the median step's) and its values by linear
+    interpolation per channel (``numpy.interp``); a grid point takes the label of the
+    last sample at or before it (never interpolated). A stretch already on the grid
+    keeps its values unchanged.
+
+    Args:
+        times: Sample times in ``1 / unit`` seconds (float64, or int64 for an integer
+            clock; any origin): the source's own unit, so that an even clock in whole
+            milliseconds gives an exact rate.
+        values: Samples × channels.
+        labels: Label id per sample.
+        lines: File line (or row) of each sample, for errors.
+        policy: The clock policy.
+        unit: Time units per second (1e9 for nanoseconds).
+        path: The file, for errors.
+        field: The time column, for errors.
+        recording_id: For the report.
+
+    Returns:
+        The parts (computed one at a time as they are iterated) and the report.
+
+    Raises:
+        InputError: A non-finite time, a single sample, all samples at one time, a
+            sample further back than ``max_backwards_s``, or a ``max_gap_s`` shorter
+            than the grid's period.
+    """
+    c = _clean(times, values, labels, lines, policy, unit=unit, path=path, field=field,
+               recording_id=recording_id)
 
     def parts() -> Iterator[Part]:
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            yield _on_grid(times[a:b], values[a:b], labels[a:b], period, unit)
+        for a, b in zip(c.bounds[:-1], c.bounds[1:]):
+            yield _on_grid(c.times[a:b], c.values[a:b], c.labels[a:b], c.period, unit)
 
-    return parts(), report
+    return parts(), c.report
 
 
 def _grid_length(start: float, end: float, period: float) -> int:
@@ -264,3 +297,102 @@ def clocked_recordings(times: np.ndarray, values: np.ndarray, labels: np.ndarray
         yield Recording(recording_id=recording_id if report.parts == 1
                         else f"{recording_id}-part{k}", sample_rate_hz=report.rate_hz,
                         values=part.values, labels=part.labels, **recording)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One sensor file's stamped samples, for :func:`joined_recordings`.
+
+    Attributes:
+        times, values, labels, lines, policy, unit, path, field: As for :func:`regularize`
+            (``labels`` all ``UNLABELLED`` in a source without labels).
+        labelled: Whether this source carries the recording's labels.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    labels: np.ndarray
+    lines: np.ndarray
+    policy: ClockPolicy
+    unit: float
+    path: Path
+    field: str
+    labelled: bool = False
+
+
+def _seconds(origin: Any, unit: float) -> Fraction:
+    """A stamp as exact seconds (an int64 ns clock since 1970 keeps every nanosecond)."""
+    value = origin.item() if hasattr(origin, "item") else origin
+    return Fraction(value) / Fraction(unit)
+
+
+def joined_recordings(sources: list[Source], *, recording_id: str,
+                      on_clock: Callable[[ClockReport], None] | None = None,
+                      **recording: Any) -> Iterator[Recording]:
+    """One recording from several sensor files with clocks of their own, on one grid.
+
+    Each source goes through the clock policy on its own (sorting, duplicates, its gaps)
+    and is interpolated (``numpy.interp``, per channel) onto a common grid: its origin is
+    the latest first stamp of the sources, its rate the first source's grid rate (the
+    spec's, or that source's median step's). Only the time every source covers is kept:
+    the overlap of their spans, cut where any source has a gap longer than its
+    ``max_gap_s`` (``…-part<k>``). Labels come from the labelled source, by the sample
+    in force at each grid point. Stamps of different sources are compared exactly
+    (each source's earliest stamp as a fraction of a second).
+
+    Args:
+        sources: The sources, channels in this order.
+        recording_id: Id of the recording; parts are ``<id>-part<k>`` when it is split.
+        on_clock: Receives each source's report (``recording_id (file name)``).
+        **recording: The other ``Recording`` fields (dataset, subject, channels, …).
+
+    Yields:
+        One ``Recording`` per stretch that every source covers.
+
+    Raises:
+        InputError: What :func:`regularize` refuses in any source, or sources whose
+            spans do not overlap (each file and its span named).
+    """
+    cleaned = [_clean(s.times, s.values, s.labels, s.lines, s.policy, unit=s.unit, path=s.path,
+                      field=s.field, recording_id=f"{recording_id} ({s.path.name})")
+               for s in sources]
+    if on_clock is not None:
+        for c in cleaned:
+            on_clock(c.report)
+    zero = min(_seconds(c.origin, s.unit) for c, s in zip(cleaned, sources))
+    secs = [c.times / s.unit + float(_seconds(c.origin, s.unit) - zero)
+            for c, s in zip(cleaned, sources)]
+    period = cleaned[0].period / sources[0].unit
+    start = max(t[0] for t in secs)
+    spans = [(t[0], t[-1]) for t in secs]
+    if min(t[-1] for t in secs) < start:
+        raise InputError(sources[0].path, "the sensor files of one recording do not overlap in "
+                         "time (s from the earliest stamp: " + "; ".join(
+                             f"{s.path.name} {a:g}–{b:g}" for s, (a, b) in zip(sources, spans))
+                         + "); expected files recorded at the same time", field="sources")
+    stretches = [[(t[a], t[b - 1]) for a, b in zip(c.bounds[:-1], c.bounds[1:])]
+                 for t, c in zip(secs, cleaned)]
+    common = stretches[0]
+    for other in stretches[1:]:
+        common = [(max(a0, b0), min(a1, b1)) for a0, a1 in common for b0, b1 in other
+                  if max(a0, b0) <= min(a1, b1)]
+    points = [np.arange(np.ceil((a - start) / period - ON_GRID),
+                        np.floor((b - start) / period + ON_GRID) + 1) for a, b in common]
+    points = [k for k in points if len(k)]
+    labelled = [k for k, s in enumerate(sources) if s.labelled]
+    for n, k in enumerate(points, start=1):
+        grid = start + k * period
+        out = np.empty((len(grid), sum(c.values.shape[1] for c in cleaned)), dtype=np.float32)
+        col = 0
+        for t, c in zip(secs, cleaned):
+            for j in range(c.values.shape[1]):
+                out[:, col] = np.interp(grid, t, c.values[:, j])
+                col += 1
+        if labelled:
+            t, c = secs[labelled[0]], cleaned[labelled[0]]
+            labels = c.labels[np.searchsorted(t, grid + ON_GRID * period, side="right") - 1]
+        else:
+            labels = np.full(len(grid), UNLABELLED, dtype=np.int32)
+        yield Recording(recording_id=recording_id if len(points) == 1
+                        else f"{recording_id}-part{n}", sample_rate_hz=cleaned[0].report.rate_hz,
+                        values=out, labels=labels, **recording)

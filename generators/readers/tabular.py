@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -12,7 +13,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from generators.errors import InputError
-from generators.readers._clock import ClockPolicy, ClockReport, clocked_recordings
+from generators.readers._clock import (
+    ClockPolicy, ClockReport, Source, clocked_recordings, joined_recordings,
+)
 from generators.readers._common import (
     append_block, channel_from_name, checked_unit, find_files, label_ids, number_option,
     numeric_columns, read_table_chunks, read_text,
@@ -20,7 +23,7 @@ from generators.readers._common import (
 from generators.types import UNLABELLED, Channel, Recording
 
 SPEC_KEYS = {"files", "dataset", "delimiter", "sample_rate_hz", "timestamp", "channels", "label",
-             "subject"}
+             "subject", "sources"}
 TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9, "datetime": 1e9}  # units per second
 TIME_KEYS = ("column", "unit", "format")
 PARQUET = (".parquet", ".pq")
@@ -39,26 +42,29 @@ def load_spec(spec: str | Path | Mapping[str, object]) -> tuple[dict, str]:
     return data, str(spec)
 
 
-def _sub(spec: dict, key: str, where: str, required: tuple[str, ...]) -> dict | None:
+def _sub(spec: dict, key: str, where: str, required: tuple[str, ...],
+         prefix: str = "") -> dict | None:
     """An optional nested mapping of the spec, checked for its required keys."""
     value = spec.get(key)
     if value is None:
         return None
     if not isinstance(value, dict) or not set(required) <= set(value):
-        raise InputError(where, f"expected a mapping with {', '.join(required)}", field=key)
+        raise InputError(where, f"expected a mapping with {', '.join(required)}",
+                         field=f"{prefix}{key}")
     return value
 
 
-def _channels(spec: dict, where: str) -> list[tuple[str, Channel]]:
-    """(source column, channel) per ``channels`` entry."""
+def _channels(spec: dict, where: str, prefix: str = "") -> list[tuple[str, Channel]]:
+    """(source column, channel) per ``channels`` entry; errors name ``<prefix>channels``."""
+    field = f"{prefix}channels"
     entries = spec.get("channels")
     if not isinstance(entries, list) or not entries:
-        raise InputError(where, "expected a list of {column, name, unit} entries", field="channels")
+        raise InputError(where, "expected a list of {column, name, unit} entries", field=field)
     out = []
     for k, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not {"column", "name", "unit"} <= set(entry):
-            raise InputError(where, f"channel {k} needs column, name and unit", field="channels")
-        unit = checked_unit(str(entry["unit"]), where, f"channels[{k}].unit")
+            raise InputError(where, f"channel {k} needs column, name and unit", field=field)
+        unit = checked_unit(str(entry["unit"]), where, f"{field}[{k}].unit")
         parsed = channel_from_name(str(entry["name"]), unit)
         out.append((str(entry["column"]), Channel(
             parsed.name, str(entry.get("location", parsed.location)),
@@ -67,19 +73,20 @@ def _channels(spec: dict, where: str) -> list[tuple[str, Channel]]:
     return out
 
 
-def _label_names(label: dict, where: str) -> tuple[dict[int, str], dict[str, int] | None]:
+def _label_names(label: dict, where: str, prefix: str = ""
+                 ) -> tuple[dict[int, str], dict[str, int] | None]:
     """Label id → name, and name → id when the column holds names (``names`` is a list)."""
     names = label["names"]
     if not names:
         raise InputError(where, "label.names is empty; expected at least one label",
-                         field="label")
+                         field=f"{prefix}label")
     if isinstance(names, list):
         ids = {str(n): i for i, n in enumerate(names, start=1)}
         return {i: n for n, i in ids.items()}, ids
     if isinstance(names, dict):
         return {int(k): str(v) for k, v in names.items()}, None
     raise InputError(where, "label.names must be a mapping id → name or a list of names",
-                     field="label")
+                     field=f"{prefix}label")
 
 
 def _header(file: Path, sep: str) -> list[str]:
@@ -175,6 +182,10 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
           # names: [walking, sitting]       # … or names (ids 1, 2, … in list order)
         subject: {column: user}         # or {pattern: "user(\\d+)"} on the file name;
                                         #   default: the file stem
+        sources:                        # instead of files/timestamp/channels/label: one
+          - {files: "*_acc.csv", timestamp: {…}, channels: […], label: {…}}  # entry per
+          - {files: "*_gyro.csv", timestamp: {…}, channels: […]}  # sensor file, joined
+                                        #   on one grid over their overlap (``_joined``)
 
     Args:
         path: A table file or a directory searched for ``spec['files']``.
@@ -201,41 +212,105 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
                          f"{', '.join(sorted(SPEC_KEYS))}", field=sorted(unknown)[0])
     if "sample_rate_hz" in spec:
         number_option(spec["sample_rate_hz"], where, "sample_rate_hz", "Hz")
-    if "sample_rate_hz" not in spec and "timestamp" not in spec:
-        raise InputError(where, "give sample_rate_hz, a timestamp column or both",
-                         field="sample_rate_hz")
-    pairs = _channels(spec, where)
-    columns, channels = [c for c, _ in pairs], tuple(ch for _, ch in pairs)
-    label = _sub(spec, "label", where, ("column", "names"))
-    ts = _sub(spec, "timestamp", where, ("column",))
-    if ts and ts.get("unit", "s") not in TIME_UNITS:
-        raise InputError(where, f"timestamp unit {ts['unit']!r}; expected one of "
-                         f"{', '.join(TIME_UNITS)}", field="timestamp.unit")
-    policy = ClockPolicy.from_options(
-        {"rate_hz": spec.get("sample_rate_hz"),
-         **{k: v for k, v in (ts or {}).items() if k not in TIME_KEYS}}, where, "timestamp")
     subject = _sub(spec, "subject", where, ())
     if subject is not None and ("column" in subject) == ("pattern" in subject):
         raise InputError(where, "subject needs exactly one of column or pattern", field="subject")
-    names, by_name = _label_names(label, where) if label else ({}, None)
-    sep = str(spec.get("delimiter", ","))
+    dataset = str(spec.get("dataset", "tabular"))
+    if "sources" in spec:
+        yield from _joined(Path(path), spec, where, subject, dataset, chunk_rows, on_clock)
+        return
+    if "sample_rate_hz" not in spec and "timestamp" not in spec:
+        raise InputError(where, "give sample_rate_hz, a timestamp column or both",
+                         field="sample_rate_hz")
+    table = _Table.parse(spec, where, "", str(spec.get("delimiter", ",")))
     subject_column = subject.get("column") if subject else None
-    text_columns = [c for c in (subject_column, label and label["column"],
-                                ts and ts.get("unit") == "datetime" and ts["column"]) if c]
+    ts = table.timestamp
     pattern = str(spec.get("files", "*.csv"))
     for file in _spec_files(Path(path), pattern, where):
-        header = _header(file, sep)
-        needed = columns + text_columns + ([ts["column"]] if ts else [])
-        for column in needed:
+        fixed = _subject_from_name(file, subject, where) if subject_column is None else None
+        for name, data in table.groups(file, where, subject_column, fixed, chunk_rows):
+            fields = {"dataset": dataset,
+                      "recording_id": file.stem if subject_column is None
+                      else f"{file.stem}-{name}",
+                      "subject": name, "channels": table.channels,
+                      "label_names": table.names, "source": (str(file),)}
+            if not ts:
+                yield Recording(sample_rate_hz=float(spec["sample_rate_hz"]),
+                                values=data["values"], labels=data["labels"], **fields)
+                continue
+            yield from clocked_recordings(
+                data.pop("times"), data.pop("values"), data.pop("labels"), data.pop("lines"),
+                table.policy, unit=TIME_UNITS[ts.get("unit", "s")], path=file,
+                field=ts["column"], on_clock=on_clock, **fields)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What a spec (or one of its ``sources``) says about a table's columns.
+
+    Attributes:
+        columns: Source column of each channel.
+        channels: The channels.
+        label: The ``label`` mapping, or ``None``.
+        names: Label id → name (empty without labels).
+        by_name: Label name → id when the column holds names.
+        timestamp: The ``timestamp`` mapping, or ``None``.
+        policy: The clock policy from ``timestamp`` and the spec's ``sample_rate_hz``.
+        sep: CSV delimiter.
+    """
+
+    columns: list[str]
+    channels: tuple[Channel, ...]
+    label: dict | None
+    names: dict[int, str]
+    by_name: dict[str, int] | None
+    timestamp: dict | None
+    policy: ClockPolicy
+    sep: str
+
+    @classmethod
+    def parse(cls, spec: dict, where: str, prefix: str, sep: str,
+              rate_hz: object = None) -> "_Table":
+        """Check and read ``channels``, ``label`` and ``timestamp`` of ``spec``; errors name
+        ``<prefix><key>``."""
+        pairs = _channels(spec, where, prefix)
+        label = _sub(spec, "label", where, ("column", "names"), prefix)
+        ts = _sub(spec, "timestamp", where, ("column",), prefix)
+        if ts and ts.get("unit", "s") not in TIME_UNITS:
+            raise InputError(where, f"timestamp unit {ts['unit']!r}; expected one of "
+                             f"{', '.join(TIME_UNITS)}", field=f"{prefix}timestamp.unit")
+        policy = ClockPolicy.from_options(
+            {"rate_hz": spec.get("sample_rate_hz", rate_hz),
+             **{k: v for k, v in (ts or {}).items() if k not in TIME_KEYS}}, where,
+            f"{prefix}timestamp")
+        names, by_name = _label_names(label, where, prefix) if label else ({}, None)
+        return cls([c for c, _ in pairs], tuple(ch for _, ch in pairs), label, names, by_name,
+                   ts, policy, str(spec.get("delimiter", sep)))
+
+    def groups(self, file: Path, where: str, subject_column: str | None, fixed: str | None,
+               chunk_rows: int) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        """The file's rows per subject (one group, ``fixed``, without a subject column):
+        ``values``, ``labels``, ``lines`` and with a timestamp ``times``; each group's
+        arrays are joined as it is yielded, the file read whole first.
+
+        Raises:
+            InputError: A column of the spec missing from the file, a malformed cell, or
+                no data rows.
+        """
+        ts, label = self.timestamp, self.label
+        text_columns = [c for c in (subject_column, label and label["column"],
+                                    ts and ts.get("unit") == "datetime" and ts["column"]) if c]
+        header = _header(file, self.sep)
+        for column in self.columns + text_columns + ([ts["column"]] if ts else []):
             if column not in header:
                 raise InputError(file, f"column {column!r} named in the spec ({where}) is not in "
                                  f"the file; found: {', '.join(map(str, header))}", field=column)
-        fixed = _subject_from_name(file, subject, where) if subject_column is None else None
         groups: dict[str, dict[str, list[np.ndarray]]] = {}
-        for first, frame in _chunks(file, header, sep, text_columns, chunk_rows):
-            parts = {"values": numeric_columns(frame, columns, file, first).astype(np.float32),
-                     "labels": (_labels(frame[label["column"]], names, by_name, file, first,
-                                        label["column"]) if label
+        for first, frame in _chunks(file, header, self.sep, text_columns, chunk_rows):
+            parts = {"values": numeric_columns(frame, self.columns, file,
+                                               first).astype(np.float32),
+                     "labels": (_labels(frame[label["column"]], self.names, self.by_name, file,
+                                        first, label["column"]) if label
                                 else np.full(len(frame), UNLABELLED, dtype=np.int32)),
                      "lines": first + np.arange(len(frame))}
             if ts:
@@ -251,21 +326,97 @@ def read(path: Path, spec: str | Path | Mapping[str, object], chunk_rows: int = 
             raise InputError(file, "no data rows after the header")
         for name in list(groups):  # each group's chunks are freed once joined
             group = groups.pop(name)
-            data = {k: np.concatenate(group.pop(k)) for k in list(group)}
-            fields = {"dataset": str(spec.get("dataset", "tabular")),
-                      "recording_id": file.stem if subject_column is None
-                      else f"{file.stem}-{name}",
-                      "subject": name, "channels": channels, "label_names": names,
-                      "source": (str(file),)}
-            if not ts:
-                yield Recording(sample_rate_hz=float(spec["sample_rate_hz"]),
-                                values=data["values"], labels=data["labels"], **fields)
-                continue
-            yield from clocked_recordings(
-                data.pop("times"), data.pop("values"), data.pop("labels"), data.pop("lines"),
-                policy,
-                unit=TIME_UNITS[ts.get("unit", "s")], path=file, field=ts["column"],
-                on_clock=on_clock, **fields)
+            yield name, {k: np.concatenate(group.pop(k)) for k in list(group)}
+
+
+SOURCE_KEYS = {"files", "timestamp", "channels", "label", "delimiter"}
+
+
+def _joined(path: Path, spec: dict, where: str, subject: dict | None, dataset: str,
+            chunk_rows: int, on_clock: Callable[[ClockReport], None] | None
+            ) -> Iterator[Recording]:
+    """Recordings whose sensors lie in separate files, each with its own clock (``sources``).
+
+    A recording is one file of every source; files belong together when they lie in one
+    folder and each source's glob matched the same text with its wildcards
+    (``u1_acc.csv`` and ``u1_gyro.csv`` under ``*_acc.csv`` and ``*_gyro.csv``: ``u1``),
+    which is the recording id (folders joined with ``-``). The subject is the
+    ``subject.pattern`` match on the first source's file name, or the id. Their samples are
+    joined on one grid over the time they all cover (``_clock.joined_recordings``).
+
+    Raises:
+        InputError: A bad source entry, top-level keys that belong in the sources, a
+            subject column, labels in more than one source, a channel named twice, a
+            recording that lacks a source's file, or what the clock refuses.
+    """
+    sources = spec["sources"]
+    if not isinstance(sources, list) or not sources:
+        raise InputError(where, "expected a list of {files, timestamp, channels} entries",
+                         field="sources")
+    misplaced = sorted(set(spec) & (SOURCE_KEYS - {"delimiter"}))
+    if misplaced:
+        raise InputError(where, f"{', '.join(misplaced)} beside sources; expected them in each "
+                         "source", field=misplaced[0])
+    if subject is not None and "column" in subject:
+        raise InputError(where, "subject column with sources; expected subject: {pattern: …} "
+                         "on the file names", field="subject")
+    tables, files = [], []
+    for k, entry in enumerate(sources, start=1):
+        prefix = f"sources[{k}]."
+        if not isinstance(entry, dict) or not {"files", "timestamp", "channels"} <= set(entry):
+            raise InputError(where, f"source {k} needs files, timestamp and channels",
+                             field="sources")
+        unknown = set(entry) - SOURCE_KEYS
+        if unknown:
+            raise InputError(where, f"unknown keys {sorted(unknown)}; known: "
+                             f"{', '.join(sorted(SOURCE_KEYS))}", field=f"{prefix}{min(unknown)}")
+        tables.append(_Table.parse(entry, where, prefix, str(spec.get("delimiter", ",")),
+                                   spec.get("sample_rate_hz")))
+        pattern = str(entry["files"])
+        files.append({_recording_key(f, path, pattern, where, f"{prefix}files"): f
+                      for f in _spec_files(path, pattern, where)})
+    if sum(t.label is not None for t in tables) > 1:
+        raise InputError(where, "labels in more than one source; expected them in one",
+                         field="sources")
+    names = [ch.name for t in tables for ch in t.channels]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(where, f"channels {twice} named in more than one source; expected "
+                         "unique names", field="sources")
+    for key in sorted(set().union(*files), key=str):
+        missing = [k for k, found in enumerate(files, start=1) if key not in found]
+        if missing:
+            have = next(found[key] for found in files if key in found)
+            raise InputError(have, f"no file of source {missing[0]} "
+                             f"({sources[missing[0] - 1]['files']!r}) for recording {key!r}; "
+                             "expected one file of every source per recording", field="sources")
+        paths = [found[key] for found in files]
+        parts = []
+        for t, file in zip(tables, paths):
+            ((_, data),) = t.groups(file, where, None, key, chunk_rows)
+            parts.append(Source(data["times"], data["values"], data["labels"], data["lines"],
+                                t.policy, TIME_UNITS[t.timestamp.get("unit", "s")], file,
+                                t.timestamp["column"], labelled=t.label is not None))
+        yield from joined_recordings(
+            parts, recording_id=key, on_clock=on_clock, dataset=dataset,
+            subject=_subject_from_name(paths[0], subject, where) if subject else key,
+            channels=tuple(ch for t in tables for ch in t.channels),
+            label_names=next((t.names for t in tables if t.label), {}),
+            source=tuple(map(str, paths)))
+
+
+def _recording_key(file: Path, root: Path, pattern: str, where: str, field: str) -> str:
+    """The folders of ``file`` under ``root`` and what the wildcards (``*``, ``?``) of the
+    glob's file-name part matched, joined with ``-``."""
+    name = Path(pattern).name
+    regex = "".join("(.*)" if ch == "*" else "(.)" if ch == "?" else re.escape(ch) for ch in name)
+    match = re.fullmatch(regex, file.name)
+    if match is None:
+        raise InputError(where, f"{file.name} matches {pattern!r} but not as plain * and ? "
+                         "wildcards; expected a glob of * and ? to tell recordings apart",
+                         field=field)
+    folders = file.parent.relative_to(root).parts if root.is_dir() else ()
+    return "-".join([*folders, "".join(match.groups())]).strip("-") or file.stem
 
 
 def _spec_files(path: Path, pattern: str, where: str) -> list[Path]:
