@@ -73,15 +73,15 @@ class Part:
         """How many rows are selected."""
         return self.rows if self.keep is None else len(self.keep)
 
-    def tables(self) -> Iterator[pa.Table]:
-        """The selected rows, one part file at a time (memory for one part).
+    def tables(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The selected rows (``columns``, default all), one part file at a time.
 
         Raises:
             InputError: A part file is not readable (``dataset.read_part``).
         """
         offset = 0
         for path in self.files:
-            table = read_part(path, None, QA_SCHEMA)
+            table = read_part(path, columns, QA_SCHEMA)
             start, offset = offset, offset + table.num_rows
             if self.keep is not None:
                 lo, hi = np.searchsorted(self.keep, [start, offset])
@@ -125,10 +125,14 @@ class ExportSource:
         return sum(p.count for (st, sp), p in self.parts.items()
                    if sp == split and stage in (None, st))
 
-    def table(self, stage: int, split: str) -> pa.Table:
-        """All selected rows of one stage and split in one table (empty when none)."""
-        tables = list(self.parts.get((stage, split), Part()).tables())
-        return pa.concat_tables(tables) if tables else QA_SCHEMA.empty_table()
+    def table(self, stage: int, split: str, columns: list[str] | None = None) -> pa.Table:
+        """All selected rows (``columns``, default all) of one stage and split in one table
+        (empty when none)."""
+        tables = list(self.parts.get((stage, split), Part()).tables(columns))
+        if tables:
+            return pa.concat_tables(tables)
+        schema = QA_SCHEMA if columns is None else pa.schema([QA_SCHEMA.field(c) for c in columns])
+        return schema.empty_table()
 
     def batches(self, split: str) -> Iterator[pa.RecordBatch]:
         """The selected rows of ``split`` in batches of at most ``BATCH_ROWS``: stage 1's,

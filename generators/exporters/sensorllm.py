@@ -75,10 +75,16 @@ def _write_series(w: Writer, stage: int, split: str, series: list[np.ndarray],
                 _npy(np.stack(series) if series else np.zeros((0, 0, 0), np.float32)))
 
 
-def _rows(table: pa.Table) -> tuple[list[dict], pa.ListArray]:
-    """The rows as dicts without their series, each with its position ``i``, and the
-    series column: a split's rows stay in Arrow, not as Python floats."""
-    rows = table.drop_columns(["series"]).to_pylist()
+#: The columns a stage's entries are written from (the series stay in Arrow).
+STAGE1_COLUMNS = ["row_id", "window_id", "activity", "channel_names", "channel_locations",
+                  "channel_modalities", "channel_axes", "qa_type", "question", "answer"]
+STAGE2_COLUMNS = ["row_id", "question", "answer", "facts"]
+
+
+def _rows(table: pa.Table, columns: list[str]) -> tuple[list[dict], pa.ListArray]:
+    """The rows as dicts of ``columns``, each with its position ``i``, and the series
+    column: a split's samples stay in Arrow, not as Python floats."""
+    rows = table.select(columns).to_pylist()
     for i, row in enumerate(rows):
         row["i"] = i
     return rows, table["series"].combine_chunks()
@@ -92,7 +98,7 @@ def _series(column: pa.ListArray, i: int) -> np.ndarray:
 
 def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
     """Stage 1: one entry per window with every channel's summary and aligned QA pairs."""
-    table = source.table(1, split)
+    table = source.table(1, split, [*STAGE1_COLUMNS, "series"])
     if not table.num_rows:
         return {"windows": 0, "rows": 0}
     multi = len(set(table["channel_locations"].combine_chunks().flatten().to_pylist())) > 1
@@ -100,7 +106,7 @@ def _stage1(source: ExportSource, split: str, w: Writer) -> dict:
     # (a window short of a channel too, as a --max-rows draw leaves it) is skipped.
     names = sorted(set(table["channel_names"].combine_chunks().flatten().to_pylist()))
     windows: dict[str, list[dict]] = defaultdict(list)
-    all_rows, column = _rows(table)
+    all_rows, column = _rows(table, STAGE1_COLUMNS)
     for row in all_rows:
         windows[row["window_id"]].append(row)
     entries, series, unaligned, skipped = [], [], 0, 0
@@ -173,11 +179,12 @@ def split_activity_question(question: str, facts: dict) -> dict:
 
 def _stage2(source: ExportSource, split: str, w: Writer, labels: dict[str, int]) -> dict:
     """Stage 2: the activity rows, their series (samples × channels each) and the labels."""
-    table = source.table(2, split)
+    table = source.table(2, split, [*STAGE2_COLUMNS, "qa_type", "series"])
     if not table.num_rows:
         return {"windows": 0, "rows": 0}
-    all_rows, column = _rows(table)
-    rows = sorted((r for r in all_rows if r["qa_type"] == "activity"), key=lambda r: r["row_id"])
+    activity = table.filter(pc.equal(table["qa_type"], "activity"))
+    rows, column = _rows(activity, STAGE2_COLUMNS)
+    rows.sort(key=lambda r: r["row_id"])
     entries, series = [], []
     for r in rows:
         try:
