@@ -16,7 +16,7 @@ from flows.config import make_config
 from generators.dataset import read_stage
 from generators.errors import InputError
 from generators.export import export
-from generators.exporters import EXPORTERS, ExportOptions
+from generators.exporters import EXPORTERS
 from generators.exporters.sensorllm import (channel_key, load_stage1_series,
                                             split_activity_question)
 from generators.registry import UnknownNameError
