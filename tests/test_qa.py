@@ -386,7 +386,7 @@ def test_posture_static_gravity_on_negative_z():
     (v,) = _facts("posture", values, ACC, rate=50.0, stage=2)
     assert (v["gravity_axis"], v["gravity_sign"], v["motion"], v["tilt_deg"]) == \
         ("z", "negative", "still", 0)
-    assert v["gravity_g"] == pytest.approx(1.0, abs=0.002)
+    assert v["gravity"] == pytest.approx(1.0, abs=0.002)
     # No axis up the body known: no posture, and no question asks for one.
     assert (v["posture"], v["vertical_axis"], v["vertical_deg"]) == (None, None, None)
     pack = PACKS["posture"]

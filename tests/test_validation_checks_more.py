@@ -161,6 +161,48 @@ def test_turning_sensor_is_written_and_checked_as_moving() -> None:
         assert "posture.motion" in _reject(r, answer=_other_motion(r))
 
 
+QUANTITY = re.compile(r"(\d+(?:\.\d+)?)\s*(m/s²|m/s\^2|g)\b")
+
+
+def test_posture_on_m_s2_states_every_quantity_in_the_channel_unit() -> None:
+    """A chest accelerometer in m/s² (MHealth, PAMAP2, WISDM, HHAR): its mean vector and
+    its RMS deviation are both stated in m/s², in every phrasing (the answer once read
+    "a magnitude of 1.076 g ... RMS deviation is 2.409 m/s^2"); the check accepts that
+    and rejects the mean vector in g, as a number in g or as the m/s² number called g."""
+    from generators.types import Channel, Recording
+
+    t = np.arange(50 * 20) / 50.0
+    g0 = 9.80665
+    xyz = np.stack([0.6 * g0 + 1.5 * np.sin(2 * np.pi * 1.5 * t), np.zeros_like(t),
+                    0.8 * g0 + 1.0 * np.cos(2 * np.pi * 1.5 * t)], 1).astype(np.float32)
+    channels = tuple(Channel(f"chest_acc_{a}", "chest", "acc", a, "m/s²") for a in "xyz")
+    rec = Recording("ms2", "r1", "1", 50.0, channels, xyz, np.ones(t.size, np.int32),
+                    {1: "WALKING"})
+    cfg = BuildConfig(trend_method="robust")
+    pack = text.load_packs()["posture"]
+    items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
+             if it.qa_type == "posture"]
+    assert items
+    for r in dataset.items_to_table(items, rec, cfg.trend_params).to_pylist():
+        facts = json.loads(r["facts"])
+        mean = np.linalg.norm(xyz[r["window_start"]:r["window_end"]].astype(np.float64)
+                              .mean(axis=0))
+        assert facts["gravity"] == round(mean, 3) and 9.7 < facts["gravity"] < 9.9, facts
+        assert facts["unit"] == "m/s²" and facts["motion"] == "moving"
+        variant = next(v for v in pack.variants if r["template_id"] == f"posture/{v.name}")
+        for k in range(len(pack.phrases["gravity"])):
+            answer = text.render_variant(pack, variant, facts, 0, "ms2", k).answer
+            units = [u for _, u in QUANTITY.findall(answer)]
+            assert units == ["m/s²", "m/s²"], answer  # mean vector, RMS deviation
+            assert _reject(r, answer=answer) == "", answer
+        stated = f"{facts['gravity']} m/s²"
+        assert stated in r["answer"], r["answer"]
+        in_g = f"{mean / g0:.3f} g"  # the old text: the right length, in another unit
+        assert "posture.unit" in _reject(r, answer=r["answer"].replace(stated, in_g))
+        same_number = r["answer"].replace(stated, f"{facts['gravity']} g")
+        assert "posture.unit" in _reject(r, answer=same_number)
+
+
 def test_robust_localization_rejects_the_opposite_direction(rows: pa.Table) -> None:
     recs = _where(rows, "temporal_localization", "robust")
     rec = max(recs, key=lambda r: abs(json.loads(r["facts"])["change"]))

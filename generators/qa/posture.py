@@ -34,7 +34,9 @@ def build(ctx: QAContext) -> Iterator[Facts]:
 
     Yields:
         Facts with ``sensor``, ``gravity_axis``, ``gravity_sign``
-        (``positive``/``negative``), ``gravity_g`` (mean vector length in g),
+        (``positive``/``negative``), ``gravity`` (mean vector length in ``unit``, the
+        channel's: every quantity of the answer is in that one unit; the posture rule
+        reads the length in g from the feature),
         ``tilt_deg`` (whole degrees between the mean vector and the gravity axis),
         ``motion`` (``still``/``moving``), ``motion_rms`` (the RMS distance of the
         acceleration vector from its mean vector, in ``unit``, the channel's),
@@ -63,7 +65,8 @@ def build(ctx: QAContext) -> Iterator[Facts]:
         "sensor": group_name(first),
         "gravity_axis": g["axis"][1],
         "gravity_sign": "positive" if g["axis"][0] == "+" else "negative",
-        "gravity_g": val(g["gravity_g"]), "tilt_deg": int(round(g["axis_angle_deg"])),
+        "gravity": val(np.linalg.norm(xyz.mean(axis=0))),
+        "tilt_deg": int(round(g["axis_angle_deg"])),
         "motion": "still" if rms < STILL_RATIO * mag.mean() else "moving",
         "motion_rms": val(rms), "unit": first.unit,
         "posture": posture,

@@ -59,18 +59,16 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("posture.channel", f"names {said['sensor']!r}, the row holds {held!r}")
     xyz = np.asarray(row.series, dtype=np.float64).T
     mean = xyz.mean(axis=0) / G_PER_UNIT[unit]
-    length = float(np.linalg.norm(mean))
+    length = float(np.linalg.norm(mean))  # g, for the posture rule
     k = int(np.argmax(np.abs(mean)))
     if said.get("gravity_axis", "xyz"[k]).lower() != "xyz"[k]:
         yield Failure("posture.axis", f"gravity on {said['gravity_axis']}, mean vector {mean}")
     sign = "positive" if mean[k] >= 0 else "negative"
     if said.get("gravity_sign", sign).lower() != sign:
         yield Failure("posture.axis", f"{said['gravity_sign']} side, mean {mean[k]:+.4f} g")
-    if "gravity_g" in said and not value(said["gravity_g"]).agrees(length):
-        yield Failure("posture.value", f"mean vector {said['gravity_g']} g, series {length:.4f} g")
-    for u in a.get("gravity_g@unit", []):
-        if u != "g":
-            yield Failure("posture.unit", f"mean vector in {u!r}, stated as g")
+    own = float(np.linalg.norm(xyz.mean(axis=0)))  # the channels' unit, as stated
+    if "gravity" in said and not value(said["gravity"]).agrees(own):
+        yield Failure("posture.value", f"mean vector {said['gravity']}, series {own:.4f} {unit}")
     angle = np.degrees(np.arccos(np.minimum(1.0, np.abs(mean) / length))) if length > 0 \
         else np.full(3, np.nan)
     if "tilt_deg" in said and length > 0:
@@ -82,9 +80,10 @@ def check(row: Row) -> Iterator[Failure]:
     rms = float(np.sqrt(xyz.var(axis=0).sum()))
     if "motion_rms" in said and not value(said["motion_rms"]).agrees(rms):
         yield Failure("posture.value", f"RMS deviation {said['motion_rms']}, series {rms:.5f}")
-    for u in a.get("motion_rms@unit", []):
-        if u != unit:
-            yield Failure("posture.unit", f"RMS deviation in {u!r}, the channels are in {unit!r}")
+    for name, what in (("gravity", "mean vector"), ("motion_rms", "RMS deviation")):
+        for u in a.get(f"{name}@unit", []):
+            if u != unit:
+                yield Failure("posture.unit", f"{what} in {u!r}, the channels are in {unit!r}")
     ratio = rms / mag.mean() if mag.mean() > 0 else np.inf
     still = motion == "still"
     if still != (ratio < STILL_RATIO) and abs(ratio - STILL_RATIO) > 1e-9:
