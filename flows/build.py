@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -42,18 +43,28 @@ RUN_KEYS = ("seconds", "cache")
 #: Retries on I/O errors wait 1, 2, 4… seconds, jittered so workers do not retry in step.
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=1),
               "retry_jitter_factor": 0.5}
+#: OS errors that a retry may get past: a busy, stale (NFS) or failing file, an interrupted
+#: call (besides timeouts and dropped connections). A full disk, a name too long, a denied
+#: or read-only path fail the same way every time.
+TRANSIENT_ERRNOS = frozenset({errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.EIO, errno.ESTALE})
 
 
 class ValidationFailed(RuntimeError):
     """The built dataset failed validation; the message is the one-line summary."""
 
 
-def _is_io_error(task, task_run, state) -> bool:  # noqa: ANN001 (Prefect's hook signature)
-    """Retry transient I/O failures only; bad input fails at once."""
-    return isinstance(state.result(raise_on_failure=False), OSError)
+def is_transient(exc: BaseException) -> bool:
+    """Whether a task that raised ``exc`` may succeed when run again (``TRANSIENT_ERRNOS``,
+    timeouts, dropped connections); bad input and lasting OS errors fail at once."""
+    return isinstance(exc, (TimeoutError, ConnectionError)) or (
+        isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS)
 
 
-@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
+def _retry_transient(task, task_run, state) -> bool:  # noqa: ANN001 (Prefect's hook signature)
+    return is_transient(state.result(raise_on_failure=False))
+
+
+@task(retry_condition_fn=_retry_transient, cache_policy=NONE, **IO_RETRIES)
 def stage_recordings(cfg: BuildConfig, out: str) -> list[RecordingRef]:
     """Read the input once into the cache (or reuse it) and return one reference per recording.
 
@@ -94,7 +105,7 @@ def plan_shards(refs: list[RecordingRef], shard_s: float) -> list[Shard]:
     return out
 
 
-@task(retry_condition_fn=_is_io_error, cache_policy=NONE, **IO_RETRIES)
+@task(retry_condition_fn=_retry_transient, cache_policy=NONE, **IO_RETRIES)
 def process_shard(shard: Shard, cfg: BuildConfig, key: str, out: str) -> dict:
     """Describe, validate and write one shard's parts into the cache entry ``key``.
 
@@ -119,25 +130,25 @@ def process_shard(shard: Shard, cfg: BuildConfig, key: str, out: str) -> dict:
     table = dataset.items_to_table(described.items, rec, cfg.trend_params)
     del described  # the table holds everything the parts need
     accepted, rejected = semantic.check_table(table, packs, rec.label_names.values())
-    tmp = cache.new_entry(entry)
     files: dict[str, str] = {}
     counts: Counter = Counter()
-    for stage in cfg.stages:
-        for split in ("train", "test"):
-            mask = pc.and_(pc.equal(accepted["stage"], stage), pc.equal(accepted["split"], split))
-            part = accepted.filter(mask)
-            if part.num_rows:
-                rel = dataset.part_path(Path(), stage, split, shard.name)
-                files[str(rel)] = dataset.write_parquet_atomic(part, tmp / rel)
-                counts[f"stage{stage}/{split}"] += part.num_rows
-    if rejected.num_rows:
-        rel = dataset.rejected_path(Path(), shard.name)
-        files[str(rel)] = dataset.write_parquet_atomic(rejected, tmp / rel)
-    counts["rejected"] = rejected.num_rows
-    counts["rows_in"] = table.num_rows
-    marker = cache.commit(tmp, entry, {"recording_id": rec.recording_id, "shard": shard.index,
-                                       "span": list(shard.span), "counts": dict(counts),
-                                       "files": files})
+    with cache.new_entry(entry) as tmp:
+        for stage in cfg.stages:
+            for split in ("train", "test"):
+                part = accepted.filter(pc.and_(pc.equal(accepted["stage"], stage),
+                                               pc.equal(accepted["split"], split)))
+                if part.num_rows:
+                    rel = dataset.part_path(Path(), stage, split, shard.name)
+                    files[str(rel)] = dataset.write_parquet_atomic(part, tmp / rel)
+                    counts[f"stage{stage}/{split}"] += part.num_rows
+        if rejected.num_rows:
+            rel = dataset.rejected_path(Path(), shard.name)
+            files[str(rel)] = dataset.write_parquet_atomic(rejected, tmp / rel)
+        counts["rejected"] = rejected.num_rows
+        counts["rows_in"] = table.num_rows
+        marker = cache.commit(tmp, entry, {"recording_id": rec.recording_id,
+                                           "shard": shard.index, "span": list(shard.span),
+                                           "counts": dict(counts), "files": files})
     return {**marker, "entry": str(entry), "cached": False}
 
 
@@ -208,14 +219,14 @@ def _up_to_date(final: Path, build_key: str, files: dict) -> dict | None:
     return manifest
 
 
-def _validate(cfg: BuildConfig, counts: dict, staging: Path,
-              activities: list[str]) -> tuple[dict, list[str]]:
+def _validate(cfg: BuildConfig, counts: dict, staging: Path, activities: list[str],
+              labelled: bool) -> tuple[dict, list[str]]:
     # Imported here, not at the top: process-pool workers import this module to run
     # process_shard, and Great Expectations (about 3 s of CPU) is needed by the flow only.
     from validation import gx_suites
 
     checks = dataset_checks.run_dataset_checks(staging, {"classes": cfg.classes})
-    gx = gx_suites.run_suites(staging, activities)
+    gx = gx_suites.run_suites(staging, activities, labelled)
     pass_rate = 1 - counts["rejected"] / max(counts["rows_in"], 1)
     failed = [name for name, r in checks.items() if not r["passed"]]
     problems = []
@@ -232,14 +243,52 @@ def build(cfg: BuildConfig, out: str) -> dict:
     """The body of the build flows (run inside a flow run; tasks go to its task runner).
 
     Holds the output root's lock throughout, so overlapping runs into one root (a cron
-    that fires while the last run is still going) never share a staging directory.
+    that fires while the last run is still going) never share a staging directory. A run
+    that fails leaves the output root as it found it (:func:`_as_found_on_failure`).
 
     Raises:
         InputError: Bad input (nothing is left in the output directory).
+        OSError: The system refused (a full disk, a denied path), after retries of
+            what may pass (:func:`is_transient`); nothing is left either.
         ValidationFailed: See :func:`build_dataset`.
     """
-    with BuildCache(Path(out)).locked():
+    out_root = Path(out)
+    with _as_found_on_failure(out_root, dataset.staging_dir(out_root, cfg.dataset)):
         return _build(cfg, out)
+
+
+@contextmanager
+def _as_found_on_failure(out_root: Path, staging: Path) -> Iterator[None]:
+    """Run the block under the output root's lock; when it fails, leave the root as it was.
+
+    A root that did not exist does not exist afterwards (nor the parents made for it); in
+    one that did, the cache gets back its entries and files as they were
+    (:meth:`BuildCache.restore`) and a new staging directory goes. A dataset that fails
+    validation (:class:`ValidationFailed`) keeps its staging directory, which the error
+    names, and the cache entries that built it.
+    """
+    missing = [p for p in (out_root, *out_root.parents) if not p.exists()]
+    staged = staging.exists()
+    cache = BuildCache(out_root)
+    lock_found = cache.lock.exists()
+    with cache.locked():
+        state = cache.state()
+        try:
+            yield
+        except ValidationFailed:
+            raise
+        except BaseException:
+            cache.restore(state)
+            if not lock_found:
+                cache.lock.unlink(missing_ok=True)
+            if not staged:
+                shutil.rmtree(staging, ignore_errors=True)
+            for p in missing:  # deepest first; a folder someone else filled meanwhile stays
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
+            raise
 
 
 def preflight(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
@@ -290,9 +339,11 @@ def _build(cfg: BuildConfig, out: str) -> dict:
     cache = BuildCache(out_root)
     cache.clean_temporaries()
     packs = preflight(cfg)
-    base = rows_key(cfg, packs)
     refs = stage_recordings(cfg, str(out_root))
-    warnings = split_warnings(cfg, sorted({staged_subject(r) for r in refs}))
+    labelled = bool(declared_activities(refs, None))
+    cfg, warnings = pipeline.labelled_stages(cfg, labelled)
+    base = rows_key(cfg, packs)
+    warnings += split_warnings(cfg, sorted({staged_subject(r) for r in refs}))
     for warning in warnings:
         logger.warning(warning)
     shards = plan_shards(refs, cfg.shard_s)
@@ -323,8 +374,9 @@ def _build(cfg: BuildConfig, out: str) -> dict:
             for rel in r["files"]:
                 _link(Path(r["entry"]) / rel, staging / rel)
         activities = declared_activities(refs, cfg.classes)
-        validation, problems = _validate(cfg, counts, staging, activities)
+        validation, problems = _validate(cfg, counts, staging, activities, labelled)
         manifest = _manifest(cfg, counts, files, packs, build_key)
+        manifest["labelled"] = labelled  # False: the unlabelled schema (schema.unlabelled)
         # The packs travel with the dataset, so that it validates without the user's folder.
         manifest["templates"] = text.save_packs(
             packs, text.shared_phrases(cfg.templates_dir), staging / text.PACKS_DIR)

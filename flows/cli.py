@@ -22,6 +22,10 @@ from flows.formats import check_format
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The ephemeral API's default 20 s start-up budget is too short on a loaded 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# The command line speaks for itself (a progress bar, a summary, one line on an error);
+# Prefect's run logs still reach its API, and its console lines come back with this set
+# to INFO.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 # typer 0.24 and later parse the command line with a copy of click of their own.
 try:
@@ -75,8 +79,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_OneLineErrors
 def handled(fn: Callable) -> Callable:
     """Turn the user's errors into a one-line reason and a non-zero exit code.
 
-    Bad input (file, setting, unknown name) exits 2; a dataset that fails validation 1.
-    Anything else is a bug and keeps its traceback.
+    Bad input (file, setting, unknown name) and what the system refuses on a path (a full
+    disk, a name too long, a denied or read-only folder: the user must change something
+    before trying again) exit 2; a dataset that fails validation 1. Anything else is a bug
+    and keeps its traceback.
     """
     from generators.errors import InputError
     from generators.registry import UnknownNameError
@@ -87,6 +93,10 @@ def handled(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except (InputError, UnknownNameError) as exc:
             fail(str(exc), code=2)
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            fail(f"{exc.filename}: {exc.strerror or exc}", code=2)
         except Exception as exc:
             if type(exc).__name__ == "ValidationFailed":
                 fail(str(exc), code=1)

@@ -23,6 +23,10 @@ from generators.types import Channel, Recording
 CACHE_DIRNAME = ".harqa-cache"
 #: Marker written last into a finished entry; an entry without it does not exist.
 DONE = "_done.json"
+#: The output root's build lock, inside the cache.
+LOCK = "build.lock"
+#: The cache's folders of entries.
+ENTRY_DIRS = ("recordings", "parts")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: Code that decides what a reader yields (changing it invalidates staged recordings).
 READ_CODE = ("generators/readers", "generators/resample.py", "generators/pipeline.py",
@@ -125,9 +129,13 @@ def save_recording(rec: Recording, path: Path) -> None:
             "source": list(rec.source), "vertical_axes": dict(rec.vertical_axes)}
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.mkdir(parents=True)
-    np.save(tmp / "values.npy", rec.values, allow_pickle=False)
-    np.save(tmp / "labels.npy", rec.labels, allow_pickle=False)
-    (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with dataset.named_os_errors(path):
+        for name, array in (("values.npy", rec.values), ("labels.npy", rec.labels)):
+            # Through Python's buffered file: numpy writes a plain file with fwrite, and a
+            # full disk then says "N requested and M written" without its errno.
+            with open(tmp / name, "w+b") as fh:
+                np.save(fh, array, allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -182,6 +190,7 @@ class BuildCache:
 
     def __init__(self, out_root: Path) -> None:
         self.root = Path(out_root) / CACHE_DIRNAME
+        self.lock = self.root / LOCK
         self.hashes = FileHashes(self.root / "file-hashes.json")
 
     @contextmanager
@@ -189,7 +198,7 @@ class BuildCache:
         """Hold the output root's build lock: builds into one root run one at a time (a
         schedule that fires while the previous run is still going waits for it)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "build.lock", "w") as fh:
+        with open(self.lock, "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -213,11 +222,18 @@ class BuildCache:
             return None
 
     @staticmethod
-    def new_entry(entry: Path) -> Path:
-        """A fresh temporary directory beside ``entry`` to fill before :meth:`commit`."""
+    @contextmanager
+    def new_entry(entry: Path) -> Iterator[Path]:
+        """A fresh temporary directory beside ``entry`` to fill before :meth:`commit`;
+        removed when the block fails (a full disk, a reader error), so no attempt leaves
+        one behind."""
         tmp = entry.with_name(f".{entry.name}.{uuid.uuid4().hex}.tmp")
         tmp.mkdir(parents=True)
-        return tmp
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     @staticmethod
     def commit(tmp: Path, entry: Path, marker: Mapping) -> dict:
@@ -253,28 +269,79 @@ class BuildCache:
         entry = self.recordings_dir(key)
         marker = self.done(entry)
         if marker is None:
-            tmp = self.new_entry(entry)
-            refs = []
-            for i, rec in enumerate(read()):
-                name = f"{i:05d}"
-                save_recording(rec, tmp / name)
-                sources = [Path(s) for s in rec.source if Path(s).is_file()]
-                # Own sources + read settings, so one changed file re-renders one recording;
-                # a recording without source files falls back to the whole input's key.
-                digest = sha256_text(settings if sources else key, rec.recording_id,
-                                     *(self.hashes.digest(s) for s in sources))
-                refs.append({"recording_id": rec.recording_id, "file": name, "digest": digest,
-                             "n_samples": rec.n_samples, "sample_rate_hz": rec.sample_rate_hz})
-            self.hashes.save()
-            marker = self.commit(tmp, entry, {"recordings": refs})
+            with self.new_entry(entry) as tmp:
+                refs = []
+                for i, rec in enumerate(read()):
+                    name = f"{i:05d}"
+                    save_recording(rec, tmp / name)
+                    sources = [Path(s) for s in rec.source if Path(s).is_file()]
+                    # Own sources + read settings, so one changed file re-renders one
+                    # recording; one without source files falls back to the input's key.
+                    digest = sha256_text(settings if sources else key, rec.recording_id,
+                                         *(self.hashes.digest(s) for s in sources))
+                    refs.append({"recording_id": rec.recording_id, "file": name,
+                                 "digest": digest, "n_samples": rec.n_samples,
+                                 "sample_rate_hz": rec.sample_rate_hz})
+                self.hashes.save()
+                marker = self.commit(tmp, entry, {"recordings": refs})
         return [RecordingRef(r["recording_id"], str(entry / r["file"]), r["digest"],
                              r["n_samples"], r["sample_rate_hz"]) for r in marker["recordings"]]
 
     def clean_temporaries(self) -> None:
         """Remove the half-filled temporary entries that killed builds left behind."""
-        for sub in ("recordings", "parts"):
+        for sub in ENTRY_DIRS:
             for p in (self.root / sub).glob(".*.tmp"):
                 shutil.rmtree(p, ignore_errors=True)
+
+    def state(self) -> CacheState:
+        """What the cache holds now (its lock aside), for :meth:`restore`."""
+        if not self.root.is_dir():
+            return CacheState({}, frozenset())
+        files = {p.name: p.read_bytes() for p in self.root.iterdir()
+                 if p.is_file() and p.name != LOCK}
+        names = {p.name for p in self.root.iterdir() if p.is_dir()}
+        names |= {f"{sub}/{p.name}" for sub in ENTRY_DIRS if sub in names
+                  for p in (self.root / sub).iterdir()}
+        return CacheState(files, frozenset(names))
+
+    def restore(self, state: CacheState) -> None:
+        """Put the cache back as :meth:`state` found it: what a build added since (entries,
+        temporaries, files) is removed and what it rewrote gets its bytes back; an empty
+        state removes the cache folder, lock included."""
+        if not state.files and not state.dirs:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        for p in self.root.iterdir():
+            if p.name in state.files:
+                if p.read_bytes() != state.files[p.name]:
+                    p.write_bytes(state.files[p.name])
+            elif p.name != LOCK and p.name not in state.dirs:
+                _remove(p)
+        for sub in ENTRY_DIRS:
+            if sub in state.dirs:
+                for entry in (self.root / sub).iterdir():
+                    if f"{sub}/{entry.name}" not in state.dirs:
+                        _remove(entry)
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """What a cache held at one moment (:meth:`BuildCache.state`).
+
+    Attributes:
+        files: Its top-level files (the lock aside) and their bytes.
+        dirs: Its folders and their entries (``parts``, ``parts/<key>``, …).
+    """
+
+    files: dict[str, bytes]
+    dirs: frozenset[str]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def read_settings(reader: str, options: Mapping, sample_rate_hz: float,

@@ -6,17 +6,20 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from operator import attrgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from urllib.parse import quote
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from generators.errors import InputError
-from generators.schema import QA_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION
+from generators.schema import (QA_SCHEMA, REJECTED_SCHEMA, SCHEMA_VERSION, is_labelled, schemas,
+                               unlabelled)
 from generators.types import QAItem, Recording
 
 try:
@@ -53,7 +56,8 @@ def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) 
         trend_params: The trend method's parameters, stored as JSON provenance.
 
     Returns:
-        A table with ``QA_SCHEMA``.
+        A table with ``QA_SCHEMA``, or for a recording without labels (no ``label_names``)
+        its unlabelled form (``schema.unlabelled``: null activity).
     """
     n = len(items)
     index = {c.name: i for i, c in enumerate(rec.channels)}
@@ -80,7 +84,8 @@ def items_to_table(items: Sequence[QAItem], rec: Recording, trend_params: dict) 
                        ("trend_params", json.dumps(trend_params, sort_keys=True)),
                        ("generator_version", GENERATOR_VERSION)):
         cols[col] = [value] * n
-    return pa.Table.from_pydict({f.name: cols[f.name] for f in QA_SCHEMA}, schema=QA_SCHEMA)
+    schema = schemas(bool(rec.label_names))[0]
+    return pa.Table.from_pydict({f.name: cols[f.name] for f in schema}, schema=schema)
 
 
 def series_array(series: Sequence[np.ndarray]) -> pa.Array:
@@ -107,20 +112,46 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     Returns:
         SHA-256 of the written file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    digest = file_sha256(tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+        digest = file_sha256(tmp)
     return digest
 
 
-def write_json_atomic(obj: object, path: Path) -> None:
-    """Write JSON through a temporary file and a rename."""
+@contextmanager
+def named_os_errors(path: Path) -> Iterator[None]:
+    """Name ``path`` in an OSError of the block that names no file: a full disk reported by
+    Arrow or by a write call carries only its errno (the class and errno stay)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or not exc.errno:
+            raise
+        raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from exc
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` for the block to write; renamed to ``path`` when
+    the block ends, removed when it fails (:func:`named_os_errors` names ``path``).
+
+    Readers never see a half-written file: the rename is atomic on one filesystem.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        with named_os_errors(path):
+            yield tmp
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(obj: object, path: Path) -> None:
+    """Write JSON through a temporary file and a rename (:func:`atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def file_sha256(path: Path) -> str:
@@ -153,14 +184,46 @@ def read_manifest(root: Path) -> dict:
     return manifest
 
 
+#: Longest file-name component :func:`file_component` writes out in full (file systems
+#: allow 255 bytes; a part's name gets a shard index and ``.parquet`` besides).
+MAX_COMPONENT = 200
+
+
+def file_component(name: str) -> str:
+    """The one place where an id from the input (a recording id, which holds a subject
+    from a CSV cell or a file name) becomes part of a path.
+
+    Letters, digits, ``_``, ``-``, ``.`` and ``~`` stay; every other character (``/``,
+    ``\\``, NUL, ``%``, spaces, non-ASCII) is percent-encoded as UTF-8, and so is a leading
+    ``.`` (no hidden name, no ``.`` or ``..``), so the mapping is reversible
+    (``urllib.parse.unquote``) and an id never names a folder or leaves its own. An encoded
+    name longer than ``MAX_COMPONENT`` keeps its head and ends in ``~`` and 16 hex digits
+    of the id's SHA-256, so distinct ids still get distinct names. The rows keep the id as
+    it was written.
+
+    Raises:
+        ValueError: ``name`` is empty.
+    """
+    if not name:
+        raise ValueError("an empty id cannot name a file")
+    safe = quote(name, safe="", errors="surrogatepass")
+    if safe.startswith("."):
+        safe = "%2E" + safe[1:]
+    if len(safe) > MAX_COMPONENT:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        safe = f"{safe[:MAX_COMPONENT - 17]}~{digest}"
+    return safe
+
+
 def part_path(root: Path, stage: int, split: str, part: str) -> Path:
-    """Where one part of a stage/split lives: ``<root>/stage<k>/<split>/<part>.parquet``."""
-    return root / f"stage{stage}" / split / f"{part}.parquet"
+    """Where one part of a stage/split lives: ``<root>/stage<k>/<split>/<part>.parquet``
+    (``part`` through :func:`file_component`)."""
+    return root / f"stage{stage}" / split / f"{file_component(part)}.parquet"
 
 
 def rejected_path(root: Path, part: str) -> Path:
-    """Where the rejected rows of one part live."""
-    return root / "rejected" / f"{part}.parquet"
+    """Where the rejected rows of one part live (``part`` through :func:`file_component`)."""
+    return root / "rejected" / f"{file_component(part)}.parquet"
 
 
 def empty_rejected() -> pa.Table:
@@ -169,16 +232,19 @@ def empty_rejected() -> pa.Table:
 
 
 def read_part(path: Path, columns: Sequence[str] | None, schema: pa.Schema) -> pa.Table:
-    """Some columns (default all) of one Parquet part, typed as in ``schema``.
+    """Some columns (default all) of one Parquet part, typed as in ``schema`` (its
+    unlabelled form, ``schema.unlabelled``, for a part written with nullable labels).
 
     Raises:
         InputError: The part is not a readable Parquet file (truncated, corrupt), or it
             lacks a requested column (Arrow would fill it with nulls), as a dataset
             written by an older harqa does; ``field`` is the first missing.
     """
-    target = schema if columns is None else pa.schema([schema.field(c) for c in columns])
     try:
         part = pq.ParquetFile(path)
+        if not is_labelled(part.schema_arrow):
+            schema = unlabelled(schema)
+        target = schema if columns is None else pa.schema([schema.field(c) for c in columns])
         missing = [c for c in target.names if c not in part.schema_arrow.names]
         table = None if missing else part.read(columns=target.names)
     except (pa.ArrowException, OSError) as exc:
@@ -266,9 +332,8 @@ def write_card(root: Path, dataset: str, stages: Iterable[int], counts: dict,
     lines += ["license: cc-by-4.0", "task_categories:", "- question-answering",
               "tags:", "- sensor", "- human-activity-recognition", "---", "",
               f"# {dataset} — harqa sensor–text QA", "", description, ""]
-    tmp = root / ".README.md.tmp"
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(tmp, root / "README.md")
+    with atomic_file(root / "README.md") as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
 
 
 def staging_dir(out_root: Path, dataset: str) -> Path:

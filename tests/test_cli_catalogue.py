@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from generators.dataset import file_sha256
 from tests.conftest import REPO, SAMPLE
 
 runner = CliRunner()
@@ -84,6 +85,18 @@ def _unbuilt(ws: Path) -> Path:
         {"files": {"stage1/train/p.parquet": "0" * 64}, "counts": {"stage1/train": 3}})).parent
 
 
+def _used_out(ws: Path) -> str:
+    """An output root that holds an earlier dataset and cache (stand-ins: a failed build
+    must leave them byte for byte)."""
+    out = ws / "out"
+    (out / ".harqa-cache" / "parts" / "k0").mkdir(parents=True)
+    (out / ".harqa-cache" / "parts" / "k0" / "_done.json").write_text('{"files": {}}')
+    (out / ".harqa-cache" / "file-hashes.json").write_text("{}")
+    (out / "uci_har").mkdir()
+    (out / "uci_har" / "manifest.json").write_text('{"files": {}}')
+    return str(out)
+
+
 CASES = [
     # build: settings refused before any work starts.
     Case("build-unknown-preset", lambda ws: ["build", "--preset", "nope", "--out", _out(ws)],
@@ -111,6 +124,14 @@ CASES = [
          2, ("shard_s", "positive")),
     Case("build-shard-negative", lambda ws: ["build", "--shard-s", "-5", "--out", _out(ws)],
          2, ("shard_s", "positive")),
+    # build: bad input found by the reader inside the flow; --out stays as it was.
+    Case("build-reader-error",
+         lambda ws: ["build", "--input", str(_broken_hapt(ws)), "--out", _out(ws)],
+         2, ("gyro_exp01_user01.txt, line 20, field 'column 2': expected a number",),
+         flow=True),
+    Case("build-reader-error-used-out",
+         lambda ws: ["build", "--input", str(_broken_hapt(ws)), "--out", _used_out(ws)],
+         2, ("gyro_exp01_user01.txt, line 20", "expected a number"), flow=True),
     # datasets / inspect
     Case("datasets-format", lambda ws: ["datasets", "--format", "yaml"],
          2, ("expected text or json, got 'yaml'",)),
@@ -168,9 +189,10 @@ CASES = [
 ]
 
 
-def _tree(root: Path) -> dict[str, int]:
-    """Every path under ``root`` (hidden ones too) with its size, to compare before/after."""
-    return {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1)
+def _tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (hidden ones too) with its content's digest, to compare
+    before/after."""
+    return {str(p.relative_to(root)): (file_sha256(p) if p.is_file() else "dir")
             for p in sorted(root.rglob("*"))}
 
 
@@ -201,6 +223,36 @@ def test_cli_refuses_bad_input(case: Case, tmp_path: Path, request):
         assert words in line
     assert _tree(tmp_path) == before, "the command left files behind"
     assert _live_children() <= children, "the command left a process running"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 256 KiB tmpfs: the build's first staged recording fills it."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]
+    if subprocess.run(mount, capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_fails_at_once_and_leaves_nothing(tiny_disk: Path, prefect_server):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    out = tiny_disk / "out"
+    result = runner.invoke(app, ["build", "--out", str(out)])
+    line = _one_line(result.output)
+    assert result.exit_code == 2, result.output
+    assert str(out) in line and line.endswith("No space left on device")
+    assert list(tiny_disk.iterdir()) == []  # no dataset, cache, staging or temporary entry
+    with get_client(sync_client=True) as client:
+        [staging] = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="stage_recordings")),
+            sort=TaskRunSort.EXPECTED_START_TIME_DESC, limit=1)
+    assert staging.run_count == 1  # no retry of what fails the same way every time
 
 
 #: Runs a command as a subreaper: whatever it starts and leaves behind becomes this
@@ -240,6 +292,9 @@ def run_harqa(args: list[str], cwd: Path, timeout_s: float = 300) -> dict:
 PROCESS_CASES = [
     Case("process-build-pool", lambda ws: ["build", "--pool", "banana", "--out", _out(ws)],
          2, ("--pool", "expected thread or process")),
+    Case("process-build-reader-error",
+         lambda ws: ["build", "--input", str(_broken_hapt(ws)), "--out", _out(ws)],
+         2, ("gyro_exp01_user01.txt, line 20", "expected a number")),
 ]
 
 

@@ -4,6 +4,7 @@ identical bytes on every task runner, and a cron schedule that fires on a real s
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.build import RUN_KEYS, run_build
+from flows.build import RUN_KEYS, is_transient, run_build
 from flows.config import make_config
 from generators import pipeline
 from generators.cache import CACHE_DIRNAME, DONE
@@ -165,6 +166,25 @@ def _api_env() -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env["PREFECT_API_URL"] = get_current_settings().api.url  # the test server, not a new one
     return env
+
+
+@pytest.mark.parametrize(("exc", "retried"), [
+    (OSError(errno.ENOSPC, "No space left on device"), False),
+    (OSError(errno.EDQUOT, "Disk quota exceeded"), False),
+    (OSError(errno.ENAMETOOLONG, "File name too long"), False),
+    (PermissionError(errno.EACCES, "Permission denied"), False),
+    (OSError(errno.EROFS, "Read-only file system"), False),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory"), False),
+    (InputError("a.csv", "expected a number", line=3), False),
+    (ValueError("a bug"), False),
+    (OSError(errno.EIO, "Input/output error"), True),
+    (OSError(errno.ESTALE, "Stale file handle"), True),
+    (BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable"), True),
+    (TimeoutError(), True),
+    (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), True),
+])
+def test_only_what_may_pass_is_retried(exc, retried):
+    assert is_transient(exc) is retried
 
 
 @pytest.mark.parametrize("moment", ["after_first_part", "while_staging"])
