@@ -25,6 +25,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from prefect.tasks import exponential_backoff
 
 import templates as builtin_templates
+from flows import lifeline
 from flows.config import make_config
 from generators import dataset, pipeline, qa, text
 from generators.cache import (ROW_CODE, BuildCache, RecordingRef, code_digest,
@@ -472,7 +473,8 @@ def task_runner(workers: int = 1, pool: str = "thread", dask_address: str | None
         dask_local: Start a local Dask cluster of this many single-threaded worker processes.
 
     Returns:
-        A Prefect task runner.
+        A Prefect task runner; the processes of a local pool or cluster hold the build's
+        lifeline (:mod:`flows.lifeline`).
 
     Raises:
         InputError: ``pool`` is neither ``thread`` nor ``process``.
@@ -483,11 +485,12 @@ def task_runner(workers: int = 1, pool: str = "thread", dask_address: str | None
         if dask_address:
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": dask_local, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+                                              "processes": True, "dashboard_address": None,
+                                              "preload": ["flows.lifeline"]})
     if pool not in ("thread", "process"):
         raise InputError("--pool", f"expected thread or process, got {pool!r}")
     if pool == "process":
-        return ProcessPoolTaskRunner(max_workers=workers)
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=lifeline.hold)
     return ThreadPoolTaskRunner(max_workers=workers)
 
 
@@ -496,8 +499,11 @@ def shared_api(timeout_s: int = 120) -> Iterator[str]:
     """Make every worker talk to one Prefect API.
 
     Without a configured ``PREFECT_API_URL`` each worker process would start its own
-    ephemeral server; this starts one and points the settings (which travel with each
-    task) and the environment (which spawned workers inherit) at it.
+    ephemeral server; this starts one, which ends with this process however it ends
+    (:class:`flows.api_server.LifelineServer`), and points the settings (which travel
+    with each task) and the environment (which spawned workers inherit) at it. Like
+    Prefect's own ephemeral server it serves until the process exits (Prefect's exit hook
+    stops it after the last logs are sent), and Prefect's clients reuse it.
 
     Yields:
         The API URL in use.
@@ -508,9 +514,9 @@ def shared_api(timeout_s: int = 120) -> Iterator[str]:
     if url:
         yield url
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    from flows.api_server import LifelineServer
 
-    server = SubprocessASGIServer()
+    server = LifelineServer()
     server.start(timeout=timeout_s)
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -522,14 +528,15 @@ def shared_api(timeout_s: int = 120) -> Iterator[str]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
-        server.stop()
 
 
 def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: str = "thread",
               dask_address: str | None = None, dask_local: int | None = None) -> dict:
     """Run :func:`build_dataset` on the chosen task runner.
 
-    Process pools and Dask get one shared Prefect API (:func:`shared_api`).
+    Every runner gets one shared Prefect API (:func:`shared_api`); the processes the build
+    starts (that API's server, pool and cluster workers) end when it ends, a ``kill -9``
+    included (:mod:`flows.lifeline`).
 
     Args:
         cfg: Build settings.
@@ -549,9 +556,7 @@ def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: 
     pipeline.source_path(cfg)  # a mistyped path fails in a second, not after the API's 20
     runner = task_runner(workers, pool, dask_address, dask_local)
     flow_fn = build_dataset.with_options(task_runner=runner)
-    if isinstance(runner, ThreadPoolTaskRunner):
-        return flow_fn(cfg, out=out)
-    with shared_api():
+    with lifeline.children_hold(), shared_api():
         return flow_fn(cfg, out=out)
 
 

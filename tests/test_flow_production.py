@@ -218,6 +218,53 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_dataset(first, tmp_path, mom
     assert not staging.exists()
 
 
+def _cmdline(proc) -> str:
+    import psutil
+
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:  # ended, or a zombie
+        return ""
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("args", [[], ["--workers", "2", "--pool", "process"],
+                                  ["--dask-local", "2"]], ids=["threads", "processes", "dask"])
+def test_a_killed_build_leaves_no_process_running(tmp_path, args):
+    import psutil
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("PREFECT_API_URL", None)  # the build starts its own API server, as a user's does
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "build", "--out", str(out),
+                             *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    build = psutil.Process(proc.pid)
+    try:
+        # Killed once its API server is up and, with workers, once one has written a
+        # part (so the pool or cluster is running, not still starting).
+        deadline, descendants = time.monotonic() + 600, []
+        while time.monotonic() < deadline and proc.poll() is None:
+            descendants = build.children(recursive=True)
+            server = any("uvicorn" in _cmdline(p) for p in descendants)
+            if server and (not args or _finished_parts(out)):
+                break
+            time.sleep(0.2)
+        descendants = build.children(recursive=True)
+        assert proc.poll() is None, "the build ended before it could be killed"
+        assert len(descendants) >= (1 if not args else 3)  # the server (+ 2 workers)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, alive = psutil.wait_procs(descendants, timeout=20)
+    left = [(p.pid, _cmdline(p)[:100]) for p in alive]
+    for p in alive:
+        p.kill()
+    assert left == []
+
+
 @pytest.mark.parametrize("runner", [{"workers": 2, "pool": "thread"},
                                     {"workers": 2, "pool": "process"},
                                     {"dask_local": 2}], ids=["threads", "processes", "dask"])
@@ -264,6 +311,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_cron_schedule_fires_on_a_local_server(tmp_path):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
