@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +59,33 @@ def recordings(cfg: BuildConfig) -> Iterator[Recording]:
         if rec.sample_rate_hz != cfg.sample_rate_hz:
             rec = resample.resample(rec, cfg.sample_rate_hz)
         yield rec
+
+
+def labelled_stages(cfg: BuildConfig, labelled: bool) -> tuple[BuildConfig, list[str]]:
+    """The settings a build keeps once it knows whether its recordings carry labels.
+
+    Stage-2 answers name the activity; recordings without labels build stage 1 alone
+    (windows tiled over each whole recording, rows with a null activity).
+
+    Args:
+        cfg: Build settings.
+        labelled: Whether the recordings name activities (any ``label_names``).
+
+    Returns:
+        The settings (stage 2 dropped where it cannot be built) and the one warning
+        that says so, if it was dropped.
+
+    Raises:
+        InputError: Stage 2 alone was asked for and the recordings have no labels.
+    """
+    if labelled or 2 not in cfg.stages:
+        return cfg, []
+    why = "the recordings have no activity labels (the spec names no label column)"
+    if cfg.stages == (2,):
+        raise InputError(source_path(cfg), f"{why}; stage 2 answers with the activity, so "
+                         "expected labelled recordings or --stage 1")
+    return (dataclasses.replace(cfg, stages=tuple(s for s in cfg.stages if s != 2)),
+            [f"stage 2 skipped: {why}, and its answers name the activity"])
 
 
 def shards(n_samples: int, sample_rate_hz: float, shard_s: float) -> list[tuple[int, int]]:

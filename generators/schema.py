@@ -1,4 +1,5 @@
-"""The explicit Arrow schemas of the written tables (one for QA rows, one for rejects)."""
+"""The explicit Arrow schemas of the written tables (one for QA rows, one for rejects; each
+with its label columns nullable for a dataset without labels)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,36 @@ QA_SCHEMA = pa.schema(
 REJECTED_SCHEMA = QA_SCHEMA.append(pa.field("check", pa.string(), nullable=False)).append(
     pa.field("reason", pa.string(), nullable=False)
 )
+
+#: The columns that name a window's activity label.
+LABEL_COLUMNS = ("activity", "activity_id")
+
+
+def unlabelled(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its ``LABEL_COLUMNS`` nullable: the schema of a dataset built from
+    recordings without activity labels (stage 1 only), whose rows hold null there.
+
+    A labelled dataset keeps ``QA_SCHEMA`` (non-nullable labels): the nullability of a
+    field is written into every Parquet part, so one shared nullable schema would change
+    the bytes of every labelled dataset.
+    """
+    for name in LABEL_COLUMNS:
+        i = schema.get_field_index(name)
+        schema = schema.set(i, schema.field(i).with_nullable(True))
+    return schema
+
+
+UNLABELLED_QA_SCHEMA = unlabelled(QA_SCHEMA)
+UNLABELLED_REJECTED_SCHEMA = unlabelled(REJECTED_SCHEMA)
+
+
+def schemas(labelled: bool) -> tuple[pa.Schema, pa.Schema]:
+    """The (QA rows, rejected rows) schemas of a dataset with or without activity labels."""
+    return ((QA_SCHEMA, REJECTED_SCHEMA) if labelled
+            else (UNLABELLED_QA_SCHEMA, UNLABELLED_REJECTED_SCHEMA))
+
+
+def is_labelled(schema: pa.Schema) -> bool:
+    """Whether a table or part with this schema belongs to a labelled dataset (its
+    ``activity`` is not nullable, or it has no such column)."""
+    return "activity" not in schema.names or not schema.field("activity").nullable

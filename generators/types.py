@@ -103,8 +103,9 @@ class Window:
         subject: Subject id.
         start: First sample index.
         end: One past the last sample index.
-        activity: Activity name (for a transition window, the first activity).
-        activity_id: Label id of ``activity``.
+        activity: Activity name (for a transition window, the first activity); ``None``
+            for a stage-1 window of a recording without labels.
+        activity_id: Label id of ``activity`` (``None`` with it).
         split: ``train`` or ``test``.
         stage: 1 (alignment) or 2 (task-aware).
         next_activity: For windows spanning an activity change, the second activity.
@@ -116,8 +117,8 @@ class Window:
     subject: str
     start: int
     end: int
-    activity: str
-    activity_id: int
+    activity: str | None
+    activity_id: int | None
     split: str
     stage: int
     next_activity: str | None = None

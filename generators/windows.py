@@ -83,10 +83,13 @@ def random_lengths(total: int, min_len: int, max_len: int,
 
 def _window(rec: Recording, start: int, end: int, label: int, split: str, stage: int,
             **extra: object) -> Window:
+    """A window of ``rec`` with ``label`` (``UNLABELLED``: no activity, both fields ``None``)."""
+    unlabelled = label == UNLABELLED
     return Window(
         window_id=f"{rec.dataset}/{rec.recording_id}/s{stage}/{start}-{end}",
         recording_id=rec.recording_id, subject=rec.subject, start=start, end=end,
-        activity=rec.label_names[label], activity_id=label, split=split, stage=stage, **extra,
+        activity=None if unlabelled else rec.label_names[label],
+        activity_id=None if unlabelled else label, split=split, stage=stage, **extra,
     )
 
 
@@ -99,7 +102,8 @@ def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[in
                    span: tuple[int, int] | None = None) -> list[Window]:
     """Random variable-length windows tiling each activity run, ``repeats`` times.
 
-    Duplicate ``(start, end)`` pairs across repeats are kept once, as in SensorLLM.
+    A recording without labels (no ``label_names``) is one run, the whole recording, and
+    its windows have no activity. Duplicate ``(start, end)`` pairs across repeats are kept once, as in SensorLLM.
     With ``span``, a run that crosses the span is still tiled whole (its draws do not
     depend on the span) and only the windows starting inside the span are returned.
 
@@ -117,7 +121,9 @@ def stage1_windows(rec: Recording, split: str, seed: int, length_range: tuple[in
     """
     min_len, max_len = length_range
     out: list[Window] = []
-    for start, end, label in activity_runs(rec.labels, keep):
+    runs = (activity_runs(rec.labels, keep) if rec.label_names
+            else [(0, rec.n_samples, UNLABELLED)])
+    for start, end, label in runs:
         if end - start < min_len or (span is not None and (end <= span[0] or start >= span[1])):
             continue
         seen: set[tuple[int, int]] = set()

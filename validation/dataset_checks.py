@@ -18,6 +18,7 @@ from generators.dataset import file_sha256, iter_parts, iter_rejected
 
 _COLUMNS = ["row_id", "stage", "split", "subject", "recording_id", "activity", "activity_id"]
 _EXAMPLES = 10
+NO_LABEL = "(no label)"
 
 
 def _result(passed: bool, detail: object) -> dict:
@@ -133,8 +134,10 @@ def label_set(agg: Aggregates, expected: dict | None) -> dict:
     """Activities are those configured, and each label id has one name.
 
     ``expected["classes"]`` may hold label ids (ints) or activity names; without it only
-    the id ↔ name consistency is checked.
+    the id ↔ name consistency is checked. Rows of a dataset without labels have neither
+    (both null); a row with only one of them fails (``half_labelled``).
     """
+    half = sorted({str((i, n)) for i, n in agg.labels if (i is None) != (n is None)})
     names_of: dict[int, set] = {}
     for (i, name) in agg.labels:
         names_of.setdefault(i, set()).add(name)
@@ -145,17 +148,20 @@ def label_set(agg: Aggregates, expected: dict | None) -> dict:
         by_id = all(isinstance(c, int) for c in classes)
         observed = {i if by_id else n for i, n in agg.labels}
         unexpected = sorted(observed - set(classes), key=str)
-    seen = {str(i): sorted(n)[0] for i, n in sorted(names_of.items())}
-    return _result(not clashes and not unexpected,
+    seen = {str(i): sorted(n, key=str)[0] for i, n in
+            sorted(names_of.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))}
+    return _result(not clashes and not unexpected and not half,
                    {"labels": seen, "unexpected": unexpected, "id_name_clashes": clashes,
+                    "half_labelled": half,
                     "configured": list(classes) if classes is not None else None})
 
 
 def class_balance(agg: Aggregates) -> dict:
-    """Rows per activity for each stage and split (reported; passes when every split has rows)."""
+    """Rows per activity for each stage and split (reported; passes when every split has
+    rows); rows without a label count under ``(no label)``."""
     out: dict[str, dict[str, int]] = {}
     for (stage, split, act), n in agg.balance.items():
-        out.setdefault(f"stage{stage}/{split}", {})[act] = n
+        out.setdefault(f"stage{stage}/{split}", {})[NO_LABEL if act is None else act] = n
     return _result(bool(out), {k: dict(sorted(v.items())) for k, v in sorted(out.items())})
 
 

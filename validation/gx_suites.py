@@ -16,7 +16,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from generators.dataset import iter_parts, iter_rejected, write_json_atomic
 from generators.qa import QA_TYPES
-from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.schema import is_labelled, schemas
 
 SUITE_VERSION = "1"
 """Raised whenever an expectation is added, removed or changed."""
@@ -37,17 +37,20 @@ def suite_name(table: str) -> str:
     return f"harqa_{table}_v{SUITE_VERSION}"
 
 
-def _activity_names(dataset_dir: Path) -> list[str] | None:
-    """The activity names the build declared (the manifest's ``activities``), if it lists them.
+def _declared(dataset_dir: Path) -> tuple[list[str] | None, bool]:
+    """The activity names the build declared (the manifest's ``activities``), if it lists
+    them, and whether its rows carry labels (the manifest's ``labelled``; a manifest
+    without it, or none, is of a labelled dataset).
 
     A staged dataset being validated by its build has no manifest yet: the build passes
-    its names to :func:`run_suites` itself.
+    both to :func:`run_suites` itself.
     """
     manifest = dataset_dir / "manifest.json"
     if not manifest.exists():
-        return None
-    names = json.loads(manifest.read_text(encoding="utf-8")).get("activities")
-    return list(names) if names else None
+        return None, True
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    names = data.get("activities")
+    return (list(names) if names else None), data.get("labelled", True) is not False
 
 
 def escape_html(strings: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -68,9 +71,11 @@ def expectations(table: str, schema: pa.Schema, activities: list[str] | None) ->
 
     Args:
         table: ``stage1``, ``stage2`` or ``rejected``.
-        schema: The table's Arrow schema (columns that must exist; non-nullable ones non-null).
+        schema: The table's Arrow schema (columns that must exist; non-nullable ones
+            non-null). In its unlabelled form (``schema.unlabelled``) every row's label
+            columns must be null.
         activities: The declared activity names (any characters), or ``None`` to require
-            only a name that is not blank.
+            only a name that is not blank (of a labelled table).
 
     Returns:
         Expectation objects in suite order.
@@ -96,8 +101,11 @@ def expectations(table: str, schema: pa.Schema, activities: list[str] | None) ->
         out += [_E.ExpectColumnValueLengthsToBeBetween(column=col, min_value=1),
                 _E.ExpectColumnValuesToNotMatchRegex(column=col, regex=LEFTOVER_REGEX),
                 _E.ExpectColumnValuesToMatchRegex(column=col, regex=r"\S")]
-    out.append(_E.ExpectColumnValuesToMatchRegex(column="activity", regex=r"\S"))
-    if activities is not None:
+    if not is_labelled(schema):
+        out += [_E.ExpectColumnValuesToBeNull(column=c) for c in ("activity", "activity_id")]
+    else:
+        out.append(_E.ExpectColumnValuesToMatchRegex(column="activity", regex=r"\S"))
+    if activities is not None and is_labelled(schema):
         declared = escape_html(pa.array(activities, pa.string())).to_pylist()
         out.append(_E.ExpectColumnValuesToBeInSet(column="activity", value_set=declared))
     if table in ("stage1", "stage2"):
@@ -198,7 +206,8 @@ def _merge(runs: list[dict]) -> dict:
             "by_check": by_check}
 
 
-def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
+def run_suites(dataset_dir: Path, activities: list[str] | None = None,
+               labelled: bool | None = None) -> dict:
     """Validate the stage 1, stage 2 and rejected tables of a dataset with GX.
 
     Each table is validated in batches of about ``BATCH_ROWS`` rows read one part file at
@@ -211,6 +220,8 @@ def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
         dataset_dir: The dataset directory.
         activities: The declared activity names; default: the manifest's ``activities``
             when present, else any name that is not blank.
+        labelled: Whether the rows carry activity labels (``False``: every label null,
+            the unlabelled schemas); default: the manifest's ``labelled``.
 
     Returns:
         ``{"success": bool, "failed_suites": [...], "suites": {name: summary}}``; each
@@ -229,11 +240,13 @@ def run_suites(dataset_dir: Path, activities: list[str] | None = None) -> dict:
                           "base_directory": str(out_dir.resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    allowed = activities if activities is not None else _activity_names(dataset_dir)
+    names, in_manifest = _declared(dataset_dir)
+    allowed = activities if activities is not None else names
+    qa_schema, rejected_schema = schemas(in_manifest if labelled is None else labelled)
     source = context.data_sources.add_pandas("harqa")
-    tables = {"stage1": (lambda: iter_parts(dataset_dir, (1,)), QA_SCHEMA),
-              "stage2": (lambda: iter_parts(dataset_dir, (2,)), QA_SCHEMA),
-              "rejected": (lambda: iter_rejected(dataset_dir), REJECTED_SCHEMA)}
+    tables = {"stage1": (lambda: iter_parts(dataset_dir, (1,)), qa_schema),
+              "stage2": (lambda: iter_parts(dataset_dir, (2,)), qa_schema),
+              "rejected": (lambda: iter_rejected(dataset_dir), rejected_schema)}
     suites: dict[str, dict] = {}
     for name, (parts, schema) in tables.items():
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
+from generators.schema import QA_SCHEMA, is_labelled, schemas
 from generators.text import TemplatePack
 from validation import checks
 from validation.checks import Failure, Row
@@ -73,17 +73,19 @@ def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None
     """Re-derive every row's answer from its series and split the table.
 
     Args:
-        table: Rows with ``QA_SCHEMA``.
+        table: Rows with ``QA_SCHEMA`` (or its unlabelled form, null activities).
         packs: The template packs the rows were rendered with (default: the built-in).
         labels: The dataset's class labels, which activity and transition texts name
             (default: those the table's rows carry, :func:`row_labels`).
 
     Returns:
         ``(accepted, rejected)``: accepted rows with ``QA_SCHEMA``; rejected rows with
-        ``REJECTED_SCHEMA`` whose ``check`` names the first failing check and ``reason``
-        lists every failure. Every input row is in exactly one of them.
+        ``REJECTED_SCHEMA`` (each unlabelled when ``table`` is) whose ``check`` names the
+        first failing check and ``reason`` lists every failure. Every input row is in
+        exactly one of them.
     """
-    table = table.select(QA_SCHEMA.names).cast(QA_SCHEMA)
+    qa_schema, rejected_schema = schemas(is_labelled(table.schema))
+    table = table.select(qa_schema.names).cast(qa_schema)
     meta = table.select(_META).to_pylist()
     reader = Reader(builtin_packs() if packs is None else packs,
                     map(activity_words, row_labels([table]) if labels is None else labels))
@@ -103,6 +105,6 @@ def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None
     bad = table.take(pa.array(rejected, pa.int64()))
     bad = pa.Table.from_arrays(
         [*bad.columns, pa.array(names, pa.string()), pa.array(reasons, pa.string())],
-        schema=REJECTED_SCHEMA)
+        schema=rejected_schema)
     assert ok.num_rows + bad.num_rows == table.num_rows, "rows lost in semantic validation"
     return ok, bad
