@@ -16,8 +16,8 @@ from generators.types import SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 G0 = 9.80665  # standard gravity, m/s²
 ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
 """Units of acceleration the texts convert to g (unit → g per unit)."""
-#: Placements where one gait cycle of the signal is one step (the trunk moves every
-#: step); on limbs one cycle is a stride, i.e. two steps.
+#: Placements where the body moves once per step: where the signal alone leaves step or
+#: stride open (``cadence``), a one-beat cycle there is a step.
 TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", "pelvis"})
 
 
@@ -283,20 +283,38 @@ GAIT_CADENCE_RANGE = (60.0, 220.0)
 GAIT_MIN_STD_G = 0.05
 
 
+#: A cycle holds two steps (a stride) when its autocorrelation also peaks near half the
+#: period at least this share of the period's strength…
+STRIDE_HALF_RATIO = 0.5
+#: …and is one step when the autocorrelation near twice the period (the stride) beats the
+#: period's by this much: left and right steps differ, the stride repeats better.
+STEP_STRIDE_GAIN = 0.05
+
+
 @FEATURES.register("cadence")
 def cadence(batch: SeriesBatch) -> Columns:
     """Steps per minute for accelerometers during gait, from the signal's period.
 
-    On limbs one cycle is a stride (two steps). On the trunk (``TRUNK_LOCATIONS``) the
-    body moves once per step, but left and right steps differ, so the strongest period
-    may be the stride: when the autocorrelation also peaks near half the period (at
-    least half as strongly), the period is taken as a stride, else as a step.
-    ``steps_per_cycle`` (1 or 2) says which. Both NaN (``None`` in JSON) when the window
-    moves less than gait does (``GAIT_MIN_STD_G``; an acceleration unit not in
-    ``ACC_UNITS`` gives no cadence), is not periodic enough or the cadence is outside
-    ``GAIT_CADENCE_RANGE``; left out for other modalities. (Not ``SeriesBatch.moving``:
-    heel strikes raise the noise estimate of a walking window, and about one walking
-    accelerometer axis in ten stays below 5 × noise; the gait amplitude is the test.)
+    Whether one cycle (the period) is a step or a stride is read from the signal, on any
+    placement (a watch's cycle may be the step, a thigh's the stride):
+
+    1. the autocorrelation peaks near half the period (0.35–0.65 of it) at least
+       ``STRIDE_HALF_RATIO`` as strongly: two alike steps in the cycle, a stride;
+    2. else the cycle has one beat, and is a step on the trunk (``TRUNK_LOCATIONS``:
+       the body rises once per step), or where twice the period fits the lags and the
+       autocorrelation near it (1.8–2.2 of the period) beats the period's by
+       ``STEP_STRIDE_GAIN`` (one step of a stride whose left and right steps differ),
+       or where only one step per cycle gives a cadence in ``GAIT_CADENCE_RANGE``;
+    3. else a stride where only two steps per cycle give one in that range;
+    4. else undecided (a limb's one-beat cycle that may be either).
+
+    ``steps_per_cycle`` (1 or 2) says which. Both NaN (``None`` in JSON) when undecided,
+    when the window moves less than gait does (``GAIT_MIN_STD_G``; an acceleration unit
+    not in ``ACC_UNITS`` gives no cadence), is not periodic enough or the cadence is
+    outside ``GAIT_CADENCE_RANGE``; left out for other modalities. (Not
+    ``SeriesBatch.moving``: heel strikes raise the noise estimate of a walking window,
+    and about one walking accelerometer axis in ten stays below 5 × noise; the gait
+    amplitude is the test.)
     """
     acc = batch.column("modality") == "acc"
     per_g = np.array([ACC_UNITS.get(u, np.inf) for u in batch.column("unit")])
@@ -305,14 +323,24 @@ def cadence(batch: SeriesBatch) -> Columns:
     period, strength = batch.periodicity
     lags, r = batch.autocorrelation
     cycle = period * batch.sample_rate_hz  # samples
-    with np.errstate(invalid="ignore"):
-        near_half = (lags >= 0.35 * cycle[:, None]) & (lags <= 0.65 * cycle[:, None])
-    half = np.where(near_half, r, -np.inf).max(axis=1, initial=-np.inf)
-    steps_per_cycle = np.where(trunk & (half < 0.5 * strength), 1.0, 2.0)
+
+    def best_near(lo_share: float, hi_share: float) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            near = (lags >= lo_share * cycle[:, None]) & (lags <= hi_share * cycle[:, None])
+        return np.where(near, r, -np.inf).max(axis=1, initial=-np.inf)
+
+    lo, hi = GAIT_CADENCE_RANGE
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fits = [(spm >= lo) & (spm <= hi) for spm in (60.0 / period, 120.0 / period)]
+        twice_fits = 2 * cycle <= (lags[-1] if lags.size else 0)
+    halves = best_near(0.35, 0.65) >= STRIDE_HALF_RATIO * strength
+    gain = twice_fits & (best_near(1.8, 2.2) >= strength + STEP_STRIDE_GAIN)
+    step = ~halves & (trunk | gain | (fits[0] & ~fits[1]))
+    stride = halves | (~step & fits[1] & ~fits[0])
+    steps_per_cycle = np.where(stride, 2.0, np.where(step, 1.0, np.nan))
     with np.errstate(invalid="ignore", divide="ignore"):
         spm = 60.0 * steps_per_cycle / period
-    lo, hi = GAIT_CADENCE_RANGE
-    gait = shakes & (strength >= GAIT_MIN_PERIODICITY) & (spm >= lo) & (spm <= hi)
+        gait = shakes & (strength >= GAIT_MIN_PERIODICITY) & (spm >= lo) & (spm <= hi)
     return {"steps_per_min": np.where(gait, spm, np.nan),
             "steps_per_cycle": np.where(gait, steps_per_cycle, np.nan), APPLIES: acc}
 

@@ -119,6 +119,36 @@ def periodic(seed: int, key: str = "0", *, sample_rate_hz: float = 50.0,
     return _from_knots(knots, knot_values, directions, sample_rate_hz, noise_sigma, rng)
 
 
+def gait(seed: int, key: str = "0", *, steps_per_min: float, beat: str,
+         other: float = 0.0, sample_rate_hz: float = 50.0, duration_s: float = 5.0,
+         amplitude_g: float = 0.3, noise_sigma: float = 0.01) -> np.ndarray:
+    """One accelerometer axis (g, about 1 g of gravity) during a walk of known step rate.
+
+    Args:
+        seed: Seed (noise only).
+        key: Stable id of this signal under the seed.
+        steps_per_min: The true cadence.
+        beat: ``step``: the sensor moves once per step (the trunk's bounce, a watch that
+            feels each heel strike), a sine at the step rate; ``stride``: once per stride
+            (a thigh's swing), a sine at half that rate.
+        other: Amplitude, relative to the beat's, of a sine at the other rate: on a
+            ``step`` beat the difference of left and right steps (a stride-rate
+            component), on a ``stride`` beat the heel strikes (a step-rate one).
+        sample_rate_hz: Sampling rate.
+        duration_s: Length.
+        amplitude_g: Amplitude of the beat.
+        noise_sigma: Std of the Gaussian noise added.
+    """
+    if beat not in ("step", "stride"):
+        raise ValueError(f"beat is 'step' or 'stride', got {beat!r}")
+    rng = stable_rng(seed, "gait", key)
+    t = np.arange(int(round(duration_s * sample_rate_hz))) / sample_rate_hz
+    step_hz = steps_per_min / 60.0
+    main, second = (step_hz, step_hz / 2) if beat == "step" else (step_hz / 2, step_hz)
+    x = np.sin(2 * np.pi * main * t) + other * np.sin(2 * np.pi * second * t + 0.7)
+    return 1.0 + amplitude_g * x + noise_sigma * rng.standard_normal(t.size)
+
+
 def noisy_constant(seed: int, key: str = "0", *, sample_rate_hz: float = 50.0,
                    duration_s: float = 2.0, level: float = 0.0, noise_sigma: float = 0.1
                    ) -> SyntheticSignal:

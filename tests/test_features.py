@@ -83,11 +83,12 @@ def check_frequency():
 
 
 def check_cadence():
-    # Trunk: one cycle per step; limbs: one cycle per stride (two steps).
+    # A one-beat 0.5 s cycle: one step (two would be 240 per minute, beyond gait).
     assert one("cadence", SINE_2HZ)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
     assert one("cadence", SINE_2HZ)["steps_per_cycle"] == 1.0
-    slow = np.sin(2 * np.pi * 1.0 * T)
-    assert one("cadence", slow, ANKLE_ACC)["steps_per_min"] == pytest.approx(120.0, abs=0.5)
+    # A one-beat 1.11 s cycle on an ankle: a stride (one step would be 54 per minute).
+    slow = np.sin(2 * np.pi * 0.9 * T)
+    assert one("cadence", slow, ANKLE_ACC)["steps_per_min"] == pytest.approx(108.0, abs=0.5)
     assert one("cadence", slow, ANKLE_ACC)["steps_per_cycle"] == 2.0
     # Trunk, left and right steps unlike: the stride (1 s) repeats best, the step (0.5 s)
     # nearly as well, so the cadence counts steps.
@@ -104,6 +105,31 @@ def check_cadence():
     assert one("frequency", tremor)["periodic"] is True
     assert one("cadence", tremor)["steps_per_min"] is None
     assert one("cadence", 9.80665 * tremor, ANKLE_ACC)["steps_per_min"] is None  # in m/s²
+
+
+WRIST_ACC = Channel("left_wrist_acc_x", "left_wrist", "acc", "x", "g")
+THIGH_ACC = Channel("right_thigh_acc_x", "right_thigh", "acc", "x", "g")
+
+
+@pytest.mark.parametrize("channel,beat,other,want", [
+    # a watch that feels each step, left and right unlike: the stride (1.2 s) correlates
+    # 0.08 better than the 0.6 s cycle, so that cycle is a step (the old rule: a limb's
+    # cycle is a stride, 200 steps per minute)
+    (WRIST_ACC, "step", 0.2, (100.0, 1.0)),
+    # a thigh swinging once per 1.2 s stride: one step per cycle would be 50 per minute
+    (THIGH_ACC, "stride", 0.3, (100.0, 2.0)),
+    # one clean 0.6 s beat on a wrist: 100 or 200 steps per minute, nothing decides
+    (WRIST_ACC, "step", 0.0, (None, None)),
+    # the same beat on the waist: the trunk rises once per step
+    (WAIST_ACC, "step", 0.0, (100.0, 1.0)),
+])
+def test_cadence_decides_step_or_stride_from_the_signal(channel, beat, other, want):
+    from generators import synthetic
+
+    x = synthetic.gait(0, steps_per_min=100.0, beat=beat, other=other)
+    got = one("cadence", x, channel)
+    assert got["steps_per_cycle"] == want[1], got
+    assert got["steps_per_min"] == (want[0] and pytest.approx(want[0], abs=0.5)), got
 
 
 def check_energy():

@@ -289,6 +289,49 @@ def test_periodicity_rejects_noise_transitions_and_a_wrong_stride(rows: pa.Table
         assert "periodicity.cadence" in _reject(r, answer=r["answer"].replace(said, wrong))
 
 
+def _wrist_periodicity_rows(other: float) -> list[dict]:
+    """Periodicity rows of a wrist accelerometer walking at 100 steps per minute, one
+    beat per step (``synthetic.gait``), left and right steps unlike by ``other``."""
+    from generators import synthetic
+    from generators.types import Channel, Recording
+
+    x = synthetic.gait(0, steps_per_min=100.0, beat="step", other=other, duration_s=30.0)
+    channels = (Channel("left_wrist_acc_x", "left_wrist", "acc", "x", "g"),)
+    rec = Recording("wrist", "r1", "1", 50.0, channels, x[:, None].astype(np.float32),
+                    np.ones(x.size, np.int32), {1: "WALKING"})
+    cfg = BuildConfig(trend_method="robust")
+    items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
+             if it.qa_type == "periodicity"]
+    assert items
+    return dataset.items_to_table(items, rec, cfg.trend_params).to_pylist()
+
+
+def _with_cadence(rec: dict, steps: int, per_cycle: int) -> str:
+    """The row's answer, its variant rendered with the cadence ``steps`` at ``per_cycle``."""
+    pack = packs()["periodicity"]
+    variant = next(v for v in pack.variants if rec["template_id"] == f"periodicity/{v.name}")
+    facts = {**json.loads(rec["facts"]), "steps_per_min": steps, "steps_per_cycle": per_cycle}
+    return text.render_variant(pack, variant, facts, 0, rec["row_id"]).answer
+
+
+def test_periodicity_cadence_on_a_wrist_is_rederived_step_or_stride() -> None:
+    """A watch feeling each step (0.6 s), its stride 0.08 more alike: about 100 steps per
+    minute at one step per cycle, accepted; the stride reading (200 at two, the old text) is
+    rejected. Without the left/right difference nothing decides: no cadence is given, and
+    one stated is rejected."""
+    for rec in _wrist_periodicity_rows(0.2):
+        facts = json.loads(rec["facts"])
+        # the period of a 2.56 s window, to a parabola's precision: 99 to 101
+        assert abs(facts["steps_per_min"] - 100) <= 1 and facts["steps_per_cycle"] == 1, facts
+        assert _reject(rec) == "", rec["answer"]
+        assert "periodicity.cadence" in _reject(rec, answer=_with_cadence(rec, 200, 2))
+    for rec in _wrist_periodicity_rows(0.0):
+        facts = json.loads(rec["facts"])
+        assert facts["steps_per_min"] is None and _reject(rec) == "", rec["answer"]
+        assert "periodicity.cadence" in _reject(rec, answer=_with_cadence(rec, 100, 1))
+        assert "periodicity.cadence" in _reject(rec, answer=_with_cadence(rec, 200, 2))
+
+
 def test_posture_word_checked_against_the_upright_axis(rows: pa.Table) -> None:
     recs = [r for r in _where(rows, "posture", "robust") if json.loads(r["facts"])["posture"]]
     assert recs, "no posture row states a posture"

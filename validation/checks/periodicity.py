@@ -24,6 +24,17 @@ GAIT_MIN_STRENGTH = 0.5
 GAIT_MIN_STD_G = 0.05
 """…of an accelerometer whose std reaches this many g (steps shake the body)."""
 
+TRUNK = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", "pelvis"})
+"""Placements where the body rises once per step: a one-beat cycle there is a step."""
+
+HALF_RATIO = 0.5
+"""A cycle is a stride when the self-correlation near half of it reaches this share of
+the period's strength (two alike steps)…"""
+
+STRIDE_GAIN = 0.05
+"""…and a step when near twice the period it beats the period's strength by this much
+(left and right steps differ)."""
+
 
 def autocorrelation(x: np.ndarray) -> np.ndarray:
     """Pearson correlation of the line-detrended series with itself at each lag 0…n−2.
@@ -75,6 +86,35 @@ def period(x: np.ndarray, rate: float) -> tuple[float, float] | None:
     return (k + shift) / rate, float(np.clip(r[k], 0.0, 1.0))
 
 
+def steps_per_cycle(x: np.ndarray, rate: float, p: float, strength: float,
+                    location: str) -> int | None:
+    """Whether the period ``p`` (s) of ``x`` is a stride (2), a step (1) or undecided.
+
+    The documented rule, on the self-correlation at the lags the period is sought in
+    (1/8 s to half the window): a peak near half the period (0.35–0.65 of it) of at least
+    ``HALF_RATIO`` × ``strength`` makes a stride; else a step on the trunk, or where
+    near twice the period (1.8–2.2 of it, when twice the period is a lag) it reaches
+    ``strength`` + ``STRIDE_GAIN``, or where only a step per cycle gives a cadence in
+    ``GAIT_CADENCE``; else a stride where only two do; else undecided.
+    """
+    r = autocorrelation(x)
+    lags = np.arange(max(1, int(np.ceil(rate / 8.0))) - 1, x.size // 2 + 2)
+    c = p * rate
+
+    def near(a: float, b: float) -> float:
+        inside = lags[(lags >= a * c) & (lags <= b * c)]
+        return float(r[inside].max()) if inside.size else -np.inf
+
+    if near(0.35, 0.65) >= HALF_RATIO * strength:
+        return 2
+    lo, hi = GAIT_CADENCE
+    step_fits, stride_fits = (lo <= 60 * k / p <= hi for k in (1, 2))
+    gain = 2 * c <= lags[-1] and near(1.8, 2.2) >= strength + STRIDE_GAIN
+    if location in TRUNK or gain or (step_fits and not stride_fits):
+        return 1
+    return 2 if stride_fits and not step_fits else None
+
+
 def check(row: Row) -> Iterator[Failure]:
     """Recompute the channel's period and strength; every stated figure follows from them."""
     try:
@@ -123,12 +163,14 @@ def check(row: Row) -> Iterator[Failure]:
     if steps is not None:
         lo, hi = GAIT_CADENCE
         per_cycle = said.get("steps_per_cycle")
-        fits = [c for c in (1, 2) if Stated(float(steps), 0).agrees(60 * c / p, 1e-6)]
+        decided = steps_per_cycle(x, rate, p, strength, row.channel_locations[0])
+        fits = Stated(float(steps), 0).agrees(60 * (decided or 0) / p, 1e-6)
         shake = x.std() / G_PER_UNIT.get(row.channel_units[0], np.inf)
         if row.channel_modalities[0] != "acc" or not fits or not lo - 0.5 <= steps <= hi + 0.5 \
-                or strength < GAIT_MIN_STRENGTH - 1e-6 or per_cycle not in fits \
+                or strength < GAIT_MIN_STRENGTH - 1e-6 or per_cycle != decided \
                 or shake < GAIT_MIN_STD_G * (1 - 1e-9):
             yield Failure("periodicity.cadence", f"{steps} steps per minute at {per_cycle} steps "
-                                                 f"per cycle: not one or two steps per "
-                                                 f"{p:.3f}s cycle of a gait-like accelerometer "
-                                                 f"(strength {strength:.2f}, std {shake:.3f} g)")
+                                                 f"per cycle; the {p:.3f}s cycle holds "
+                                                 f"{decided or 'an undecided number of'} "
+                                                 f"(needs a gait-like accelerometer: strength "
+                                                 f"{strength:.2f}, std {shake:.3f} g)")
