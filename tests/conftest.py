@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data directory and one Prefect test server per session."""
+"""Shared fixtures (the real data directory, one Prefect test server per session) and the
+``e2e`` tier: every test that uses that server."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs a flow (it uses ``prefect_server``, directly or through a
+    fixture) as ``e2e``; ``-m "not e2e and not model"`` is the inner loop."""
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

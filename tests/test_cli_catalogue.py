@@ -209,7 +209,8 @@ def _live_children() -> set[int]:
             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.e2e] * c.flow)
+                                  for c in CASES])
 def test_cli_refuses_bad_input(case: Case, tmp_path: Path, request):
     if case.flow:
         request.getfixturevalue("prefect_server")
@@ -298,6 +299,7 @@ PROCESS_CASES = [
 ]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", PROCESS_CASES, ids=lambda c: c.id)
 def test_cli_process_refuses_bad_input(case: Case, tmp_path: Path):
     args = case.args(tmp_path)

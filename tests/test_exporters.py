@@ -107,6 +107,7 @@ def _offline_tokenizer(texts):
                                    additional_special_tokens=specials[1:], chat_template=TEMPLATE)
 
 
+@pytest.mark.model
 def test_messages_load_with_datasets_and_a_chat_template(built, source_rows, tmp_path):
     datasets = pytest.importorskip("datasets")
     pytest.importorskip("transformers")

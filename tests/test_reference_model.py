@@ -24,6 +24,8 @@ from validation.reference_model.settings import settings_for
 from validation.reference_model.tokenization import (SPECIAL_TOKENS, Binning,
                                                      SensorTextTokenizer, fit_scaler, quantize)
 
+pytestmark = pytest.mark.model
+
 RATE = 10.0
 WORDS = {"up": "increasing", "down": "decreasing", "steady": "steady"}
 ACTIVITIES = ("LYING", "WALKING", "RUNNING")
