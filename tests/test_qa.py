@@ -170,6 +170,21 @@ def test_every_qa_type_has_a_stage(qa_type):
     assert qa_type in builders_for_stage(QA_TYPES[qa_type].STAGE)
 
 
+def test_a_builder_without_stage_is_refused_by_file(tmp_path, monkeypatch):
+    import sys
+
+    import generators.qa as qa
+
+    (tmp_path / "nostage.py").write_text("def build(ctx):\n    return iter(())\n")
+    monkeypatch.setattr(qa, "__path__", [str(tmp_path)])
+    try:
+        with pytest.raises(TypeError, match=r"nostage\.py: a QA builder defines STAGE"):
+            qa._discover()
+    finally:
+        sys.modules.pop("generators.qa.nostage", None)
+    assert "nostage" not in QA_TYPES
+
+
 def test_missing_pack_is_named():
     with pytest.raises(UnknownNameError, match="trend_summary"):
         build_items(example_context(), ["trend_summary"], {}, "sensorllm", 0)

@@ -6,8 +6,7 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,7 +16,26 @@ from generators.registry import Registry, UnknownNameError
 from generators.text import LintIssue, TemplatePack, lint_pack, render, stable_index
 from generators.types import Channel, ChannelSummary, QAItem, Window
 
-QA_TYPES: Registry[ModuleType] = Registry("QA type")
+
+@runtime_checkable
+class QABuilder(Protocol):
+    """A QA type's module, ``generators/qa/<type>.py`` (with ``templates/<type>.yaml`` and
+    ``validation/checks/<type>.py``).
+
+    Attributes:
+        STAGE: 1 (one row per channel of a window) or 2 (one row per window).
+    """
+
+    STAGE: int
+
+    def build(self, ctx: QAContext) -> Iterator[Facts]:
+        """The facts of each row the type makes for the window (none when it does not
+        fit): every number and direction the text states, computed and rounded."""
+        ...
+
+
+QA_TYPES: Registry[QABuilder] = Registry("QA type")
+"""QA type name (= module name in this package) → its builder module."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +96,9 @@ def _discover() -> None:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
+        if not isinstance(module, QABuilder):
+            raise TypeError(f"{module.__file__}: a QA builder defines STAGE and "
+                            "build(ctx) -> Iterator[Facts]")
         QA_TYPES.add(info.name, module)
 
 
