@@ -129,6 +129,7 @@ def test_missing_input_fails_before_the_flow_starts(tmp_path, monkeypatch):
     assert caught.value.path == str(tmp_path / "typo")
 
 
+@pytest.mark.e2e
 def test_template_mistake_stops_the_build_before_describing(tmp_path, monkeypatch):
     overlay = tmp_path / "templates"
     overlay.mkdir()

@@ -78,6 +78,7 @@ def validated(tmp_path_factory) -> tuple[Path, dict]:
     return root, gx_suites.run_suites(root)
 
 
+@pytest.mark.e2e
 def test_every_preset_class_name_and_awkward_names_pass(validated):
     _, summary = validated
     assert {"knees bending (crouching)", "jump front & back"} <= set(DECLARED)
@@ -88,6 +89,7 @@ def test_every_preset_class_name_and_awkward_names_pass(validated):
     assert suites[gx_suites.suite_name("rejected")]["success"]
 
 
+@pytest.mark.e2e
 def test_undeclared_names_and_leftover_braces_fail_with_their_values(validated):
     _, summary = validated
     stage2 = summary["suites"][gx_suites.suite_name("stage2")]
@@ -128,6 +130,7 @@ def _title_in_browser(browser: str, page: Path, profile: Path) -> str:
     return found[1].strip() if found else ""
 
 
+@pytest.mark.e2e
 def test_no_label_script_runs_in_the_data_docs(validated, tmp_path):
     browser = _chromium()
     root, _ = validated

@@ -217,6 +217,7 @@ def _layout_rows(rec: Recording, channels: tuple[Channel, ...] | None = None,
     return semantic.check_table(dataset.items_to_table(items, rec, cfg.trend_params))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", sorted(WRITERS) + ["uci_har"])
 def test_every_reader_layout_reads_true_on_every_qa_type(name, tmp_path):
     """What the text says of each reader's channels (names, units, axes, placements) passes

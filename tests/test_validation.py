@@ -159,6 +159,7 @@ def test_dataset_checks_pass_and_fail_on_mixed_splits(rows: pa.Table, tmp_path: 
     assert not res["label_set"]["passed"]
 
 
+@pytest.mark.e2e
 def test_gx_suites_and_report(rows: pa.Table, tmp_path: Path) -> None:
     one_method = rows.filter(pc.equal(rows["trend_method"], "robust"))
     _write(tmp_path, one_method)
@@ -171,6 +172,7 @@ def test_gx_suites_and_report(rows: pa.Table, tmp_path: Path) -> None:
     assert report["passed"] and report["rows"] == one_method.num_rows and report["rejected"] == 0
 
 
+@pytest.mark.e2e
 def test_gx_suite_fails_on_bad_window(rows: pa.Table, tmp_path: Path) -> None:
     bad = rows.slice(0, 5)
     bad = bad.set_column(bad.schema.get_field_index("window_end"), "window_end",

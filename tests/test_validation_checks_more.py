@@ -232,6 +232,7 @@ def test_period_of_a_known_sine() -> None:
     assert periodicity.period(np.linspace(0, 1, 256), rate) is None
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("method", METHODS)
 def test_no_false_rejects_on_two_recordings(method: str) -> None:
     """Every row of two recordings passes (a maximum reached twice included)."""
