@@ -132,7 +132,8 @@ def list_command(
 
 @templates_app.command("lint")
 def lint_command(
-    directory: Optional[Path] = typer.Argument(None, help="Directory of user packs to lint with the built-ins."),
+    directory: Optional[Path] = typer.Argument(None, exists=True, file_okay=False,
+                                               help="Directory of user packs to lint with the built-ins."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Check template packs; exit 1 when an issue is found (each names file and variant)."""

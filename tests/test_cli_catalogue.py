@@ -171,6 +171,10 @@ CASES = [
          2, ("No such command 'lnit'",)),
     Case("templates-preview-unknown", lambda ws: ["templates", "preview", "nope"],
          2, ("unknown QA type 'nope'",)),
+    Case("templates-lint-missing-dir", lambda ws: ["templates", "lint", str(ws / "nowhere")],
+         2, ("nowhere", "does not exist")),
+    Case("templates-lint-a-file", lambda ws: ["templates", "lint", str(_csv(ws))],
+         2, ("is a file",)),
     # validate / verify / export / report on what is not a dataset built by harqa build
     Case("validate-format", lambda ws: ["validate", str(ws), "--format", "yaml"],
          2, ("expected text or json, got 'yaml'",)),
