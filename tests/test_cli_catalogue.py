@@ -40,7 +40,9 @@ class Case:
         code: Expected exit code (2: bad input, 1: a dataset that fails validation).
         words: Text the one output line must contain.
         flow: The command reaches a Prefect flow (the session's test API is started first,
-            so the case does not start an ephemeral server of its own).
+            so the case does not start an ephemeral server of its own). Other cases run
+            with no ``PREFECT_API_URL``, as for a user without a server, whether or not an
+            earlier test started the session's.
     """
 
     id: str
@@ -216,11 +218,14 @@ def _live_children() -> set[int]:
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.e2e] * c.flow)
                                   for c in CASES])
 def test_cli_refuses_bad_input(case: Case, tmp_path: Path, request):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     if case.flow:
         request.getfixturevalue("prefect_server")
     args = case.args(tmp_path)
     before, children = _tree(tmp_path), _live_children()
-    result = runner.invoke(app, args)
+    with temporary_settings(restore_defaults=set() if case.flow else {PREFECT_API_URL}):
+        result = runner.invoke(app, args)
     line = _one_line(result.output)
     assert result.exit_code == case.code, result.output
     assert "Traceback" not in result.output
