@@ -85,7 +85,7 @@ def test_line_fit_equals_numpy(n: int) -> None:
     for x in (rng.normal(size=n), np.round(rng.normal(size=n)), np.full(n, 0.1)):
         t = np.arange(n, dtype=np.float64)
         a, b = np.array([0, n // 3]), np.array([n - 1, n - 1])
-        for lo, hi, got in zip(a, b, _Lines(x).sse(a, b)):
+        for lo, hi, got in zip(a, b, _Lines(x[None]).sse(0, a, b)):
             seg, tt = x[lo:hi + 1], t[lo:hi + 1]
             fit = np.polyval(np.polyfit(tt, seg, 1), tt) if seg.size > 1 else seg
             assert got == pytest.approx(float(((seg - fit) ** 2).sum()), abs=1e-9)

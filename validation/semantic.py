@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Iterable, Iterator, Mapping
 
@@ -15,9 +16,12 @@ from validation import checks
 from validation.checks import Failure, Row
 from validation.checks._read import Reader, packs as builtin_packs
 from validation.checks._signal import activity_words
+from validation.checks._trends import segments_of
 
 _LEFTOVER = re.compile(r"{{|}}|{%|%}")
 _META = [f.name for f in QA_SCHEMA if f.name not in ("series", "facts")]
+_BATCH = 4096
+"""Rows whose trends are recomputed together (bounds the segments held at once)."""
 
 
 def _series(table: pa.Table) -> Iterator[np.ndarray | None]:
@@ -59,6 +63,22 @@ def row_failures(row: Row) -> list[Failure]:
     return out
 
 
+def _with_trends(rows: list[Row | None]) -> list[Row | None]:
+    """The rows, each carrying the trend segments its check reads (``Row.trends``),
+    recomputed for all of them together (``_trends.segments_of``: one vectorized pass per
+    series length and trend parameters instead of one per series)."""
+    wanted = [(row, k) for row in rows if row is not None for k in checks.trend_channels(row)]
+    try:
+        found = segments_of(wanted)
+    except Exception:  # a malformed row (its trend parameters): each row on its own, so
+        return rows    # the error is that row's rejection (row_failures)
+    trends: dict[int, dict[int, object]] = {}
+    for (row, k), segs in zip(wanted, found):
+        trends.setdefault(id(row), {})[k] = segs
+    return [row if row is None or id(row) not in trends
+            else dataclasses.replace(row, trends=trends[id(row)]) for row in rows]
+
+
 def row_labels(tables: Iterable[pa.Table]) -> set[str]:
     """The class labels rows name their windows with (``activity``, ``next_activity``)."""
     labels = set()
@@ -90,17 +110,22 @@ def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None
     reader = Reader(builtin_packs() if packs is None else packs,
                     map(activity_words, row_labels([table]) if labels is None else labels))
     accepted, rejected, names, reasons = [], [], [], []
-    for i, (rec, series) in enumerate(zip(meta, _series(table))):
-        if series is None:
-            fails = [Failure("series.shape", "series is empty or its channels differ in length")]
-        else:
-            fails = row_failures(Row.from_record(rec, series, reader))
-        if fails:
-            rejected.append(i)
-            names.append(fails[0].check)
-            reasons.append("; ".join(f"{f.check}: {f.reason}" for f in fails))
-        else:
-            accepted.append(i)
+    all_series = _series(table)
+    for start in range(0, table.num_rows, _BATCH):
+        batch = [None if series is None else Row.from_record(rec, series, reader)
+                 for rec, series in zip(meta[start:start + _BATCH], all_series)]
+        for i, row in enumerate(_with_trends(batch), start):
+            if row is None:
+                fails = [Failure("series.shape",
+                                 "series is empty or its channels differ in length")]
+            else:
+                fails = row_failures(row)
+            if fails:
+                rejected.append(i)
+                names.append(fails[0].check)
+                reasons.append("; ".join(f"{f.check}: {f.reason}" for f in fails))
+            else:
+                accepted.append(i)
     ok = table.take(pa.array(accepted, pa.int64()))
     bad = table.take(pa.array(rejected, pa.int64()))
     bad = pa.Table.from_arrays(

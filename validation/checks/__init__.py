@@ -7,7 +7,7 @@ import json
 import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -57,6 +57,9 @@ class Row:
         trend_params: Its parameters.
         reader: The template packs and class names to read the text along
             (``_read.Reader``); ``None``: the built-in packs, classes read as free text.
+        trends: Trend segments (or their ``Failure``) of some channels, by channel index,
+            recomputed from this row's series with the table's others
+            (``_trends.segments_of``); ``None``: each computed when a check asks.
     """
 
     row_id: str
@@ -77,6 +80,7 @@ class Row:
     trend_method: str
     trend_params: Mapping[str, object]
     reader: Reader | None = None
+    trends: Mapping[int, object] | None = None
 
     @classmethod
     def from_record(cls, rec: Mapping[str, object], series: np.ndarray,
@@ -110,6 +114,15 @@ def run(row: Row) -> list[Failure]:
         return [Failure("missing_check", f"no semantic check for QA type {row.qa_type!r}; "
                                          f"known: {', '.join(CHECKS.names()) or 'none'}")]
     return list(CHECKS[row.qa_type].check(row))
+
+
+def trend_channels(row: Row) -> Iterable[int]:
+    """Channels whose trend segments the row's check reads (its module's
+    ``trend_channels``; none for a check without one or a missing check)."""
+    if row.qa_type not in CHECKS:
+        return ()
+    module = CHECKS[row.qa_type]
+    return module.trend_channels(row) if hasattr(module, "trend_channels") else ()
 
 
 def _discover() -> None:

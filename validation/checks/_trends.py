@@ -2,8 +2,8 @@
 
 Both methods are re-implemented here from their specification (``generators/trends.py``
 docstrings and ``RobustParams``), without calling the generator's code: the seed's sign
-runs exactly, and the ``robust`` method as a per-series loop (the generator runs one
-vectorized pass over a whole batch). The parameters are the row's own (its provenance),
+runs exactly, and the ``robust`` method vectorized over a batch of series of one length
+(each series' segments those it would have alone). The parameters are the row's own (its provenance),
 so the checks compare counts, boundaries and directions exactly.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -77,6 +77,9 @@ class Segments:
 def segments(row: Row, channel: int) -> Segments | Failure:
     """Segments of one channel by the row's trend method and parameters.
 
+    Read from ``row.trends`` when :func:`semantic.check_table` computed them with the
+    table's other series (:func:`segments_of`); computed on their own otherwise.
+
     Args:
         row: The row.
         channel: Channel index in ``row.series``.
@@ -84,35 +87,55 @@ def segments(row: Row, channel: int) -> Segments | Failure:
     Returns:
         The segments, or a ``Failure`` naming a short series or an unknown method.
     """
-    x = np.asarray(row.series[channel], dtype=np.float64)
-    if x.size < 2:
-        return Failure("trend.series", f"channel {channel} has {x.size} samples; need ≥ 2")
-    if row.trend_method == "sensorllm":
-        runs = sign_runs(x)
-        bounds = tuple((r.first, r.last) for r in runs)
-        values = tuple((float(x[a]), float(x[b])) for a, b in bounds)
-        directions = tuple(r.direction for r in runs)
-        return Segments(bounds, directions, values, row.sample_rate_hz,
-                        overall(directions, values))
-    if row.trend_method != "robust":
-        return Failure("trend.method", f"no independent check for trend method "
-                                       f"{row.trend_method!r}")
-    unknown = sorted(set(row.trend_params) - set(ROBUST_DEFAULTS))
-    if unknown:
-        return Failure("trend.method", f"unknown robust parameter(s) {unknown}")
-    params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
-    bounds, signs, values = _robust_cached(x.tobytes(), row.sample_rate_hz, params)
-    directions = tuple(_NAMES[s] for s in signs)
-    # The robust method judges the net change like a segment: steady below steady_rel of
-    # the range the fitted values span (the seed's method above states the bare sign).
-    return Segments(bounds, directions, values, row.sample_rate_hz,
-                    overall(directions, values, dict(params)["steady_rel"]))
+    if row.trends is not None and channel in row.trends:
+        return row.trends[channel]
+    return segments_of([(row, channel)])[0]
 
 
-@functools.lru_cache(maxsize=4096)
-def _robust_cached(raw: bytes, rate: float, params: tuple) -> tuple:
-    """``robust_segments`` of a series given as float64 bytes (rows share windows)."""
-    return robust_segments(np.frombuffer(raw, dtype=np.float64), rate, **dict(params))
+def segments_of(wanted: Sequence[tuple[Row, int]]) -> list[Segments | Failure]:
+    """:func:`segments` of many (row, channel) pairs: the ``robust`` method runs once over
+    each group of series of one length, rate and parameter set (identical series once).
+
+    Returns:
+        One result per pair, in order.
+    """
+    out: list[Segments | Failure | None] = [None] * len(wanted)
+    groups: dict[tuple, dict[bytes, list[int]]] = {}
+    for i, (row, channel) in enumerate(wanted):
+        x = np.asarray(row.series[channel], dtype=np.float64)
+        if x.size < 2:
+            out[i] = Failure("trend.series", f"channel {channel} has {x.size} samples; need ≥ 2")
+        elif row.trend_method == "sensorllm":
+            runs = sign_runs(x)
+            bounds = tuple((r.first, r.last) for r in runs)
+            values = tuple((float(x[a]), float(x[b])) for a, b in bounds)
+            directions = tuple(r.direction for r in runs)
+            out[i] = Segments(bounds, directions, values, row.sample_rate_hz,
+                              overall(directions, values))
+        elif row.trend_method != "robust":
+            out[i] = Failure("trend.method", f"no independent check for trend method "
+                                             f"{row.trend_method!r}")
+        elif unknown := sorted(set(row.trend_params) - set(ROBUST_DEFAULTS)):
+            out[i] = Failure("trend.method", f"unknown robust parameter(s) {unknown}")
+        else:
+            params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
+            key = (x.size, row.sample_rate_hz, params)
+            groups.setdefault(key, {}).setdefault(x.tobytes(), []).append(i)
+    for (n, rate, params), by_series in groups.items():
+        series = np.frombuffer(b"".join(by_series), dtype=np.float64).reshape(-1, n)
+        steady_rel = dict(params)["steady_rel"]
+        for found, users in zip(robust_segments(series, rate, **dict(params)),
+                                by_series.values()):
+            bounds, signs, values = found
+            directions = tuple(_NAMES[s] for s in signs)
+            # The robust method judges the net change like a segment: steady below
+            # steady_rel of the range the fitted values span (the seed's method above
+            # states the bare sign).
+            segs = Segments(bounds, directions, values, rate,
+                            overall(directions, values, steady_rel))
+            for i in users:
+                out[i] = segs
+    return out
 
 
 # ---------------------------------------------------------------- the robust method
@@ -151,8 +174,8 @@ def _smoother(n: int, length: int, polyorder: int) -> np.ndarray:
 
 
 def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
-    """Savitzky–Golay smoothing, the ends from the polynomial fitted to the first and last
-    window (scipy's ``mode="interp"``).
+    """Savitzky–Golay smoothing along the last axis, the ends from the polynomial fitted to
+    the first and last window (scipy's ``mode="interp"``).
 
     Computed from the projection matrix, sample by sample in float64, rather than with
     ``scipy.signal.savgol_filter``, whose results differ in the last bit: on quantised
@@ -161,33 +184,35 @@ def _savgol(x: np.ndarray, length: int, polyorder: int) -> np.ndarray:
     """
     hat = _projection(length, polyorder)
     half = length // 2
-    y = ndimage.correlate1d(x, hat[half], mode="nearest")
-    y[:half] = (x[None, :length] * hat[:half]).sum(axis=-1)
-    y[-half:] = (x[None, -length:] * hat[length - half:]).sum(axis=-1)
+    y = ndimage.correlate1d(x, hat[half], axis=-1, mode="nearest")
+    y[..., :half] = (x[..., None, :length] * hat[:half]).sum(axis=-1)
+    y[..., -half:] = (x[..., None, -length:] * hat[length - half:]).sum(axis=-1)
     return y
 
 
 class _Lines:
-    """Squared error of the least-squares line over any inclusive sample range of a series.
+    """Squared error of the least-squares line over any inclusive sample range of each
+    series of a batch (rows of a 2-D array).
 
     Prefix sums of x, t·x and x² give each fit in constant time. (The same algebra as the
     generator's: near a tie between two costs, any other rounding could pick the other.)
     """
 
     def __init__(self, x: np.ndarray) -> None:
-        t = np.arange(x.size, dtype=np.float64)
+        n = x.shape[-1]
+        t = np.arange(n, dtype=np.float64)
         # One array of the three prefix sums, so a fit costs one gather per end, not three.
-        self.sums = np.zeros((3, x.size + 1))
-        np.cumsum(np.stack([x, x * t, x * x]), axis=1, out=self.sums[:, 1:])
-        m = np.arange(x.size + 1, dtype=np.float64)  # by number of samples
+        self.sums = np.zeros((3, x.shape[0], n + 1))
+        np.cumsum(np.stack([x, x * t, x * x]), axis=-1, out=self.sums[:, :, 1:])
+        m = np.arange(n + 1, dtype=np.float64)  # by number of samples
         # The variance term m(m² − 1)/12 of the sample times; ∞ below two samples, where a
         # line explains nothing (cov² / ∞ = 0).
         self.time_var = np.where(m > 1, m * (m * m - 1) / 12.0, np.inf)
 
-    def sse(self, a, b):
-        """Residual sum of squares of the best line over samples ``a..b`` (integer arrays
-        of broadcastable shapes)."""
-        sx, sxt, sxx = self.sums[:, b + 1] - self.sums[:, a]
+    def sse(self, s, a, b):
+        """Residual sum of squares of the best line over samples ``a..b`` of series ``s``
+        (integer arrays of broadcastable shapes)."""
+        sx, sxt, sxx = self.sums[:, s, b + 1] - self.sums[:, s, a]
         m = b - a + 1
         cov = sxt - (a + b) * 0.5 * sx
         return np.maximum(sxx - sx * sx / m - cov * cov / self.time_var[m], 0.0)
@@ -196,67 +221,80 @@ class _Lines:
 _TRUE = np.ones(1, dtype=bool)
 
 
-def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces of ``max(2, min_len // 2)`` steps, joined pairwise while cheap or short.
+def _join_bottom_up(lines: _Lines, n: int, min_len: int, tol: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces of ``max(2, min_len // 2)`` steps, joined pairwise while cheap or short, in
+    every series of the batch at once (``tol``: one tolerance per series).
 
     A pair of neighbours is wanted when either piece is shorter than ``min_len`` steps or
-    joining raises the squared error by less than ``tol``. Pairs are ranked short first,
-    then by that cost (ties: the left pair); each round joins every wanted pair ranked
-    before both of its neighbouring pairs, until none is wanted.
+    joining raises the squared error by less than its series' ``tol``. Within a series,
+    pairs are ranked short first, then by that cost (ties: the left pair); each round
+    joins every wanted pair ranked before both of its neighbouring pairs, until none is
+    wanted.
 
     Returns:
-        First and last sample of each segment.
+        Series, first and last sample of each segment (series by series, in time order).
     """
     step = max(2, min_len // 2)
     count = -(-max(n - step, 1) // step)  # the last piece takes the remaining steps
     first = np.arange(count) * step
     last = np.minimum(first + step, n - 1)
     last[-1] = n - 1
-    err = lines.sse(first, last)
+    series = np.repeat(np.arange(tol.size), count)
+    first, last = np.tile(first, tol.size), np.tile(last, tol.size)
+    err = lines.sse(series, first, last)
     while first.size > 1:
-        joined = lines.sse(first[:-1], last[1:])
+        inside = series[:-1] == series[1:]  # pair p (pieces p, p + 1) is within a series
+        joined = lines.sse(series[:-1], first[:-1], last[1:])
         cost = joined - err[:-1] - err[1:]
         short = (last - first) < min_len
         short = short[:-1] | short[1:]
-        wanted = short | (cost < tol)
+        wanted = inside & (short | (cost < tol[series[:-1]]))
         if not wanted.any():
             break
-        # p_first[p]: pair p ranks before pair p + 1
+        # p_first[p]: pair p ranks before pair p + 1 (or pair p + 1 is another series')
         p_first = np.where(short[:-1] != short[1:], short[:-1], cost[:-1] <= cost[1:])
-        join = wanted & np.concatenate((_TRUE, ~p_first)) & np.concatenate((p_first, _TRUE))
+        p_first |= ~inside[1:]
+        after = ~p_first | ~inside[:-1]  # pair p + 1 ranks before pair p, or p is not
+        join = wanted & np.concatenate((_TRUE, after)) & np.concatenate((p_first, _TRUE))
         p = np.flatnonzero(join)
         last[p], err[p] = last[p + 1], joined[p]
         keep = np.ones(first.size, dtype=bool)
         keep[p + 1] = False
-        first, last, err = first[keep], last[keep], err[keep]
-    return first, last
+        series, first, last, err = series[keep], first[keep], last[keep], err[keep]
+    return series, first, last
 
 
-def _move_boundaries(lines: _Lines, first: np.ndarray, last: np.ndarray, min_len: int) -> None:
-    """Two sweeps over even- then odd-numbered inner boundaries: each moves (in place) to
-    the split of its two segments with the least squared error, within the first pieces'
-    spacing of where it was, keeping both segments ``min_len`` steps long (first best)."""
+def _move_boundaries(lines: _Lines, series: np.ndarray, first: np.ndarray, last: np.ndarray,
+                     min_len: int) -> None:
+    """Two sweeps over each series' even- then odd-numbered inner boundaries: each moves
+    (in place) to the split of its two segments with the least squared error, within the
+    first pieces' spacing of where it was, keeping both segments ``min_len`` steps long
+    (first best)."""
     reach = max(2, min_len // 2)
     offsets = np.arange(-reach, reach + 1)
+    inner = np.flatnonzero(series[:-1] == series[1:])  # boundary after segment j
+    starts = np.flatnonzero(np.concatenate((_TRUE, series[1:] != series[:-1])))
+    rank = inner - starts[series[inner]]  # the boundary's number within its series
     for _ in range(2):
         for parity in (0, 1):
-            i = np.arange(parity, first.size - 1, 2)
+            i = inner[rank % 2 == parity]
             if not i.size:
                 continue
-            a, k, b = first[i, None], last[i, None], last[i + 1, None]
+            s, a, k, b = series[i, None], first[i, None], last[i, None], last[i + 1, None]
             ks = k + offsets  # candidates × boundaries, some out of range
             ok = (ks >= a + min_len) & (ks <= b - min_len)
             ks_safe = np.where(ok, ks, k)
-            cost = np.where(ok, lines.sse(a, ks_safe) + lines.sse(ks_safe, b), np.inf)
+            cost = np.where(ok, lines.sse(s, a, ks_safe) + lines.sse(s, ks_safe, b), np.inf)
             best = ks[np.arange(i.size), np.argmin(cost, axis=1)]
             last[i] = first[i + 1] = best
 
 
 def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyorder: int,
                     min_duration_s: float, split_k: float, steady_k: float, steady_rel: float,
-                    steady_z: float, noise_floor_rel: float) -> tuple:
-    """The ``robust`` trend segments of one series, from the method's specification.
+                    steady_z: float, noise_floor_rel: float) -> list[tuple]:
+    """The ``robust`` trend segments of each series of a batch, from the method's
+    specification (each series' segments are those it would have alone).
 
     Denoise (Savitzky–Golay, window set by ``cutoff_hz``); noise = robust std of what
     that removed (rescaled by √(1 − centre weight)), at least ``noise_floor_rel`` × the
@@ -269,18 +307,18 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
     at its extreme.
 
     Args:
-        values: 1-D float64 series of at least two samples.
+        values: Series × samples float64 array, at least two samples.
         rate: Sampling rate.
         cutoff_hz, polyorder, min_duration_s, split_k, steady_k, steady_rel, steady_z,
             noise_floor_rel: The method's parameters (``RobustParams``).
 
     Returns:
-        ``(bounds, signs, values)``: per segment (first, last) sample, +1/−1/0 and the
-        denoised (start, end) values.
+        Per series ``(bounds, signs, values)``: per segment (first, last) sample,
+        +1/−1/0 and the denoised (start, end) values.
     """
     raw = np.asarray(values, dtype=np.float64)
-    n = raw.size
-    mean = raw.mean()
+    n = raw.shape[1]
+    mean = raw.mean(axis=1, keepdims=True)
     centred = raw - mean
     length = min(smoothing_length(float(rate), float(cutoff_hz), int(polyorder)),
                  n if n % 2 else n - 1)
@@ -288,18 +326,33 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         smooth = _savgol(centred, length, polyorder)
         weights = _smoother(n, length, polyorder)
         centre = _projection(length, polyorder)[length // 2, length // 2]
-        noise = 1.4826 * float(np.median(np.abs(centred - smooth))) / math.sqrt(1.0 - centre)
-        noise = noise if noise > 0 else mad_noise(centred)
+        noises = (1.4826 * np.median(np.abs(centred - smooth), axis=1)).tolist()
+        noises = [v / math.sqrt(1.0 - centre) for v in noises]
+        noises = [v if v > 0 else mad_noise(c) for v, c in zip(noises, centred)]
     else:
-        smooth, noise, weights = centred.copy(), mad_noise(centred), np.eye(n)
-    noise = max(noise, noise_floor_rel * float(np.ptp(raw)))
+        smooth, weights = centred.copy(), np.eye(n)
+        noises = [mad_noise(c) for c in centred]
+    noises = [max(v, noise_floor_rel * r) for v, r in zip(noises, np.ptp(raw, axis=1).tolist())]
     min_len = max(1, int(round(min_duration_s * rate)))
     lines = _Lines(smooth)
-    first, last = _join_bottom_up(lines, n, min_len, split_k * noise ** 2 * math.log(n))
-    _move_boundaries(lines, first, last, min_len)
-    level = smooth + mean
+    tol = np.array([split_k * v ** 2 * math.log(n) for v in noises])
+    series, first, last = _join_bottom_up(lines, n, min_len, tol)
+    _move_boundaries(lines, series, first, last, min_len)
+    cut = np.flatnonzero(series[1:] != series[:-1]) + 1
+    return [_judge(level, noise, steady_rel * r, f.tolist(), l.tolist(), weights, min_len,
+                   steady_k, steady_z)
+            for level, noise, r, f, l in zip(smooth + mean, noises,
+                                              np.ptp(smooth, axis=1).tolist(),
+                                              np.split(first, cut), np.split(last, cut))]
+
+
+def _judge(level: np.ndarray, noise: float, steady_range: float, first: list[int],
+           last: list[int], weights: np.ndarray, min_len: int, steady_k: float,
+           steady_z: float) -> tuple:
+    """One series' fitted segments judged, merged and turned (:func:`robust_segments`):
+    ``steady_range`` is ``steady_rel`` × the denoised range."""
     at = level.tolist()  # Python floats: the per-segment judgements below index it often
-    threshold = max(steady_k * noise, steady_rel * float(np.ptp(smooth)))
+    threshold = max(steady_k * noise, steady_range)
 
     def judged(a: int, b: int) -> int:
         change = at[b] - at[a]
@@ -309,7 +362,7 @@ def robust_segments(values: np.ndarray, rate: float, *, cutoff_hz: float, polyor
         need = steady_z * noise * float(np.linalg.norm(weights[b] - weights[a]))
         return (change > 0) - (change < 0) if abs(change) >= need else 0
 
-    runs = [(a, b, judged(a, b)) for a, b in zip(first.tolist(), last.tolist())]
+    runs = [(a, b, judged(a, b)) for a, b in zip(first, last)]
     while True:  # merge equal neighbours; a merged steady run may now rise or fall
         merged: list[tuple[int, int, int]] = []
         for a, b, s in runs:

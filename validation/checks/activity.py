@@ -141,3 +141,9 @@ def check(row: Row) -> Iterator[Failure]:
     if said.lower() != activity_words(row.activity):
         yield Failure(f"{NAME}.label", f"answer {said!r}, window label "
                                        f"{activity_words(row.activity)!r}")
+
+
+def trend_channels(row: Row) -> range:
+    """Channels whose trend segments :func:`check` reads (``semantic.check_table`` computes
+    them beforehand, batched with the table's other rows): every channel."""
+    return range(row.series.shape[0])

@@ -114,3 +114,9 @@ def check(row: Row) -> Iterator[Failure]:
     if true != [letter]:
         yield Failure("multiple_choice.answer", f"{kind}: marked {letter}, options true of the "
                                                 f"series: {true or 'none'}")
+
+
+def trend_channels(row: Row) -> range:
+    """Channels whose trend segments :func:`check` reads (``semantic.check_table`` computes
+    them beforehand, batched with the table's other rows)."""
+    return range(1)

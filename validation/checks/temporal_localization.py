@@ -62,3 +62,9 @@ def check(row: Row) -> Iterator[Failure]:
         yield Failure("temporal_localization.value", f"change {change}, series {v1 - v0:+.6f}")
     if slope is not None and not value(slope).agrees(slopes[k]):
         yield Failure("temporal_localization.value", f"slope {slope}, series {slopes[k]:+.6f}")
+
+
+def trend_channels(row: Row) -> range:
+    """Channels whose trend segments :func:`check` reads (``semantic.check_table`` computes
+    them beforehand, batched with the table's other rows)."""
+    return range(1)

@@ -52,3 +52,9 @@ def check(row: Row) -> Iterator[Failure]:
     expected = segs.counts()
     if counts != expected and (counts or len(expected) > 1):
         yield Failure("trend_analysis.count", f"text counts {counts}, series {expected}")
+
+
+def trend_channels(row: Row) -> range:
+    """Channels whose trend segments :func:`check` reads (``semantic.check_table`` computes
+    them beforehand, batched with the table's other rows)."""
+    return range(1)
