@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 from pathlib import Path
 
@@ -21,6 +23,26 @@ setup_logging()
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "generators" / "sample" / "uci_har"
+
+
+def described_sample(method: str = "robust", recording: int = 0) -> tuple:
+    """(recording, build config, rows) of the embedded sample's recording number
+    ``recording`` described with trend ``method`` and default settings, once per session.
+
+    Several modules check the same generated rows; they share these and must not change
+    them (the rows are frozen; leave the recording's arrays alone).
+    """
+    return _described(method, recording)
+
+
+@functools.cache
+def _described(method: str, recording: int) -> tuple:
+    from generators import pipeline, text
+    from generators.config import BuildConfig
+
+    cfg = BuildConfig(trend_method=method)
+    rec = next(itertools.islice(pipeline.recordings(cfg), recording, None))
+    return rec, cfg, tuple(pipeline.describe(rec, cfg, text.load_packs()).items)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from generators.schema import QA_SCHEMA, REJECTED_SCHEMA
 from validation import checks, dataset_checks, gx_suites, semantic
 from validation.checks._signal import sign_runs
 from validation.report import validate_dataset
+from tests.conftest import described_sample
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,7 @@ def rows() -> pa.Table:
     """Rows of the first embedded recording, both trend methods, through the real generator."""
     tables = []
     for method in ("sensorllm", "robust"):
-        cfg = BuildConfig(trend_method=method)
-        rec = next(pipeline.recordings(cfg))
-        items = pipeline.describe(rec, cfg, text.load_packs()).items
+        rec, cfg, items = described_sample(method)
         keep = [it for it in items if it.qa_type in checks.CHECKS]
         # a few rows of each type keep the test quick
         by_type: dict[str, list] = {}
@@ -187,9 +186,7 @@ def test_gx_suite_fails_on_bad_window(rows: pa.Table, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def described() -> tuple:
     """The first embedded recording, its build settings and every row the generator makes."""
-    cfg = BuildConfig()
-    rec = next(pipeline.recordings(cfg))
-    return rec, cfg, pipeline.describe(rec, cfg, text.load_packs()).items
+    return described_sample()
 
 
 @pytest.mark.parametrize("qa_type", qa.QA_TYPES.names())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 
@@ -17,6 +16,7 @@ from generators.schema import QA_SCHEMA
 from validation import semantic
 from validation.checks import periodicity
 from validation.checks._read import packs
+from tests.conftest import described_sample
 
 TYPES = ("multiple_choice", "true_false", "temporal_localization", "periodicity", "posture",
          "activity")
@@ -25,11 +25,10 @@ METHODS = ("sensorllm", "robust")
 
 def _table(method: str, n_recordings: int, per_type: int | None) -> pa.Table:
     """Rows of ``TYPES`` from the first embedded recordings, through the real generator."""
-    cfg = BuildConfig(trend_method=method)
     tables = []
-    for rec in itertools.islice(pipeline.recordings(cfg), n_recordings):
-        items = [it for it in pipeline.describe(rec, cfg, text.load_packs()).items
-                 if it.qa_type in TYPES]
+    for k in range(n_recordings):
+        rec, cfg, items = described_sample(method, k)
+        items = [it for it in items if it.qa_type in TYPES]
         if per_type is not None:
             items = [it for t in TYPES for it in [i for i in items if i.qa_type == t][:per_type]]
         tables.append(dataset.items_to_table(items, rec, cfg.trend_params))
