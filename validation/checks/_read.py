@@ -174,8 +174,8 @@ class Slot:
 
 
 class Compiler:
-    """Compiles one pack's templates and phrases to regexes, each once (explicit caches
-    keyed by template source: a pack has finitely many, so nothing is ever evicted).
+    """Compiles one pack's templates and phrases to regexes, each once per compiler
+    (unbounded caches: a pack has finitely many sources, so nothing is evicted).
 
     Args:
         pack: The QA type's template pack.
@@ -191,9 +191,6 @@ class Compiler:
         self._classes = alternation(classes) if classes else None
         atoms = alternation({w for words in number_words() for w in re.split(r"[ -]", words)})
         self._words = rf"{atoms}(?:(?:\s+|-){atoms})*"
-        self._patterns: dict[tuple, tuple[re.Pattern, Mapping[str, Slot]]] = {}
-        self._lists: dict[str, tuple[str, ...]] = {}
-        self._any: dict[str, re.Pattern] = {}
 
     def nodes(self, nodes, slots: dict | None, place: str | None = None,
               top: bool = False) -> str:
@@ -308,31 +305,22 @@ class Compiler:
         # A word slot never starts or ends inside a word, so lazy text cannot split "waist".
         return rf"(?<!\w){body}(?!\w)"
 
+    @functools.cache
     def pattern(self, source: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a template source and its slots."""
-        found = self._patterns.get(("source", source))
-        if found is None:
-            found = self._patterns[("source", source)] = \
-                self.pattern_of(tuple(parse_template(source)))
-        return found
+        return self.pattern_of(tuple(parse_template(source)))
 
+    @functools.cache
     def pattern_of(self, nodes: tuple, place: str | None = None
                    ) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a node list (at a loop ``place``) and its slots."""
-        found = self._patterns.get(("nodes", nodes, place))
-        if found is None:
-            slots: dict[str, Slot] = {}
-            found = self._patterns[("nodes", nodes, place)] = (
-                re.compile(self.nodes(nodes, slots, place, top=place is None), re.I), slots)
-        return found
+        slots: dict[str, Slot] = {}
+        return re.compile(self.nodes(nodes, slots, place, top=place is None), re.I), slots
 
+    @functools.cache
     def any_of(self, name: str) -> re.Pattern:
         """A regex finding any phrasing of list ``name`` as whole words (compiled once)."""
-        found = self._any.get(name)
-        if found is None:
-            found = self._any[name] = re.compile(
-                rf"(?<!\w){alternation(self.pack.phrases[name])}(?!\w)", re.I)
-        return found
+        return re.compile(rf"(?<!\w){alternation(self.pack.phrases[name])}(?!\w)", re.I)
 
     # ------------------------------------------------------------ reading
 
@@ -378,15 +366,13 @@ class Compiler:
             raise Unreadable(f"text does not follow template {source[:50]!r}…")
         return self._values(m, slots)
 
+    @functools.cache
     def _sources(self, name: str) -> tuple[str, ...]:
         """Phrasings of list ``name``; ``prefix*`` means every list whose name starts so."""
-        found = self._lists.get(name)
-        if found is None:
-            found = self._lists[name] = tuple(
-                src for key, srcs in self.pack.phrases.items()
-                if key.startswith(name[:-1]) for src in srcs) if name.endswith("*") \
-                else tuple(self.pack.phrases[name])
-        return found
+        if name.endswith("*"):
+            return tuple(src for key, srcs in self.pack.phrases.items()
+                         if key.startswith(name[:-1]) for src in srcs)
+        return tuple(self.pack.phrases[name])
 
     def read_list(self, name: str, text: str) -> dict[str, list]:
         """Values of ``text`` read as whichever phrasing of list ``name`` matches it whole."""
@@ -409,18 +395,15 @@ class Compiler:
                 raise
             return [self._values(m, slots)]
 
+    @functools.cache
     def item_pattern(self, body: tuple, place: str) -> tuple[re.Pattern, Mapping[str, Slot]]:
         """The capturing regex of a first or middle loop item, which must end where a
         further item can start (so ``0.02s`` is not read as ``0.02`` before an optional
         unit or suffix, leaving ``s`` behind)."""
-        found = self._patterns.get(("item", body, place))
-        if found is None:
-            slots: dict[str, Slot] = {}
-            item = self.nodes(body, slots, place)
-            nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
-            found = self._patterns[("item", body, place)] = (
-                re.compile(f"(?:{item})(?={nxt})", re.I), slots)
-        return found
+        slots: dict[str, Slot] = {}
+        item = self.nodes(body, slots, place)
+        nxt = f"(?:{self.nodes(body, None, 'middle')}|(?:{self.nodes(body, None, 'last')})\\Z)"
+        return re.compile(f"(?:{item})(?={nxt})", re.I), slots
 
     def _read_items(self, body: tuple, text: str) -> list[dict[str, list]]:
         """Read two or more loop items: the first, middle ones, then the last to the end."""
