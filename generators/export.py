@@ -19,7 +19,7 @@ from generators.errors import InputError
 from generators.exporters import EXPORTERS, SPLITS, ExportOptions, ExportSource, Part
 from generators.exporters.sensorllm import SERIES_FILES
 from generators.schema import QA_SCHEMA
-from generators.windows import stable_rng
+from generators.seeding import stable_rng
 
 #: The export's own manifest (not ``manifest.json``: an export is not a built dataset).
 MANIFEST = "export-manifest.json"

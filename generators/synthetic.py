@@ -9,8 +9,8 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from generators.seeding import stable_rng
 from generators.types import DIRECTIONS, TrendSegment
-from generators.windows import stable_rng
 
 _SIGN = {"up": 1, "down": -1, "steady": 0}
 

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Iterable
 
 import numpy as np
 
+from generators.seeding import stable_rng
 from generators.types import UNLABELLED, Recording, Window
-
-
-def stable_rng(seed: int, *keys: object) -> np.random.Generator:
-    """A numpy Generator determined by ``seed`` and ``keys`` alone (not by call order).
-
-    Args:
-        seed: The build seed.
-        *keys: Anything with a stable ``str`` (recording id, run start, purpose…).
-
-    Returns:
-        A fresh generator; the same arguments give the same stream on any worker.
-    """
-    digest = hashlib.sha256("\x1f".join(map(str, (seed, *keys))).encode()).digest()
-    return np.random.default_rng(np.frombuffer(digest[:16], dtype=np.uint32))
 
 
 def activity_runs(labels: np.ndarray,

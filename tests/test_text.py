@@ -10,7 +10,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from generators import text
 from generators.errors import InputError
 from generators.text import (FILTERS, TemplatePack, Variant, compile_template, fmt_number,
-                             load_packs, render, render_variant, stable_index, synonym_set)
+                             load_packs, render, render_variant, synonym_set)
 
 SHARED = load_packs()["trend_summary"].phrases
 
@@ -55,17 +55,6 @@ def test_fmt_number_refuses_bool():
 def test_words_refuses_fraction():
     with pytest.raises(TypeError):
         FILTERS["words"](2.5)
-
-
-def test_stable_index_is_fixed_across_processes():
-    # Golden values: blake2b, not the per-process salted hash(), so workers agree.
-    assert stable_index(42, "w/1", "variant", 1000) == 700
-    assert stable_index(42, "w/1", "other", 1000) != stable_index(42, "w/1", "variant", 1000)
-
-
-def test_stable_index_spreads_over_options():
-    picks = {stable_index(0, f"row{i}", "variant", 20) for i in range(400)}
-    assert picks == set(range(20))
 
 
 def test_synonym_set_pairs_up_and_down():

@@ -8,6 +8,7 @@ import pytest
 from generators import windows
 from generators.config import BuildConfig
 from generators.pipeline import cut, recordings
+from generators.seeding import stable_rng
 from generators.types import Channel, Recording
 
 
@@ -26,14 +27,14 @@ def test_activity_runs_skip_unlabelled_and_unkept():
 
 @pytest.mark.parametrize("total", [5, 6, 9, 10, 57, 200, 1000])
 def test_random_lengths_tile_exactly_within_bounds(total):
-    lengths = windows.random_lengths(total, 5, 20, windows.stable_rng(3, total))
+    lengths = windows.random_lengths(total, 5, 20, stable_rng(3, total))
     assert sum(lengths) == total
     assert all(5 <= n <= 20 for n in lengths)
 
 
 def test_random_lengths_refuse_short_runs():
     with pytest.raises(ValueError, match="cannot tile 4 samples"):
-        windows.random_lengths(4, 5, 20, windows.stable_rng(0))
+        windows.random_lengths(4, 5, 20, stable_rng(0))
 
 
 def test_stage1_is_seeded_and_independent_of_other_recordings():

@@ -13,7 +13,8 @@ import numpy as np
 from generators.errors import InputError
 from generators.features import summarize, window_features
 from generators.registry import Registry, UnknownNameError
-from generators.text import LintIssue, TemplatePack, lint_pack, render, stable_index
+from generators.seeding import stable_index
+from generators.text import LintIssue, TemplatePack, lint_pack, render
 from generators.types import Channel, ChannelSummary, QAItem, Window
 
 

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from generators.features import sensor_axes
-from generators.text import stable_index
+from generators.seeding import stable_index
 from generators.types import DIRECTIONS, SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 
 TIME_ORDER = ("down", "up", "steady")

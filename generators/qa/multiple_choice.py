@@ -7,7 +7,7 @@ from typing import Iterator
 from generators.qa import Facts, QAContext
 from generators.qa._claims import CLAIM_KINDS, claim
 from generators.qa._common import choose, sensor_name
-from generators.text import stable_index
+from generators.seeding import stable_index
 
 LETTERS = "ABCD"
 STAGE = 1
