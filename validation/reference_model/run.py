@@ -12,14 +12,15 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from generators.errors import InputError
-from validation.reference_model import metrics
+from validation.reference_model import metrics, text_metrics
 from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
                                              shuffled_pairing)
-from validation.reference_model.model import (CurvePoint, Examples, build_model,
-                                              class_probabilities, direction_labels,
-                                              forced_direction_accuracy, generate, gpt2_config,
-                                              train)
-from validation.reference_model.parsing import AnswerParser, Structure, direction_words
+from validation.reference_model.decoding import answers
+from validation.reference_model.examples import Examples, class_examples, lm_examples
+from validation.reference_model.model import build_model, gpt2_config
+from validation.reference_model.probes import class_probabilities, forced_direction_accuracy
+from validation.reference_model.training import CurvePoint, train
+from validation.reference_model.parsing import AnswerParser, direction_words
 from validation.reference_model.settings import VerifySettings, settings_for
 from validation.reference_model.stability import (firm_rows, label_stability,
                                                   stability_sentence)
@@ -83,52 +84,6 @@ class AlignmentReport:
                 "curves": {k: [vars(p) for p in v] for k, v in self.curves.items()}}
 
 
-def _sensor(tok: SensorTextTokenizer, rows: Rows) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [tok.encode_sensor(s, n, r) for s, n, r in
-            zip(rows.series, rows.channel_names, rows.sample_rate_hz)]
-
-
-def _stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser,
-                       prompt_lengths: list[int]) -> tuple[np.ndarray, ...]:
-    """Per prompt token of each one-channel row, the direction (index in ``DIRECTIONS``)
-    its answer states at the time of the token's samples; −1 elsewhere."""
-    out = []
-    for series, rate, answer, length in zip(rows.series, rows.sample_rate_hz, rows.answer,
-                                            prompt_lengths):
-        dirs = np.full(length, -1, dtype=np.int64)
-        stated = parser.parse(answer)
-        if series.shape[0] == 1 and stated.directions:
-            k, width = tok.binning.pooled(series.shape[1])
-            mid = (np.arange(k) * width + width / 2) / rate
-            dirs[1:k + 1] = metrics.direction_at(stated, mid)  # after the start mark
-        out.append(dirs)
-    return tuple(out)
-
-
-def _lm_examples(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser | None = None
-                 ) -> Examples:
-    questions = tok.encode_texts(rows.question)
-    answers = tok.encode_texts(rows.answer)
-    sensor = _sensor(tok, rows)
-    prompts = tuple(np.concatenate([ids, q, [tok.sep_id]]).astype(np.int64)
-                    for (ids, _), q in zip(sensor, questions))
-    times = tuple(np.concatenate([t, np.full(len(q) + 1, tok.pad_id)]).astype(np.int64)
-                  for (_, t), q in zip(sensor, questions))
-    targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
-    directions = (() if parser is None else
-                  _stated_directions(tok, rows, parser, [len(p) for p in prompts]))
-    return Examples(prompts, targets, times, directions)
-
-
-def _class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
-    index = {c: i for i, c in enumerate(classes)}
-    sensor = _sensor(tok, rows)
-    # no time tokens: with no text to align to, they only add a clock to every window
-    return Examples(tuple(np.append(ids, tok.sep_id) for ids, _ in sensor),
-                    tuple(np.array([index.get(a, -1)]) for a in rows.activity),
-                    tuple(np.full(len(ids) + 1, tok.pad_id) for ids, _ in sensor))
-
-
 def _check_device(device: str) -> None:
     import torch
 
@@ -174,18 +129,18 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     tok = SensorTextTokenizer.train([*train_rows.question, *train_rows.answer], names,
                                     Binning(s.n_bins, s.clip, s.stage1_pool), s.text_vocab)
     tok.save(out / "tokenizer")
-    train_ex = _lm_examples(tok, train_rows, parser)
-    test_ex = _lm_examples(tok, test_rows)
+    train_ex = lm_examples(tok, train_rows, parser)
+    test_ex = lm_examples(tok, test_rows)
     held_out = test_ex.head(s.eval_rows)
     max_new = int(min(s.max_answer_tokens, max(len(t) for t in train_ex.targets) + 8))
     n_positions = int(max(train_ex.lengths(True).max(), max(map(len, test_ex.prompts)) + max_new,
                           max(map(len, held_out.prompts)) + max(map(len, held_out.targets))))
     refs = list(test_rows.answer)
-    sbert = metrics.SbertScorer(s.device)
+    sbert = text_metrics.SbertScorer(s.device)
     results, curves, unavailable, generated = {}, {}, {}, {}
     for kind in ("aligned", "shuffled"):
         rows = train_rows if kind == "aligned" else shuffled_pairing(train_rows, s.seed)
-        examples = train_ex if kind == "aligned" else _lm_examples(tok, rows, parser)
+        examples = train_ex if kind == "aligned" else lm_examples(tok, rows, parser)
         config = gpt2_config(s, tok.vocab_size, _round_up(n_positions, 64), tok.pad_id,
                              tok.eos_id)
         set_seed(s.seed)
@@ -196,9 +151,9 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
                                             f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        hyps = _answers(model, tok, test_ex, test_rows, max_new, s, parser)
+        hyps = answers(model, tok, test_ex, test_rows, max_new, s, parser)
         gen_s = time.perf_counter() - t0
-        text, reasons = metrics.text_metrics(hyps, refs, sbert)
+        text, reasons = text_metrics.text_metrics(hyps, refs, sbert)
         unavailable.update(reasons)
         forced = forced_direction_accuracy(model, tok, test_ex, refs, parser.words, s)
         results[kind] = {**text, **metrics.structural_metrics(hyps, refs, parser),
@@ -242,41 +197,6 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     return stage1, {"curves": curves, "samples": samples}, tok
 
 
-def _guides(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows,
-            s: VerifySettings) -> list[Structure | None]:
-    """The ``direction_head``'s timeline of each one-channel row (``None`` for others, or
-    for all without a head): what the model reads from the signal sample by sample."""
-    if not hasattr(model, "direction_head"):
-        return [None] * len(rows)
-    labels = direction_labels(model, examples, tok.pad_id, s)
-    out: list[Structure | None] = []
-    for lab, series, rate in zip(labels, rows.series, rows.sample_rate_hz):
-        k, width = tok.binning.pooled(series.shape[1])
-        # the last sensor token starts no change within the window
-        out.append(metrics.timeline(lab[1:k], width / rate) if series.shape[0] == 1 else None)
-    return out
-
-
-def _answers(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows, max_new: int,
-             s: VerifySettings, parser: AnswerParser) -> list[str]:
-    """The model's answer to each prompt: greedy, or with ``s.mbr_samples`` the one of the
-    greedy answer and that many sampled ones that agrees best with the others and with
-    the model's per-sample direction reading (``metrics.mbr_choice``, ``_guides``)."""
-    greedy = [tok.decode(g) for g in generate(model, examples, tok.pad_id, tok.eos_id,
-                                              max_new, s)]
-    k = s.mbr_samples
-    if not k:
-        return greedy
-    drawn = [tok.decode(g) for g in generate(model, examples.repeat(k), tok.pad_id, tok.eos_id,
-                                             max_new, s, s.mbr_batch, sample_seed=s.seed)]
-    guides = _guides(model, tok, examples, rows, s)
-    out = []
-    for i, first in enumerate(greedy):
-        candidates = [first, *drawn[i * k:(i + 1) * k]]
-        out.append(candidates[metrics.mbr_choice(candidates, parser, guides[i])])
-    return out
-
-
 def _round_up(n: int, k: int) -> int:
     return -(-n // k) * k
 
@@ -292,8 +212,7 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path,
             log: Callable[[str], None]) -> tuple[dict, tuple[CurvePoint, ...]]:
     """The activity classifier beside two baselines: ``stage2_seeds`` classifiers of the
     same architecture trained from scratch from successive seeds, their class
-    probabilities averaged (started from the aligned language model one overfit in a
-    one-off run on the demo, held-out loss 0.83 against 0.42)."""
+    probabilities averaged."""
     from transformers import set_seed
 
     s = settings
@@ -314,8 +233,8 @@ def _stage2(dataset_dir: Path, settings: VerifySettings, out: Path,
                                      Binning(s.n_bins, s.clip, s.stage2_pool, "dataset"),
                                      0, scale)
     view.save(out / "stage2_tokenizer")
-    train_ex = _class_examples(view, train_rows, classes)
-    test_ex = _class_examples(view, test_rows, classes)
+    train_ex = class_examples(view, train_rows, classes)
+    test_ex = class_examples(view, test_rows, classes)
     known = np.array([t[0] >= 0 for t in test_ex.targets])
     width = int(max(train_ex.lengths(False).max(), test_ex.lengths(False).max()))
     config = gpt2_config(s, view.vocab_size, _round_up(width, 64), view.pad_id, view.eos_id,

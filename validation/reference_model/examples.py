@@ -1,0 +1,95 @@
+"""Token sequences of a set of rows: prompts, targets, time tokens, stated directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from validation.reference_model.data import Rows
+from validation.reference_model.metrics import direction_at
+from validation.reference_model.parsing import AnswerParser
+from validation.reference_model.tokenization import SensorTextTokenizer
+
+
+@dataclass(frozen=True, eq=False)
+class Examples:
+    """Token sequences of a set of rows.
+
+    Attributes:
+        prompts: Sensor tokens, question tokens and the separator, per row.
+        targets: Answer tokens and end-of-answer (language model), or one class index
+            per row (classifier).
+        times: Beside each prompt token, the time token whose embedding is added to it
+            (GPT-2's ``token_type_ids``; the padding token where none is).
+        directions: Beside each prompt token, the trend direction (index in
+            ``DIRECTIONS``) the answer states at its sample's time, −1 where none
+            (auxiliary targets; empty when not made).
+    """
+
+    prompts: tuple[np.ndarray, ...]
+    targets: tuple[np.ndarray, ...]
+    times: tuple[np.ndarray, ...]
+    directions: tuple[np.ndarray, ...] = ()
+
+    def _parts(self) -> tuple[tuple[np.ndarray, ...], ...]:
+        return (self.prompts, self.targets, self.times, self.directions)
+
+    def head(self, n: int) -> Examples:
+        """The first ``n`` rows."""
+        return Examples(*(part[:n] for part in self._parts()))
+
+    def repeat(self, k: int) -> Examples:
+        """Every row ``k`` times in a row (row ``i``'s copies at ``i * k`` … ``i * k + k − 1``)."""
+        return Examples(*(tuple(x for x in part for _ in range(k)) for part in self._parts()))
+
+    def lengths(self, with_target: bool) -> np.ndarray:
+        """Sequence lengths, with or without the target tokens."""
+        extra = [len(t) for t in self.targets] if with_target else [0] * len(self.prompts)
+        return np.array([len(p) + e for p, e in zip(self.prompts, extra)], dtype=np.int64)
+
+
+def sensor_tokens(tok: SensorTextTokenizer, rows: Rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [tok.encode_sensor(s, n, r) for s, n, r in
+            zip(rows.series, rows.channel_names, rows.sample_rate_hz)]
+
+
+def stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser,
+                       prompt_lengths: list[int]) -> tuple[np.ndarray, ...]:
+    """Per prompt token of each one-channel row, the direction (index in ``DIRECTIONS``)
+    its answer states at the time of the token's samples; −1 elsewhere."""
+    out = []
+    for series, rate, answer, length in zip(rows.series, rows.sample_rate_hz, rows.answer,
+                                            prompt_lengths):
+        dirs = np.full(length, -1, dtype=np.int64)
+        stated = parser.parse(answer)
+        if series.shape[0] == 1 and stated.directions:
+            k, width = tok.binning.pooled(series.shape[1])
+            mid = (np.arange(k) * width + width / 2) / rate
+            dirs[1:k + 1] = direction_at(stated, mid)  # after the start mark
+        out.append(dirs)
+    return tuple(out)
+
+
+def lm_examples(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser | None = None
+                 ) -> Examples:
+    questions = tok.encode_texts(rows.question)
+    answers = tok.encode_texts(rows.answer)
+    sensor = sensor_tokens(tok, rows)
+    prompts = tuple(np.concatenate([ids, q, [tok.sep_id]]).astype(np.int64)
+                    for (ids, _), q in zip(sensor, questions))
+    times = tuple(np.concatenate([t, np.full(len(q) + 1, tok.pad_id)]).astype(np.int64)
+                  for (_, t), q in zip(sensor, questions))
+    targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
+    directions = (() if parser is None else
+                  stated_directions(tok, rows, parser, [len(p) for p in prompts]))
+    return Examples(prompts, targets, times, directions)
+
+
+def class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
+    index = {c: i for i, c in enumerate(classes)}
+    sensor = sensor_tokens(tok, rows)
+    # no time tokens: with no text to align to, they only add a clock to every window
+    return Examples(tuple(np.append(ids, tok.sep_id) for ids, _ in sensor),
+                    tuple(np.array([index.get(a, -1)]) for a in rows.activity),
+                    tuple(np.full(len(ids) + 1, tok.pad_id) for ids, _ in sensor))
