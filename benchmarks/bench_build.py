@@ -114,7 +114,7 @@ class Clock:
 def stages(cfg, out: Path, seed_sample: int) -> dict:  # noqa: ANN001 (a BuildConfig)
     """Run the build's task bodies in process with every stage timed (see the module doc)."""
     from flows import build as fb
-    from generators import pipeline
+    from generators import pipeline, publish, shards as gs
     from validation import dataset_checks, gx_suites
 
     clock = Clock()
@@ -129,26 +129,24 @@ def stages(cfg, out: Path, seed_sample: int) -> dict:  # noqa: ANN001 (a BuildCo
     with clock.timing("total"):
         with clock.timing("read_stage"):
             refs = fb.stage_recordings.fn(cfg, str(out))
-        shards = fb.plan_shards(refs, cfg.shard_s)
-        packs = fb.preflight(cfg)
-        base = fb.rows_key(cfg, packs)
+        shards = gs.plan_shards(refs, cfg.shard_s)
+        packs = gs.preflight(cfg)
+        base = gs.rows_key(cfg, packs)
         pipeline.cut = cut_and_keep
         try:
             with clock.wrapping(WRAPPED), clock.timing("shards"):
-                results = [fb.process_shard.fn(s, cfg, fb.sha256_text(
-                    base, s.ref.digest, f"{s.span[0]}-{s.span[1]}"), str(out)) for s in shards]
+                results = [fb.process_shard.fn(s, cfg, gs.shard_key(base, s), str(out))
+                           for s in shards]
         finally:
             pipeline.cut = real_cut
         staging = out / "staging"
-        for r in results:
-            for rel in r["files"]:
-                fb._link(Path(r["entry"]) / rel, staging / rel)
+        publish.stage_parts(staging, results)
         with clock.timing("dataset_checks"):
             checks = dataset_checks.run_dataset_checks(staging, {"classes": cfg.classes})
         with clock.timing("great_expectations"):
             gx = gx_suites.run_suites(staging)
     assert all(c["passed"] for c in checks.values()) and gx["success"], (checks, gx)
-    counts = fb._summary_counts([r["counts"] for r in results])
+    counts = publish.summary_counts([r["counts"] for r in results])
     cpu = dict(clock.cpu)
     cpu["features"] = cpu.pop("summarize") - cpu["trends"]
     cpu["read_stage"] += cpu.pop("load_recording")

@@ -146,8 +146,9 @@ def run_one(label: str, cfg, workers: int, root: Path) -> dict:
 def build_manifest(cfg, out: Path, **runner) -> dict:
     """Build and return the manifest, also when validation fails (speed is measured either
     way; the checks' verdict is reported as ``passed``)."""
-    from flows.build import ValidationFailed, run_build
+    from flows.build import run_build
     from generators.dataset import staging_dir
+    from generators.publish import ValidationFailed
 
     try:
         cache = run_build(cfg, out=str(out), **runner)["cache"]
@@ -175,8 +176,8 @@ def main() -> None:
 
     from prefect.server.api.server import SubprocessASGIServer
 
-    from flows.build import shared_api
     from flows.config import make_config
+    from flows.runners import shared_api
 
     work = args.work or Path(tempfile.mkdtemp(prefix="harqa-scale-"))
     workers = [int(w) for w in args.workers.split(",")]

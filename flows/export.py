@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.build import ValidationFailed
 from generators.export import export
 from generators.exporters import ExportOptions
+from generators.publish import ValidationFailed
 from validation.report import first_failure
 
 

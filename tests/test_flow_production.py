@@ -19,12 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.build import RUN_KEYS, is_transient, run_build
+from flows.build import is_transient, run_build
 from flows.config import make_config
 from generators import pipeline
 from generators.cache import CACHE_DIRNAME, DONE
 from generators.dataset import file_sha256, read_stage
 from generators.errors import InputError
+from generators.publish import RUN_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 #: Two recordings of the embedded sample (a train and a test user), stage 2, two classes:
@@ -109,7 +110,7 @@ def test_template_change_rerenders_from_cached_recordings(first, tmp_path, monke
 
 
 def test_absent_test_subjects_are_told_not_silently_left_out():
-    from flows.build import split_warnings
+    from generators.publish import split_warnings
 
     cfg = dataclasses.replace(SMALL, test_subjects=("3", "99"))
     assert split_warnings(cfg, ["1", "3"]) == [
