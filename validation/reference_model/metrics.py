@@ -1,13 +1,70 @@
-"""Scores: structural trend metrics and classification metrics."""
+"""Scores: the per-QA-type result structure, structural trend metrics, classification metrics."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from generators.types import DIRECTIONS
 from validation.reference_model.parsing import AnswerParser, Structure
+
+
+@dataclass(frozen=True)
+class TypeScore:
+    """One metric of one QA type: the aligned model, the shuffled control, and chance.
+
+    ``harqa verify`` scores every QA type the dataset has; its JSON carries a list of these
+    under ``qa_types`` (``TypeScore.to_json`` each, ordered by stage, QA type, metric),
+    and its reports print one table row per entry.
+
+    Attributes:
+        qa_type: The QA type (``activity``: the stage-2 classifier).
+        stage: 1 or 2.
+        metric: ``exact_match`` (share of the discrete values the reference states, such as
+            counts, directions, letters, labels, stated alike), ``relative_error`` (mean of
+            ``min(1, |stated − fact| / |fact|)`` over the numbers the reference states;
+            lower is better), ``time_iou`` (the stated interval against the fact's),
+            ``refusal_rate`` (answers read as a refusal), ``letter_accuracy``,
+            ``verdict_accuracy`` (true/false), ``trend_accuracy`` (time-weighted segment
+            directions, ``timeline_agreement``) or ``accuracy`` (the classifier). An answer
+            the template reader cannot read scores 0 (1 for ``relative_error``).
+        higher_is_better: ``False`` for errors.
+        aligned: Score of the model trained on the real pairs (``None``: nothing scored).
+        shuffled: Score of the model trained on shuffled pairs.
+        chance: Chance level (see ``chance_kind``).
+        chance_kind: How ``chance`` was computed: ``re-paired references`` (each test
+            row's reference answer scored as the answer of another test row of its type,
+            paired at random, seeded) or ``majority class`` (the classifier's commonest
+            training class).
+        rows: Test rows scored.
+        unparsed: Generated answers the template reader could not read, per model
+            (``aligned``, ``shuffled``); they count as wrong.
+    """
+
+    qa_type: str
+    stage: int
+    metric: str
+    higher_is_better: bool
+    aligned: float | None
+    shuffled: float | None
+    chance: float | None
+    chance_kind: str
+    rows: int
+    unparsed: Mapping[str, int]
+
+    @property
+    def gap(self) -> float | None:
+        """Aligned minus shuffled, signed so that positive means the aligned model is better."""
+        if self.aligned is None or self.shuffled is None:
+            return None
+        diff = self.aligned - self.shuffled
+        return diff if self.higher_is_better else -diff
+
+    def to_json(self) -> dict:
+        """JSON-ready dict: the attributes and ``gap``."""
+        return {**asdict(self), "unparsed": dict(self.unparsed), "gap": self.gap}
 
 
 def _mean(values: list[float]) -> float | None:

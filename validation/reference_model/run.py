@@ -65,6 +65,8 @@ class AlignmentReport:
         output_dir: Where checkpoints, metrics and the report were written.
         curves: Learning curves (``aligned``, ``shuffled``, ``stage2``).
         samples: A few held-out rows with reference and generated answers.
+        qa_types: Every QA type's scores (``metrics.TypeScore``), aligned vs shuffled with
+            chance.
     """
 
     stage1: Mapping[str, object]
@@ -75,13 +77,15 @@ class AlignmentReport:
     output_dir: str
     curves: Mapping[str, tuple[CurvePoint, ...]] = field(default_factory=dict)
     samples: tuple[Mapping[str, str], ...] = ()
+    qa_types: tuple[metrics.TypeScore, ...] = ()
 
     def to_json(self) -> dict:
         """JSON-ready dict (the ``harqa verify --format json`` output)."""
         return {"stage1": self.stage1, "stage2": self.stage2,
                 "alignment_gap": self.alignment_gap, "seconds": self.seconds,
                 "settings": self.settings.to_dict(), "output_dir": self.output_dir,
-                "curves": {k: [vars(p) for p in v] for k, v in self.curves.items()}}
+                "curves": {k: [vars(p) for p in v] for k, v in self.curves.items()},
+                "qa_types": [t.to_json() for t in self.qa_types]}
 
 
 def _check_device(device: str) -> None:
