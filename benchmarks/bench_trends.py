@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from generators import synthetic, trends  # noqa: E402
 from generators.readers import uci_har  # noqa: E402
+from generators.trend_methods import TREND_METHODS  # noqa: E402
 from generators.types import Channel, Window  # noqa: E402
 from generators.windows import stage2_windows  # noqa: E402
 
@@ -118,7 +119,7 @@ def main() -> None:
           f"(1–5 segments ≥ 0.3 s, rises 1–3, steady segments included)")
     print(f"{'method':<10} {'sigma':>5} {'dir.acc':>8} {'bp F1':>7} {'det/true':>9}  target")
     for sigma in (0.0, 0.1, 0.2, 0.3, 0.5):
-        for method in trends.TREND_METHODS.names():
+        for method in TREND_METHODS.names():
             r = accuracy(method, sigma, args.signals, args.seed)
             target = TARGETS.get(sigma)
             verdict = ""
@@ -139,7 +140,7 @@ def main() -> None:
         wins = real_windows(list(range(1, 5)))
         print(f"\nReal HAPT: {len(wins)} windows of 2.56 s × 6 channels (experiments 1–4)")
         real = {}
-        for method in trends.TREND_METHODS.names():
+        for method in TREND_METHODS.names():
             per_s, speed = segments_per_second(wins, method)
             real[method] = {"segments_per_second": per_s, "channel_windows_per_s": speed}
             print(f"{method:<10} {per_s:7.2f} segments per second of signal "

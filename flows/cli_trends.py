@@ -13,6 +13,7 @@ import typer
 
 from flows.formats import check_format
 from generators import trends
+from generators.trend_methods import TREND_METHODS
 from generators.errors import InputError
 from generators.text import fmt_number
 from generators.types import TrendSegment
@@ -146,9 +147,9 @@ def render_trends(input: Path, rate: float, method: str = trends.DEFAULT_METHOD,
     if not lo <= rate <= hi:
         raise InputError("--rate", f"expected a sampling rate from {lo:g} to {hi:g} Hz, "
                                    f"got {rate:g}")
-    if method not in trends.TREND_METHODS:
+    if method not in TREND_METHODS:
         raise InputError("--method", f"unknown trend method {method!r}; known: "
-                         f"{', '.join(trends.TREND_METHODS.names())}")
+                         f"{', '.join(TREND_METHODS.names())}")
     check_format(format)
     series = read_series_csv(input)
     segs = trends.detect_batch(list(series.values()), rate, method)

@@ -9,7 +9,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy import signal
 
-from generators import trends
+from generators import trend_methods, trends
 from generators.registry import Registry
 from generators.types import SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
 
@@ -22,7 +22,7 @@ TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", 
 
 
 #: A window moves (is more than sensor noise) when its std is at least this many noise
-#: levels (``trends.estimate_noise``): noise is then at most 1/25 = 4 % of its variance.
+#: levels (``trend_methods.estimate_noise``): noise is then at most 1/25 = 4 % of its variance.
 #: White noise has a ratio near 1; on UCI HAPT 128-sample windows, 95–100 % of walking
 #: windows have an accelerometer axis above 5, and 5–9 % of static ones have one that
 #: also reaches ``PERIODIC_MIN_STRENGTH``.
@@ -79,8 +79,8 @@ class SeriesBatch:
 
     @cached_property
     def noise(self) -> np.ndarray:
-        """Robust noise level per window (``trends.estimate_noise``)."""
-        return trends.estimate_noise(self.values)
+        """Robust noise level per window (``trend_methods.estimate_noise``)."""
+        return trend_methods.estimate_noise(self.values)
 
     @cached_property
     def std(self) -> np.ndarray:
@@ -212,7 +212,7 @@ def largest_fall(batch: SeriesBatch) -> Columns:
     return _move(batch, -1.0)
 
 
-#: Peaks must stand out by this many noise levels (``trends.estimate_noise``)… At 3,
+#: Peaks must stand out by this many noise levels (``trend_methods.estimate_noise``)… At 3,
 #: white noise alone had about nine "prominent" peaks per 200 samples; at 8, none in
 #: 400 simulated windows, while on UCI HAPT walking windows of 2–4 s keep 6–8 (about
 #: one per step) and static ones drop from 9.2 to 1.9.

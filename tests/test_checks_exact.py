@@ -14,6 +14,7 @@ import pytest
 from generators import dataset, pipeline, text, trends
 from generators.config import BuildConfig
 from generators.schema import QA_SCHEMA
+from generators.trend_methods.robust import RobustParams
 from validation import semantic
 from validation.checks import CHECKS, Row
 from validation.checks._read import Reader, packs
@@ -94,7 +95,7 @@ def test_line_fit_equals_numpy(n: int) -> None:
 def test_robust_defaults_are_the_documented_ones() -> None:
     # but steady_z: rows whose provenance omits it predate it and were judged without it
     assert trends.trend_params("robust") == {**ROBUST_DEFAULTS,
-                                             "steady_z": trends.RobustParams.steady_z}
+                                             "steady_z": RobustParams.steady_z}
     assert ROBUST_DEFAULTS["steady_z"] == 0.0
 
 

@@ -11,12 +11,14 @@ import pytest
 
 from flows.cli_trends import read_series_csv, render_trends
 from generators import synthetic, trends
+from generators.trend_methods import TREND_METHODS, estimate_noise
+from generators.trend_methods.robust import RobustParams, change_scale, denoise, smoothing_window
 from generators.errors import InputError
 from generators.registry import UnknownNameError
 from generators.types import DIRECTIONS, TrendSegment
 
 HAPT = Path(__file__).parents[2] / "shared" / "data" / "uci-hapt" / "RawData"
-METHODS = trends.TREND_METHODS.names()
+METHODS = TREND_METHODS.names()
 
 
 def seg(t0, t1, v0, v1, d):
@@ -144,10 +146,10 @@ def test_robust_steady_threshold_is_relative_to_noise():
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 8, 14, 15, 16, 31, 64, 128])
 def test_change_scale_is_the_std_of_the_denoised_change(n):
     """Against the denoiser applied to unit impulses (its matrix, column by column)."""
-    weights = np.stack([trends.denoise(e, 50.0) for e in np.eye(n)], axis=1)
+    weights = np.stack([denoise(e, 50.0) for e in np.eye(n)], axis=1)
     start, end = np.triu_indices(n)  # every pair, zero-length ones included
     want = np.linalg.norm(weights[end] - weights[start], axis=1)
-    got = trends.change_scale(start, end, np.full(start.size, n), 50.0)
+    got = change_scale(start, end, np.full(start.size, n), 50.0)
     assert got == pytest.approx(want, abs=1e-12)
     # a one-segment window's change keeps 0.8-1.5 of the noise: its ends are edge fits
     assert 0.8 < got[(start == 0) & (end == n - 1)][0] < 1.5
@@ -191,9 +193,9 @@ def test_robust_means_the_same_at_50_and_100_hz():
 def test_noise_estimate():
     rng = np.random.default_rng(0)
     line = np.linspace(-3, 7, 20000)
-    assert trends.estimate_noise(line) == pytest.approx(0.0, abs=1e-9)
-    assert trends.estimate_noise(line + 0.5 * rng.standard_normal(20000)) == pytest.approx(0.5, rel=0.05)
-    assert trends.estimate_noise(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]
+    assert estimate_noise(line) == pytest.approx(0.0, abs=1e-9)
+    assert estimate_noise(line + 0.5 * rng.standard_normal(20000)) == pytest.approx(0.5, rel=0.05)
+    assert estimate_noise(np.ones((3, 2))).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_estimate_noise_falls_back_to_rms_where_the_mad_is_zero():
@@ -201,23 +203,23 @@ def test_estimate_noise_falls_back_to_rms_where_the_mad_is_zero():
     spike = np.zeros(21)
     spike[10] = 1.0  # Δ²x: 1, −2, 1 and sixteen zeros
     rms = np.sqrt(6.0 / 19 / 6.0)
-    assert trends.estimate_noise(spike) == pytest.approx(rms)
+    assert estimate_noise(spike) == pytest.approx(rms)
     batch = np.vstack([spike, np.arange(21.0) ** 2])  # second row: Δ²x = 2 everywhere
-    assert trends.estimate_noise(batch) == pytest.approx([rms, 1.4826 * 2 / np.sqrt(6.0)])
+    assert estimate_noise(batch) == pytest.approx([rms, 1.4826 * 2 / np.sqrt(6.0)])
 
 
 def test_denoise_cutoff_is_in_hz_and_keeps_lines():
-    assert trends.smoothing_window(50.0, 4.0, 2) == 15
-    assert trends.smoothing_window(100.0, 4.0, 2) == 27
-    assert trends.smoothing_window(10.0, 4.9, 2) == 1  # at Nyquist: no smoothing
+    assert smoothing_window(50.0, 4.0, 2) == 15
+    assert smoothing_window(100.0, 4.0, 2) == 27
+    assert smoothing_window(10.0, 4.9, 2) == 1  # at Nyquist: no smoothing
     line = np.linspace(1.0, 4.0, 40)
-    assert trends.denoise(line, 50.0) == pytest.approx(line)
-    assert trends.denoise(line[:5], 50.0) == pytest.approx(line[:5])
+    assert denoise(line, 50.0) == pytest.approx(line)
+    assert denoise(line[:5], 50.0) == pytest.approx(line[:5])
 
 
 def test_trend_params_for_provenance():
     p = trends.trend_params("robust")
-    assert p == asdict(trends.RobustParams())
+    assert p == asdict(RobustParams())
     assert json.loads(json.dumps(p)) == p
     assert trends.trend_params("robust", split_k=3.0)["split_k"] == 3.0
     assert trends.trend_params("sensorllm") == {}

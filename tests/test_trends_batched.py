@@ -12,9 +12,10 @@ import pytest
 from flows.config import make_config
 from generators import dataset, pipeline, text
 from generators.readers import uci_har
+from generators.trend_methods import TREND_METHODS
 from validation import checks, semantic
 from validation.checks import Row
-from validation.checks._trends import ROBUST_DEFAULTS, segments, segments_of
+from validation.checks._trends import METHODS, ROBUST_DEFAULTS, segments, segments_of
 
 
 def _same(batched: list, alone: list) -> list[int]:
@@ -86,3 +87,14 @@ def test_batched_equals_alone_on_edge_cases(method: str, rate: float) -> None:
     alone = [segments(r, 0) for r in rows]
     assert not _same(batched, alone)
     assert isinstance(batched[-1], checks.Failure)
+
+
+def test_every_trend_method_has_an_independent_check() -> None:
+    """Rows name their trend method: the checker re-implements each generator method
+    (``_trends.METHODS``), and a row naming another is a ``trend.method`` failure."""
+    assert sorted(METHODS) == TREND_METHODS.names()
+    row = Row("r", "trend_summary", "", "", np.zeros((1, 5), np.float32), 50.0, ("a",),
+              ("g",), ("",), ("acc",), ("",), "WALKING", None, None, "trend_summary/x",
+              "nope", {})
+    assert segments_of([(row, 0)]) == [
+        checks.Failure("trend.method", "no independent check for trend method 'nope'")]

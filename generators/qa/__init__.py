@@ -6,33 +6,17 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from generators.contracts import QABuilder
 from generators.errors import InputError
 from generators.features import summarize, window_features
 from generators.registry import Registry, UnknownNameError
 from generators.seeding import stable_index
 from generators.text import LintIssue, TemplatePack, lint_pack, render
 from generators.types import Channel, ChannelSummary, QAItem, Window
-
-
-@runtime_checkable
-class QABuilder(Protocol):
-    """A QA type's module, ``generators/qa/<type>.py`` (with ``templates/<type>.yaml`` and
-    ``validation/checks/<type>.py``).
-
-    Attributes:
-        STAGE: 1 (one row per channel of a window) or 2 (one row per window).
-    """
-
-    STAGE: int
-
-    def build(self, ctx: QAContext) -> Iterator[Facts]:
-        """The facts of each row the type makes for the window (none when it does not
-        fit): every number and direction the text states, computed and rounded."""
-        ...
 
 
 QA_TYPES: Registry[QABuilder] = Registry("QA type")

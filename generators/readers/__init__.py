@@ -5,22 +5,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator
 
+from generators.contracts import Reader
 from generators.registry import Registry
 from generators.types import Recording
-
-
-class Reader(Protocol):
-    """A format module's ``read``: the recordings of ``path``, one at a time.
-
-    A reader streams (memory stays bounded on day-long files), yields each recording on a
-    uniform grid with float32 values, int32 labels (−1 unlabelled) and channel units, and
-    raises ``InputError`` naming the file, line or field and what was expected. The options
-    are the reader's own keyword parameters, given as the preset's ``reader_options``.
-    """
-
-    def __call__(self, path: Path, **options: object) -> Iterator[Recording]: ...
 
 
 READERS: Registry[Reader] = Registry("reader")

@@ -6,18 +6,18 @@ import importlib
 import json
 import pkgutil
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from generators.contracts import Check
 from generators.registry import Registry
 
 if TYPE_CHECKING:
     from validation.checks._read import Reader
 
-CHECKS: Registry[ModuleType] = Registry("semantic check")
-"""QA type → module with ``check(row: Row) -> Iterator[Failure]``."""
+CHECKS: Registry[Check] = Registry("semantic check")
+"""QA type (= module name in this package) → its check module."""
 
 
 @dataclass(frozen=True)

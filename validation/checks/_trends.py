@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -93,34 +93,57 @@ def segments(row: Row, channel: int) -> Segments | Failure:
 
 
 def segments_of(wanted: Sequence[tuple[Row, int]]) -> list[Segments | Failure]:
-    """:func:`segments` of many (row, channel) pairs: the ``robust`` method runs once over
-    each group of series of one length, rate and parameter set (identical series once).
+    """:func:`segments` of many (row, channel) pairs: each method (``METHODS``) gets all
+    its pairs at once (the ``robust`` method runs once over each group of series of one
+    length, rate and parameter set, identical series once).
 
     Returns:
         One result per pair, in order.
     """
     out: list[Segments | Failure | None] = [None] * len(wanted)
-    groups: dict[tuple, dict[bytes, list[int]]] = {}
+    by_method: dict[str, list[int]] = {}
     for i, (row, channel) in enumerate(wanted):
-        x = np.asarray(row.series[channel], dtype=np.float64)
-        if x.size < 2:
-            out[i] = Failure("trend.series", f"channel {channel} has {x.size} samples; need ≥ 2")
-        elif row.trend_method == "sensorllm":
-            runs = sign_runs(x)
-            bounds = tuple((r.first, r.last) for r in runs)
-            values = tuple((float(x[a]), float(x[b])) for a, b in bounds)
-            directions = tuple(r.direction for r in runs)
-            out[i] = Segments(bounds, directions, values, row.sample_rate_hz,
-                              overall(directions, values))
-        elif row.trend_method != "robust":
+        n = np.shape(row.series[channel])[0]
+        if n < 2:
+            out[i] = Failure("trend.series", f"channel {channel} has {n} samples; need ≥ 2")
+        elif row.trend_method not in METHODS:
             out[i] = Failure("trend.method", f"no independent check for trend method "
                                              f"{row.trend_method!r}")
-        elif unknown := sorted(set(row.trend_params) - set(ROBUST_DEFAULTS)):
-            out[i] = Failure("trend.method", f"unknown robust parameter(s) {unknown}")
         else:
-            params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
-            key = (x.size, row.sample_rate_hz, params)
-            groups.setdefault(key, {}).setdefault(x.tobytes(), []).append(i)
+            by_method.setdefault(row.trend_method, []).append(i)
+    for method, idx in by_method.items():
+        for i, found in zip(idx, METHODS[method]([wanted[i] for i in idx])):
+            out[i] = found
+    return out
+
+
+def _sensorllm(wanted: Sequence[tuple[Row, int]]) -> list[Segments | Failure]:
+    """The seed's segments: runs of equal sign of the sample-to-sample differences."""
+    out: list[Segments | Failure] = []
+    for row, channel in wanted:
+        x = np.asarray(row.series[channel], dtype=np.float64)
+        runs = sign_runs(x)
+        bounds = tuple((r.first, r.last) for r in runs)
+        values = tuple((float(x[a]), float(x[b])) for a, b in bounds)
+        directions = tuple(r.direction for r in runs)
+        out.append(Segments(bounds, directions, values, row.sample_rate_hz,
+                            overall(directions, values)))
+    return out
+
+
+def _robust(wanted: Sequence[tuple[Row, int]]) -> list[Segments | Failure]:
+    """The ``robust`` segments (:func:`robust_segments`), run once per group of series of
+    one length, rate and parameter set (identical series once)."""
+    out: list[Segments | Failure | None] = [None] * len(wanted)
+    groups: dict[tuple, dict[bytes, list[int]]] = {}
+    for i, (row, channel) in enumerate(wanted):
+        if unknown := sorted(set(row.trend_params) - set(ROBUST_DEFAULTS)):
+            out[i] = Failure("trend.method", f"unknown robust parameter(s) {unknown}")
+            continue
+        x = np.asarray(row.series[channel], dtype=np.float64)
+        params = tuple(sorted({**ROBUST_DEFAULTS, **row.trend_params}.items()))
+        key = (x.size, row.sample_rate_hz, params)
+        groups.setdefault(key, {}).setdefault(x.tobytes(), []).append(i)
     for (n, rate, params), by_series in groups.items():
         series = np.frombuffer(b"".join(by_series), dtype=np.float64).reshape(-1, n)
         steady_rel = dict(params)["steady_rel"]
@@ -129,13 +152,19 @@ def segments_of(wanted: Sequence[tuple[Row, int]]) -> list[Segments | Failure]:
             bounds, signs, values = found
             directions = tuple(_NAMES[s] for s in signs)
             # The robust method judges the net change like a segment: steady below
-            # steady_rel of the range the fitted values span (the seed's method above
-            # states the bare sign).
+            # steady_rel of the range the fitted values span (the seed's method states
+            # the bare sign).
             segs = Segments(bounds, directions, values, rate,
                             overall(directions, values, steady_rel))
             for i in users:
                 out[i] = segs
     return out
+
+
+METHODS: Mapping[str, Callable[[Sequence[tuple[Row, int]]], list[Segments | Failure]]] = {
+    "robust": _robust, "sensorllm": _sensorllm}
+"""Trend method name → its independent re-implementation over many (row, channel) pairs
+(``tests/test_trends_batched.py`` checks that every generator method has one)."""
 
 
 # ---------------------------------------------------------------- the robust method

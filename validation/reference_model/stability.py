@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from generators.trends import detect_batch, estimate_noise
+from generators.trend_methods import estimate_noise
+from generators.trends import detect_batch
 from generators.types import TrendSegment
 from validation.reference_model import metrics
 from validation.reference_model.data import Rows
@@ -98,7 +99,7 @@ def _renoised_agreements(windows: Sequence[np.ndarray], rows: Rows,
                          references: Sequence[Structure], k: float, draws: int,
                          rng: np.random.Generator) -> np.ndarray:
     """``agreements`` in each of ``draws`` draws (draws × rows) of the windows plus fresh
-    white noise of ``k`` × each window's own noise level (``trends.estimate_noise``)."""
+    white noise of ``k`` × each window's own noise level (``trend_methods.estimate_noise``)."""
     noise = [float(estimate_noise(x)) for x in windows]
     return np.array([agreements([x + rng.normal(0.0, k * n, x.size)
                                  for x, n in zip(windows, noise)], rows, references)
@@ -115,7 +116,7 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
     and series disagree); ``bins``, the window as the reference model sees it
     (``tokenization.quantize`` with ``binning``, put back at the bin centres); and
     ``noise_<k>``, the window plus fresh white noise of k × its noise level
-    (``trends.estimate_noise``), averaged over ``repeats`` seeded draws. An answer that
+    (``trend_methods.estimate_noise``), averaged over ``repeats`` seeded draws. An answer that
     changes under noise as large as the recording's own is decided by that noise, not
     by the movement: a model that reads the movement is bounded near these figures.
 
@@ -154,7 +155,7 @@ def firm_rows(rows: Rows, parser: AnswerParser, draws: int = FIRM_DRAWS, seed: i
     A one-channel row with segment lines is firm when the detector that wrote its answer
     (``agreements``) states the answer's direction at every time of its window as stored
     and in each of ``draws`` seeded draws of the window plus fresh white noise as large
-    as its own (``trends.estimate_noise``). The test looks at the signal and the answer
+    as its own (``trend_methods.estimate_noise``). The test looks at the signal and the answer
     only, never at a model, so a model's score on these rows separates what it fails to
     read from answers that the recording's noise decides.
 
