@@ -73,7 +73,7 @@ def check_frequency():
     assert got["periodic"] is True and ramp["periodic"] is False
     # White noise: some lag always correlates a little, but nothing moves beyond the noise.
     noise = np.random.default_rng(0).normal(size=(20, 128))
-    cols = F.frequency(F.SeriesBatch.of(noise, RATE, GYRO))
+    cols = F.FEATURES["frequency"](F.SeriesBatch.of(noise, RATE, GYRO))
     assert (cols["periodicity"] > 0).all() and not cols["periodic"].any()
     # A 2 Hz sine only twice the noise's std: it repeats (strength ≈ 0.7), but its std is
     # below 5 × noise, so it is not called periodic.

@@ -11,7 +11,7 @@ STAGE = 2
 
 REGULARITY = ((0.7, "clearly periodic"), (0.4, "somewhat periodic"))
 """Periodicity strength (self-correlation at the period, 0–1) → words, strongest first;
-weaker windows are not periodic (``features.PERIODIC_MIN_STRENGTH``) and get no row."""
+weaker windows are not periodic (``features.channel.PERIODIC_MIN_STRENGTH``) and get no row."""
 
 
 def build(ctx: QAContext) -> Iterator[Facts]:

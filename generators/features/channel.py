@@ -1,17 +1,18 @@
-"""Per-channel statistics and registered features of windows, vectorized over batches."""
+"""Per-channel features of windows, vectorized over batches of equal-length series, and
+the ``FEATURES`` registry they are looked up in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import signal
 
-from generators import trend_methods, trends
+from generators import trend_methods
 from generators.registry import Registry
-from generators.types import SPATIAL_AXES, Channel, ChannelSummary, TrendSegment
+from generators.types import Channel
 
 G0 = 9.80665  # standard gravity, m/s²
 ACC_UNITS = {"g": 1.0, "m/s²": G0, "m/s^2": G0, "m/s2": G0}
@@ -22,14 +23,11 @@ TRUNK_LOCATIONS = frozenset({"waist", "hip", "chest", "back", "trunk", "torso", 
 
 
 #: A window moves (is more than sensor noise) when its std is at least this many noise
-#: levels (``trend_methods.estimate_noise``): noise is then at most 1/25 = 4 % of its variance.
-#: White noise has a ratio near 1; on UCI HAPT 128-sample windows, 95–100 % of walking
-#: windows have an accelerometer axis above 5, and 5–9 % of static ones have one that
-#: also reaches ``PERIODIC_MIN_STRENGTH``.
+#: levels (``trend_methods.estimate_noise``): noise is then at most 1/25 = 4 % of its
+#: variance. How this and the thresholds below were chosen: docs/features.md.
 MOVING_NOISE_K = 5.0
 #: A window is periodic when it moves and its self-correlation at the period reaches
-#: this. White noise of 128 samples reaches about 0.3 at its best lag (the median of
-#: UCI HAPT static windows: 0.27), so below 0.4 a "period" is a chance fit of noise.
+#: this (below it, a "period" may be a chance fit of noise).
 PERIODIC_MIN_STRENGTH = 0.4
 
 
@@ -212,10 +210,7 @@ def largest_fall(batch: SeriesBatch) -> Columns:
     return _move(batch, -1.0)
 
 
-#: Peaks must stand out by this many noise levels (``trend_methods.estimate_noise``)… At 3,
-#: white noise alone had about nine "prominent" peaks per 200 samples; at 8, none in
-#: 400 simulated windows, while on UCI HAPT walking windows of 2–4 s keep 6–8 (about
-#: one per step) and static ones drop from 9.2 to 1.9.
+#: Peaks must stand out by this many noise levels (``trend_methods.estimate_noise``)…
 PEAK_NOISE_K = 8.0
 #: …and by this fraction of the window's range.
 PEAK_RANGE_REL = 0.2
@@ -276,10 +271,8 @@ def frequency(batch: SeriesBatch) -> Columns:
 GAIT_MIN_PERIODICITY = 0.5
 #: …at a cadence in this range (steps per minute)…
 GAIT_CADENCE_RANGE = (60.0, 220.0)
-#: …from an accelerometer whose std reaches this (g): steps shake the body by more. On
-#: UCI HAPT every walking window has at least 0.067 g on each axis, while 99 % of the
-#: static ones stay below 0.1 g and most below 0.01 g (a laying window at 0.03 g repeating
-#: 2.5 times a second was given a gait cadence of 148 steps per minute without it).
+#: …from an accelerometer whose std reaches this (g): steps shake the body by more, so a
+#: still sensor's small rhythm is not taken for gait.
 GAIT_MIN_STD_G = 0.05
 
 
@@ -313,8 +306,7 @@ def cadence(batch: SeriesBatch) -> Columns:
     not in ``ACC_UNITS`` gives no cadence), is not periodic enough or the cadence is
     outside ``GAIT_CADENCE_RANGE``; left out for other modalities. (Not
     ``SeriesBatch.moving``: heel strikes raise the noise estimate of a walking window,
-    and about one walking accelerometer axis in ten stays below 5 × noise; the gait
-    amplitude is the test.)
+    so the gait amplitude is the test; docs/features.md.)
     """
     acc = batch.column("modality") == "acc"
     per_g = np.array([ACC_UNITS.get(u, np.inf) for u in batch.column("unit")])
@@ -402,232 +394,3 @@ def basic_stats(values: np.ndarray) -> dict[str, float]:
     x = np.asarray(values, dtype=np.float64)[None, :]
     return {k: float(v[0]) for k, v in _stat_columns(x).items()}
 
-
-def correlation_matrix(values: np.ndarray) -> np.ndarray:
-    """Pearson correlation between the columns of a samples × channels array.
-
-    Constant channels correlate 0 with the others (and 1 with themselves).
-
-    Args:
-        values: 2-D array, samples × channels.
-
-    Returns:
-        channels × channels matrix.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    x = x - x.mean(axis=0)
-    norm = np.sqrt((x * x).sum(axis=0))
-    ok = norm > 0
-    z = np.divide(x, norm, out=np.zeros_like(x), where=ok)
-    corr = np.clip(z.T @ z, -1.0, 1.0)
-    np.fill_diagonal(corr, 1.0)
-    return corr
-
-
-#: Tilt from the vertical axis below which a trunk sensor's wearer is upright, and
-#: above which lying (in between: leaning).
-UPRIGHT_MAX_DEG = 30.0
-LYING_MIN_DEG = 60.0
-
-
-def gravity(values_xyz: np.ndarray, unit: str, vertical_axis: str | None = None
-            ) -> dict[str, object]:
-    """Where gravity points in one accelerometer's frame, and the posture it implies.
-
-    The mean acceleration of a window is mostly gravity. Reported: the axis carrying
-    most of it with its sign (``"+x"``), the angle (degrees) between the mean vector and
-    that axis (``axis_angle_deg``), the tilt (degrees) between the mean vector and
-    the reference axis (``vertical_axis`` if given, else that dominant axis), the mean
-    vector's length and the signal magnitude (mean vector norm, SMA) in g. A posture
-    word (upright/leaning/lying) is given only when the sensor's upright axis is known
-    (``vertical_axis``) and the mean is gravity-sized (0.5–1.5 g); otherwise ``None``.
-
-    Args:
-        values_xyz: samples × 3 array of x, y, z acceleration.
-        unit: ``g`` or ``m/s²``.
-        vertical_axis: Device axis (``x``/``y``/``z``) pointing up the body when the
-            wearer stands, if the placement defines one.
-
-    Returns:
-        JSON-serialisable fields.
-    """
-    if unit not in ACC_UNITS:
-        raise ValueError(f"unknown acceleration unit {unit!r}; known: {sorted(ACC_UNITS)}")
-    xyz = np.asarray(values_xyz, dtype=np.float64) / ACC_UNITS[unit]
-    if xyz.ndim != 2 or xyz.shape[1] != 3:
-        raise ValueError(f"need samples × 3 (x, y, z) values, got shape {xyz.shape}")
-    mean = xyz.mean(axis=0)
-    length = float(np.linalg.norm(mean))
-    dominant = int(np.argmax(np.abs(mean)))
-    ref = "xyz".index(vertical_axis) if vertical_axis else dominant
-    # Angle of the mean vector to each device axis (the sign of the axis disregarded).
-    angles = (np.degrees(np.arccos(np.minimum(1.0, np.abs(mean) / length))) if length > 0
-              else np.full(3, np.nan))
-    tilt = float(angles[ref]) if length > 0 else None
-    posture = None
-    if vertical_axis and tilt is not None and 0.5 <= length <= 1.5:
-        posture = ("upright" if tilt < UPRIGHT_MAX_DEG
-                   else "leaning" if tilt < LYING_MIN_DEG else "lying")
-    return {
-        "axis": ("+" if mean[dominant] >= 0 else "-") + "xyz"[dominant],
-        "axis_angle_deg": float(angles[dominant]) if length > 0 else None,
-        "reference_axis": "xyz"[ref],
-        "tilt_deg": tilt,
-        "gravity_g": length,
-        "mean_norm_g": float(np.linalg.norm(xyz, axis=1).mean()),
-        "sma_g": float(np.abs(xyz).sum(axis=1).mean()),
-        "posture": posture,
-    }
-
-
-def sensor_axes(channels: Sequence[Channel]) -> dict[tuple[str, str], dict[str, int]]:
-    """The spatial axes of each sensor: (location, modality) → axis → the first channel
-    with it, in channel order (ECG leads and other non-axes left out)."""
-    sensors: dict[tuple[str, str], dict[str, int]] = {}
-    for i, ch in enumerate(channels):
-        if ch.axis in SPATIAL_AXES:
-            sensors.setdefault((ch.location, ch.modality), {}).setdefault(ch.axis, i)
-    return sensors
-
-
-WindowFeatureFn = Callable[[np.ndarray, Sequence[Channel], Mapping[str, str]], object]
-#: Cross-channel features of one window: each takes its values (samples × channels),
-#: the channels and the vertical device axis per location (``Recording.vertical_axes``)
-#: and returns JSON-serialisable fields.
-WINDOW_FEATURES: Registry[WindowFeatureFn] = Registry("window feature")
-
-
-@WINDOW_FEATURES.register("gravity")
-def gravity_by_location(values: np.ndarray, channels: Sequence[Channel],
-                        vertical_axes: Mapping[str, str]) -> dict[str, dict[str, object]]:
-    """``gravity`` of each location's three-axis accelerometer (axes from ``sensor_axes``)
-    whose unit is in ``ACC_UNITS`` (arbitrary units give no g to compare); its posture
-    word where ``vertical_axes`` names the location's upright axis."""
-    x = np.asarray(values, dtype=np.float64)
-    return {loc: gravity(x[:, [axes["x"], axes["y"], axes["z"]]], channels[axes["x"]].unit,
-                         vertical_axes.get(loc))
-            for (loc, modality), axes in sensor_axes(channels).items()
-            if modality == "acc" and len(axes) == 3 and channels[axes["x"]].unit in ACC_UNITS}
-
-
-@WINDOW_FEATURES.register("correlation")
-def correlation(values: np.ndarray, channels: Sequence[Channel],
-                vertical_axes: Mapping[str, str]) -> dict[str, object]:
-    """Pearson correlation between every two channels (``correlation_matrix``), with the
-    channel names in matrix order."""
-    return {"channels": [c.name for c in channels],
-            "matrix": correlation_matrix(np.asarray(values, dtype=np.float64)).tolist()}
-
-
-def window_features(values: np.ndarray, channels: Sequence[Channel],
-                    vertical_axes: Mapping[str, str] | None = None,
-                    names: Sequence[str] | None = None) -> dict[str, object]:
-    """Registered cross-channel features of one window.
-
-    Args:
-        values: samples × channels array.
-        channels: Channel metadata, one per column.
-        vertical_axes: Location → device axis pointing up the standing body, where the
-            dataset's placement defines one (enables the posture word).
-        names: Feature names (default: all of ``WINDOW_FEATURES``).
-
-    Returns:
-        Feature name → its fields, e.g. ``{"gravity": {location: gravity(...)},
-        "correlation": {"channels": [...], "matrix": [[...]]}}``.
-    """
-    axes = vertical_axes or {}
-    return {name: WINDOW_FEATURES[name](values, channels, axes)
-            for name in names or WINDOW_FEATURES.names()}
-
-
-def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]],
-               trend_method: str, trend_params: Mapping[str, object]) -> list[ChannelSummary]:
-    """Summaries of the rows of a batch, given their segments and how they were made."""
-    out = []
-    for ch, segs, f in zip(batch.channels, segments, compute_features(batch)):
-        st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
-        out.append(ChannelSummary(channel=ch, segments=tuple(segs), stats=st,
-                                  overall=trends.overall(segs, trend_method, **trend_params),
-                                  features=f))
-    return out
-
-
-def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
-                    channel: Channel, trend_method: str = trends.DEFAULT_METHOD,
-                    **trend_params: object) -> list[ChannelSummary]:
-    """All facts for many windows of one channel, computed batch-wise per length.
-
-    Args:
-        windows: A 2-D array (windows × samples) or 1-D series of any lengths.
-        sample_rate_hz: Sampling rate.
-        channel: The channel's metadata.
-        trend_method: Name in ``trends.TREND_METHODS``.
-        **trend_params: Parameters of the trend method.
-
-    Returns:
-        One summary per window, in input order.
-    """
-    series = [np.asarray(w, dtype=np.float64) for w in windows]
-    segs = trends.detect_batch(series, sample_rate_hz, trend_method, **trend_params)
-    out: list[ChannelSummary | None] = [None] * len(series)
-    for idx, batch in trends.group_by_length(series):
-        for i, summary in zip(idx, _summaries(SeriesBatch.of(batch, sample_rate_hz, channel),
-                                              [segs[i] for i in idx], trend_method,
-                                              trend_params)):
-            out[i] = summary
-    return out  # type: ignore[return-value]
-
-
-def summarize_windows(windows: Sequence[np.ndarray], sample_rate_hz: float,
-                      channels: Sequence[Channel], trend_method: str = trends.DEFAULT_METHOD,
-                      **trend_params: object) -> list[tuple[ChannelSummary, ...]]:
-    """All facts for every channel of many multi-channel windows (the fast path).
-
-    All channels of all windows are segmented in one batch; features are computed per
-    window length, all channels together.
-
-    Args:
-        windows: Arrays of samples × channels (any lengths).
-        sample_rate_hz: Sampling rate.
-        channels: Channel metadata, one per column.
-        trend_method: Name in ``trends.TREND_METHODS``.
-        **trend_params: Parameters of the trend method.
-
-    Returns:
-        Per window, one summary per channel in column order.
-    """
-    n_ch = len(channels)
-    arrays = [np.asarray(w, dtype=np.float64) for w in windows]
-    for i, w in enumerate(arrays):
-        if w.ndim != 2 or w.shape[1] != n_ch:
-            raise ValueError(f"window {i} has shape {w.shape}; expected samples × {n_ch}")
-    # Trends for every channel of every window in one batch (window-major, then channel).
-    series = [w[:, c] for w in arrays for c in range(n_ch)]
-    segs = trends.detect_batch(series, sample_rate_hz, trend_method, **trend_params)
-    out: list[tuple[ChannelSummary, ...]] = [()] * len(arrays)
-    for idx, _ in trends.group_by_length([w[:, 0] for w in arrays]):
-        # (window, channel) rows, C-ordered: reductions must run the same way as for one row.
-        rows = np.ascontiguousarray(np.concatenate([arrays[i].T for i in idx]))
-        batch = SeriesBatch(rows, float(sample_rate_hz), tuple(channels) * len(idx))
-        summaries = _summaries(batch, [segs[i * n_ch + c] for i in idx for c in range(n_ch)],
-                               trend_method, trend_params)
-        for k, i in enumerate(idx):
-            out[i] = tuple(summaries[k * n_ch:(k + 1) * n_ch])
-    return out
-
-
-def summarize(values: np.ndarray, sample_rate_hz: float, channel: Channel,
-              trend_method: str = trends.DEFAULT_METHOD, **trend_params: object) -> ChannelSummary:
-    """All facts for one channel of one window.
-
-    Args:
-        values: 1-D series of the window.
-        sample_rate_hz: Sampling rate.
-        channel: The channel's metadata.
-        trend_method: Name in ``trends.TREND_METHODS``.
-        **trend_params: Parameters of the trend method.
-
-    Returns:
-        The channel summary (``stats``: the ``stats`` feature; ``features``: the others).
-    """
-    return summarize_batch([values], sample_rate_hz, channel, trend_method, **trend_params)[0]
