@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +29,7 @@ def _preset_names(name: str) -> list[str]:
     if preset.reader == "capture24":
         return list(capture24.scheme_labels(preset.reader_options["scheme"])[1].values())
     if preset.reader == "uci_har":
-        labels = Path(text.__file__).parent / "sample" / "uci_har" / "activity_labels.txt"
+        labels = pipeline.SAMPLE_DIR / "uci_har" / "activity_labels.txt"
         return [line.split(None, 1)[1] for line in labels.read_text().splitlines() if line]
     return list(importlib.import_module(f"generators.readers.{preset.reader}")
                 .LABEL_NAMES.values())
