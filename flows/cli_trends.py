@@ -163,7 +163,7 @@ def render_trends(input: Path, rate: float, method: str = trends.DEFAULT_METHOD,
 def trends_command(
     input: Path = typer.Option(..., "--input", help="CSV file with a header; each numeric column is one series."),
     rate: float = typer.Option(..., "--rate", help="Sampling rate in Hz."),
-    method: str = typer.Option(trends.DEFAULT_METHOD, "--method", help="Trend method (robust or sensorllm)."),
+    method: str = typer.Option(trends.DEFAULT_METHOD, "--method", help=f"Trend method: {', '.join(TREND_METHODS.names())}."),
     format: str = typer.Option("json", "--format", help="json or text."),
 ) -> None:
     """Print the trend segments of every numeric column of a CSV file.
