@@ -5,9 +5,10 @@ Usage: ``python benchmarks/bench_export.py [--hours 24] [--formats chatts messag
 
 A Capture-24-format file of each ``--hours`` (``bench_capture24_stream.generate``) is built
 through the real flow (preset ``capture24``, both stages), or ``--dataset`` names a build
-to export instead. Each format is then exported by ``generators.export.export`` in a fresh
-process, so its ``ru_maxrss`` is that export's own peak. Results go to
-``benchmarks/results/export.json``.
+to export instead (building the 24 h file takes tens of minutes: build it once, e.g. with
+``bench_capture24_stream.py --build``, and pass it). Each format is then exported by
+``generators.export.export`` in a fresh process, so its ``ru_maxrss`` is that export's own
+peak. Results go to ``benchmarks/results/export.json``.
 """
 
 from __future__ import annotations
@@ -34,14 +35,17 @@ FORMATS = ["chatts", "jsonl", "messages", "opentslm", "sensorllm"]
 
 
 def export_once(dataset: Path, fmt: str, out: Path) -> dict:
-    """Export ``dataset`` as ``fmt`` into ``out`` in this process; seconds, peak RSS, size."""
+    """Export ``dataset`` as ``fmt`` into ``out`` in this process; seconds (wall and CPU),
+    peak RSS, size written, files and the largest file."""
     from generators.export import export
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     summary = export(dataset, fmt, str(out))
+    sizes = [f.stat().st_size for f in out.rglob("*") if f.is_file()]
     return {"format": fmt, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "out_mb": sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20,
+            "out_mb": sum(sizes) / 2**20, "largest_file_mb": max(sizes) / 2**20,
             "files": len(summary["files"])}
 
 
@@ -67,7 +71,8 @@ def bench(dataset: Path, formats: list[str], tmp: Path, label: dict) -> dict:
         shutil.rmtree(out)
         result["exports"].append(r)
         print(f"{label.get('hours', '-'):>5} {result['rows']:8d} {fmt:>9} {r['seconds']:8.1f} "
-              f"{r['peak_rss_mb']:11.0f} {r['out_mb']:8.1f}", flush=True)
+              f"{r['cpu_seconds']:6.1f} {r['peak_rss_mb']:11.0f} {r['out_mb']:8.1f} "
+              f"{r['files']:5d} {r['largest_file_mb']:8.1f}", flush=True)
     return result
 
 
@@ -84,8 +89,8 @@ def main() -> None:
     if args.export:
         print(json.dumps(export_once(args.export, args.format, args.out)))
         return
-    print(f"{'hours':>5} {'rows':>8} {'format':>9} {'export s':>8} {'peak RSS MB':>11} "
-          f"{'out MB':>8}")
+    print(f"{'hours':>5} {'rows':>8} {'format':>9} {'export s':>8} {'CPU s':>6} "
+          f"{'peak RSS MB':>11} {'out MB':>8} {'files':>5} {'max MB':>8}")
     results = {"cpu_count": os.cpu_count(), "load_avg_1m_at_start": os.getloadavg()[0],
                "runs": []}
     with tempfile.TemporaryDirectory() as tmp:

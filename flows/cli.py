@@ -247,6 +247,7 @@ def export(
     seed: int = typer.Option(0, help="Seed of the rows a mix or --max-rows draws."),
     series_in_text: bool = typer.Option(False, help="messages: the series as numbers in the prompt."),
     series_file: str = typer.Option("npz", help="sensorllm: npz, or pickle for SensorLLM's own loader."),
+    shard_mb: float = typer.Option(128, help="MiB per shard (JSONL file, Parquet row group in memory)."),
     overwrite: bool = typer.Option(False, help="Replace the contents of a non-empty OUT."),
     allow_invalid: bool = typer.Option(False, help="Export a dataset that fails validation."),
 ) -> None:
@@ -260,7 +261,7 @@ def export(
 
     options = ExportOptions(stage=stage, split=split, mix=parse_mix(mix) if mix else {},
                             max_rows=max_rows, seed=seed, series_in_text=series_in_text,
-                            series_file=series_file)
+                            series_file=series_file, shard_bytes=int(shard_mb * 2**20))
     with console.status(f"exporting {dataset_dir} as {format}…"):
         summary = export_dataset(dataset_dir, format, out, options, overwrite, allow_invalid)
     table = Table(title=f"{format} → {out}")

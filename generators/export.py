@@ -9,12 +9,13 @@ import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import fsspec
 import numpy as np
 
-from generators.dataset import GENERATOR_VERSION, part_files, read_manifest, read_part
+from generators.dataset import (GENERATOR_VERSION, named_os_errors, part_files, read_manifest,
+                                read_part)
 from generators.errors import InputError
 from generators.exporters import EXPORTERS, SPLITS, ExportOptions, ExportSource, Part
 from generators.exporters.sensorllm import SERIES_FILES
@@ -40,7 +41,8 @@ def export(root: Path, fmt: str, out: str, options: ExportOptions = ExportOption
 
     Returns:
         ``format``, the format's summary (rows per part) and ``files`` (relative paths,
-        the manifest ``export-manifest.json`` included).
+        the manifest ``export-manifest.json`` included). The manifest lists every other
+        file with its rows, bytes and SHA-256.
 
     Raises:
         InputError: An option is out of range, ``root`` holds no ``manifest.json``, ``out``
@@ -54,7 +56,7 @@ def export(root: Path, fmt: str, out: str, options: ExportOptions = ExportOption
     parts = select(Path(root), options)
     try:
         summary = {"format": fmt, **writer(ExportSource(Path(root), parts, options), w)}
-        w.json(MANIFEST, _manifest(Path(root), fmt, options, parts, w.files))
+        w.json(MANIFEST, _manifest(Path(root), fmt, options, parts, w.records))
         w.commit()
     except BaseException:
         w.discard()
@@ -94,6 +96,8 @@ def _check_options(fmt: str, options: ExportOptions) -> None:
                                   f"{options.stage} exports {list(stages)}")
     if options.max_rows is not None and options.max_rows < 1:
         raise InputError("--max-rows", f"expected a positive number, got {options.max_rows}")
+    if options.shard_bytes < 1:
+        raise InputError("--shard-mb", f"expected a positive size, got {options.shard_bytes} bytes")
     if options.series_file not in SERIES_FILES:
         raise InputError("--series-file", f"expected npz or pickle, got {options.series_file!r}")
     for name, owner, used in (("--series-in-text", "messages", options.series_in_text),
@@ -167,9 +171,10 @@ def _quota(available: Mapping[int, int], mix: Mapping[int, float], max_rows: int
 
 
 def _manifest(root: Path, fmt: str, options: ExportOptions,
-              parts: Mapping[tuple[int, str], Part], files: Iterable[str]) -> dict:
+              parts: Mapping[tuple[int, str], Part], files: Mapping[str, dict]) -> dict:
     """What the export is: its source (dataset, build key, digest of its manifest), format,
-    selection (stage, split, mix, cap, seed), options, rows and files."""
+    selection (stage, split, mix, cap, seed), options, rows selected per part, and every
+    file (shard) written with its rows, bytes and SHA-256, by path."""
     source = (root / "manifest.json").read_bytes()
     built = json.loads(source)
     return {
@@ -181,10 +186,53 @@ def _manifest(root: Path, fmt: str, options: ExportOptions,
         "mix": {f"stage{stage}": share for stage, share in sorted(options.mix.items())},
         "max_rows": options.max_rows, "seed": options.seed,
         "series_in_text": options.series_in_text, "series_file": options.series_file,
+        "shard_bytes": options.shard_bytes,
         "rows": {f"stage{stage}/{split}": p.count for (stage, split), p in parts.items()},
-        "files": sorted(files),
+        "files": [{"path": rel, **files[rel]} for rel in sorted(files)],
         "generator_version": GENERATOR_VERSION,
     }
+
+
+class _Sink:
+    """A staged file being written: its bytes go through, counted and hashed."""
+
+    def __init__(self, writer: "_Writer", rel: str) -> None:
+        self.writer, self.rel, self.rows = writer, rel, None
+        self.path = f"{writer.staging}/{rel}"
+        self._fh = writer.fs.open(self.path, "wb")
+        self._sha = hashlib.sha256()
+        self._bytes = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self._sha.update(data)
+        self._bytes += len(data)
+        with named_os_errors(self.path):  # a full disk names the file
+            return self._fh.write(data)
+
+    def tell(self) -> int:
+        return self._bytes
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file and record it (path, rows, bytes, SHA-256) for the manifest."""
+        if not self.closed:
+            self.closed = True
+            self.writer.unclosed.remove(self)
+            with named_os_errors(self.path):
+                self._fh.close()
+            self.writer.records[self.rel] = {"rows": self.rows, "bytes": self._bytes,
+                                              "sha256": self._sha.hexdigest()}
+
+    def abandon(self) -> None:
+        """Close the file, unrecorded, ignoring what closing it raises (a full disk)."""
+        self.closed = True
+        try:
+            self._fh.close()
+        except OSError:
+            pass
 
 
 class _Writer:
@@ -207,32 +255,53 @@ class _Writer:
                                       "(--overwrite replaces its contents)")
         parent, _, name = self.base.rpartition("/")
         self.staging = f"{parent}/.{name}.harqa-export"
+        #: Files created and not yet closed (a failed export's are closed by discard).
+        self.unclosed: list[_Sink] = []
         self.discard()
-        self.files: list[str] = []
+        #: Relative path → rows, bytes and SHA-256 of each file written and closed.
+        self.records: dict[str, dict] = {}
+
+    @property
+    def files(self) -> list[str]:
+        """The files written, by relative path."""
+        return sorted(self.records)
 
     def discard(self) -> None:
-        """Remove the staged files."""
+        """Close the files still open and remove the staged files."""
+        while self.unclosed:
+            self.unclosed.pop().abandon()
         if self.fs.exists(self.staging):
             self.fs.rm(self.staging, recursive=True)
 
-    @contextmanager
-    def open(self, rel: str) -> Iterator[BinaryIO]:
-        """A binary file staged as ``rel``."""
-        path = f"{self.staging}/{rel}"
-        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        with self.fs.open(path, "wb") as fh:
-            yield fh
-        self.files.append(rel)
+    def create(self, rel: str) -> _Sink:
+        """A binary file staged as ``rel``, open until its ``close``."""
+        self.fs.makedirs(f"{self.staging}/{rel}".rsplit("/", 1)[0], exist_ok=True)
+        sink = _Sink(self, rel)
+        self.unclosed.append(sink)
+        return sink
 
-    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
-        """Stage ``data`` (bytes, or chunks of bytes) as ``rel``."""
+    @contextmanager
+    def open(self, rel: str) -> Iterator[_Sink]:
+        """:meth:`create` as a context; the file is recorded only when the block succeeds."""
+        sink = self.create(rel)
+        yield sink
+        sink.close()
+
+    def write(self, rel: str, data: bytes | Iterable[bytes], rows: int | None = None) -> None:
+        """Stage ``data`` (bytes, or chunks of bytes) as ``rel``, holding ``rows``."""
         with self.open(rel) as fh:
             for chunk in [data] if isinstance(data, bytes) else data:
                 fh.write(chunk)
+            fh.rows = rows
 
-    def json(self, rel: str, obj: object) -> None:
+    def json(self, rel: str, obj: object, rows: int | None = None) -> None:
         """Stage ``obj`` as indented UTF-8 JSON."""
-        self.write(rel, json.dumps(obj, ensure_ascii=False, indent=1).encode())
+        self.write(rel, json.dumps(obj, ensure_ascii=False, indent=1).encode(), rows)
+
+    def rename(self, rel: str, new: str) -> None:
+        """Give the staged file ``rel`` the name ``new``."""
+        self.fs.mv(f"{self.staging}/{rel}", f"{self.staging}/{new}")
+        self.records[new] = self.records.pop(rel)
 
     def commit(self) -> None:
         """Publish the staged files as ``url``'s contents (what it held before is removed)."""

@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import fsspec
@@ -16,10 +20,12 @@ from flows.config import make_config
 from generators.dataset import read_stage
 from generators.errors import InputError
 from generators.export import export
-from generators.exporters import EXPORTERS
+from generators.exporters import EXPORTERS, ExportOptions
 from generators.exporters.sensorllm import (channel_key, load_stage1_series,
                                             split_activity_question)
 from generators.registry import UnknownNameError
+from tests.conftest import REPO
+from tests.test_cli_catalogue import tiny_disk  # noqa: F401 (a fixture)
 
 #: Both stages of two sample recordings, two classes (built once per module).
 SMALL = dataclasses.replace(
@@ -32,6 +38,22 @@ def small_dataset(tmp_path_factory) -> Path:
     """``SMALL`` built under the session's base temp dir; a second caller finds it up to date."""
     out = tmp_path_factory.getbasetemp() / "small-all"
     return Path(run_build(SMALL, out=str(out))["path"])
+
+
+def shard_paths(fs, folder: str) -> list[str]:
+    """A split folder's shards in order, checked to be named ``<split>-i-of-n.<ext>``."""
+    paths = sorted(fs.ls(folder, detail=False))
+    split, n = folder.rstrip("/").rsplit("/", 1)[1], len(paths)
+    ext = paths[0].rsplit(".", 1)[1] if paths else ""
+    assert [p.rsplit("/", 1)[1] for p in paths] == [
+        f"{split}-{i:05d}-of-{n:05d}.{ext}" for i in range(n)]
+    return paths
+
+
+def read_jsonl(fs, folder: str) -> list[dict]:
+    """Every line of a split folder's JSONL shards, in order."""
+    return [json.loads(line) for path in shard_paths(fs, folder)
+            for line in fs.cat(path).decode().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -118,22 +140,26 @@ def test_stage1_series_are_the_rows_series(built, mem):
 
 
 def test_jsonl_has_one_line_per_row_with_its_series(built, mem):
-    summary = export(built, "jsonl", "memory://j")
+    summary = export(built, "jsonl", "memory://j", ExportOptions(shard_bytes=2**20))
     for stage in (1, 2):
         for split in ("train", "test"):
-            lines = mem.cat(f"/j/stage{stage}/{split}.jsonl").decode().splitlines()
+            lines = read_jsonl(mem, f"/j/stage{stage}/{split}")
             table = read_stage(built, stage, split)
             assert len(lines) == table.num_rows == summary[f"stage{stage}/{split}"]
-            first, row = json.loads(lines[0]), table.slice(0, 1).to_pylist()[0]
-            assert first["question"] == row["question"] and first["answer"] == row["answer"]
-            assert first["facts"] == json.loads(row["facts"])
-            np.testing.assert_allclose(first["series"], row["series"])
+            for got, row in zip(lines, table.to_pylist(), strict=True):
+                assert (got["row_id"], got["question"], got["answer"]) == \
+                    (row["row_id"], row["question"], row["answer"])
+                assert got["facts"] == json.loads(row["facts"])
+                np.testing.assert_array_equal(np.asarray(got["series"], np.float32),
+                                              np.asarray(row["series"], np.float32))
+    assert len(shard_paths(mem, "/j/stage1/train")) > 2
 
 
 def test_local_path_export_and_no_temporaries(built, tmp_path):
     export(built, "jsonl", str(tmp_path / "j"))
-    assert sorted(p.name for p in (tmp_path / "j").rglob("*") if p.is_file()) == [
-        "export-manifest.json", "test.jsonl", "test.jsonl", "train.jsonl", "train.jsonl"]
+    assert sorted(str(p.relative_to(tmp_path / "j")) for p in (tmp_path / "j").rglob("*")
+                  if p.is_file()) == ["export-manifest.json"] + [
+        f"stage{k}/{s}/{s}-00000-of-00001.jsonl" for k in (1, 2) for s in ("test", "train")]
     assert not list(tmp_path.glob(".*"))  # the staging directory is gone
 
 
@@ -193,6 +219,49 @@ def test_cli_export_writes_to_an_fsspec_url(built, mem):
     result = CliRunner().invoke(app, ["export", str(built), "--format", "jsonl",
                                       "--out", "memory://cli"])
     assert result.exit_code == 0, result.output
-    assert mem.exists("/cli/stage2/test.jsonl")
+    assert mem.exists("/cli/stage2/test/test-00000-of-00001.jsonl")
     bad = CliRunner().invoke(app, ["export", str(built), "--format", "csv", "--out", "memory://x"])
     assert bad.exit_code == 2 and "known: chatts, jsonl, messages, opentslm, sensorllm" in bad.output
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_disk_empty(built, tiny_disk):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = tiny_disk / "out"
+    result = CliRunner().invoke(app, ["export", str(built), "--format", "chatts",
+                                      "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"error: {tiny_disk}/") and line.endswith("No space left on device")
+    assert list(tiny_disk.iterdir()) == []  # no export, no staging folder
+
+
+def _export_process(built: Path, out: Path) -> subprocess.Popen:
+    """``harqa export`` of ``built`` to ``out`` as a process, once it has staged a file."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "export", str(built),
+                             "--format", "opentslm", "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    staging = out.with_name(f".{out.name}.harqa-export")
+    deadline = time.monotonic() + 300
+    while not (staging.exists() and any(p.is_file() for p in staging.rglob("*"))):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.01)
+    return proc
+
+
+@pytest.mark.e2e
+def test_an_export_killed_mid_way_leaves_nothing(built, tmp_path):
+    out = tmp_path / "out"
+    proc = _export_process(built, out)
+    proc.terminate()  # SIGTERM, as `kill PID`
+    assert proc.wait(timeout=120) == 143
+    assert list(tmp_path.iterdir()) == []
+    proc = _export_process(built, out)
+    proc.kill()  # SIGKILL: nothing runs; out stays absent, the staging folder is left…
+    proc.wait(timeout=120)
+    assert [p.name for p in tmp_path.iterdir()] == [".out.harqa-export"]
+    export(built, "opentslm", str(out), ExportOptions(split="test"))
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # …and the next export removes it

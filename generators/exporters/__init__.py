@@ -4,7 +4,12 @@ A format module defines ``export(source, w) -> dict`` (the :class:`Exporter` con
 it turns the selected rows of ``source`` into the files its trainer reads, written
 through ``w``, and returns a JSON-serialisable summary (rows per part, at least). The
 entry :func:`generators.export.export` selects the rows (stage, split, mix, row cap),
-hands them over and publishes the files all at once, with the export's manifest.
+hands them over and publishes the files all at once, with the export's manifest (every
+file with its rows, bytes and SHA-256).
+
+Rows stream through an exporter a part file at a time; what it writes goes out as it is
+made, in shards of at most ``ExportOptions.shard_bytes`` where its trainer reads several
+files (``generators.exporters._shards``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol
+from typing import Callable, ContextManager, Iterable, Iterator, Mapping, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +31,9 @@ from generators.schema import QA_SCHEMA
 SPLITS = ("train", "test")
 #: Rows an exporter holds as Python objects at once.
 BATCH_ROWS = 1024
+#: Default bound of a shard: 128 MiB (134 MB), inside the 100–300 MB the Hugging Face
+#: dataset viewer recommends for a Parquet row group in memory.
+SHARD_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,11 @@ class ExportOptions:
         series_in_text: ``messages`` only: the series written into the user message.
         series_file: ``sensorllm`` only: ``npz`` (safe arrays) or ``pickle`` (what
             SensorLLM's training script unpickles).
+        shard_bytes: Bound of one shard: a JSONL shard's file size, a Parquet shard's
+            (one row group's) Arrow size in memory (as the exporter holds the rows; read
+            back compacted, a few bytes per row more or less). A shard closes before a row
+            would take it past the bound; a single row larger than the bound gets a shard
+            alone.
     """
 
     stage: str = "all"
@@ -51,6 +64,7 @@ class ExportOptions:
     seed: int = 0
     series_in_text: bool = False
     series_file: str = "npz"
+    shard_bytes: int = SHARD_BYTES
 
 
 @dataclass(frozen=True)
@@ -125,15 +139,6 @@ class ExportSource:
         return sum(p.count for (st, sp), p in self.parts.items()
                    if sp == split and stage in (None, st))
 
-    def table(self, stage: int, split: str, columns: list[str] | None = None) -> pa.Table:
-        """All selected rows (``columns``, default all) of one stage and split in one table
-        (empty when none)."""
-        tables = list(self.parts.get((stage, split), Part()).tables(columns))
-        if tables:
-            return pa.concat_tables(tables)
-        schema = QA_SCHEMA if columns is None else pa.schema([QA_SCHEMA.field(c) for c in columns])
-        return schema.empty_table()
-
     def batches(self, split: str) -> Iterator[pa.RecordBatch]:
         """The selected rows of ``split`` in batches of at most ``BATCH_ROWS``: stage 1's,
         then stage 2's, one part file in memory at a time."""
@@ -146,19 +151,43 @@ class ExportSource:
             yield from batch.to_pylist()
 
 
+class Sink(Protocol):
+    """One file of the export being written (binary, write-only, not seekable).
+
+    Attributes:
+        rows: What the file holds, in rows (lines, examples, windows) for the manifest;
+            ``None`` for a file of another kind (a class list).
+    """
+
+    rows: int | None
+
+    def write(self, data: bytes) -> int:
+        """Append ``data``; returns its length."""
+
+    def tell(self) -> int:
+        """Bytes written so far."""
+
+    def close(self) -> None:
+        """Finish the file (its size and digest are recorded)."""
+
+
 class Writer(Protocol):
     """Where an exporter writes (``generators.export``'s staging writer)."""
 
-    files: list[str]
+    def create(self, rel: str) -> Sink:
+        """A new file ``rel`` under the export, open until its ``close``."""
 
-    def open(self, rel: str) -> ContextManager[BinaryIO]:
-        """A binary file to write ``rel`` under the export through."""
+    def open(self, rel: str) -> ContextManager[Sink]:
+        """:meth:`create` as a context that closes the file."""
 
-    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
-        """Write ``data`` (bytes, or chunks of bytes) to ``rel`` under the export."""
+    def write(self, rel: str, data: bytes | Iterable[bytes], rows: int | None = None) -> None:
+        """Write ``data`` (bytes, or chunks of bytes) to ``rel``, holding ``rows``."""
 
-    def json(self, rel: str, obj: object) -> None:
+    def json(self, rel: str, obj: object, rows: int | None = None) -> None:
         """Write ``obj`` as indented UTF-8 JSON."""
+
+    def rename(self, rel: str, new: str) -> None:
+        """Give the closed file ``rel`` the name ``new``."""
 
 
 class Exporter(Protocol):
@@ -176,13 +205,12 @@ def json_lines(objects: Iterable[dict]) -> Iterator[bytes]:
         yield json.dumps(obj, ensure_ascii=False).encode() + b"\n"
 
 
-def write_splits(source: ExportSource, suffix: str, write: Callable[[str, str], None]) -> dict:
-    """One file per selected split with rows, ``<split><suffix>``, written by
-    ``write(rel, split)``. Returns split → rows selected."""
+def write_splits(source: ExportSource, write: Callable[[str], object]) -> dict:
+    """``write(split)`` for every selected split with rows. Returns split → rows selected."""
     summary = {}
     for split in source.splits:
         if n := source.count(split):
-            write(f"{split}{suffix}", split)
+            write(split)
             summary[split] = n
     return summary
 

@@ -1,5 +1,7 @@
 """ChatTS (and its LLaMA-Factory fork, ChatTS-Training): JSONL rows ``{input, output,
-timeseries}``, one file per split, ``<split>.jsonl``.
+timeseries}``, each split in its folder of size-bounded shards,
+``<split>/<split>-00000-of-00002.jsonl`` (LLaMA-Factory reads a dataset whose
+``file_name`` is a folder as all the files in it).
 
 ``input`` is the sensor prompt with one ``<ts><ts/>`` placeholder per channel, in the
 row's channel order, then the question; ``timeseries`` holds the raw series (ChatTS's
@@ -14,6 +16,7 @@ from __future__ import annotations
 from generators.errors import InputError
 from generators.exporters import ExportSource, Writer, json_lines, write_splits
 from generators.exporters._prompt import sensor_prompt
+from generators.exporters._shards import write_jsonl
 
 PLACEHOLDER = "<ts><ts/>"
 
@@ -30,6 +33,7 @@ def example(row: dict) -> dict:
 
 
 def export(source: ExportSource, w: Writer) -> dict:
-    """Write ``<split>.jsonl`` for every selected split (stage 1's rows, then stage 2's)."""
-    return write_splits(source, ".jsonl", lambda rel, split: w.write(
-        rel, json_lines(map(example, source.rows(split)))))
+    """Write ``<split>/`` for every selected split (stage 1's rows, then stage 2's)."""
+    return write_splits(source, lambda split: write_jsonl(
+        w, f"{split}/{split}", json_lines(map(example, source.rows(split))),
+        source.options.shard_bytes))

@@ -1,5 +1,6 @@
 """One QA per line with its series, for any JSON-lines consumer (``json.loads`` per line,
-``datasets.load_dataset("json", …)``): ``stage<k>/<split>.jsonl``.
+``datasets.load_dataset("json", …)``): size-bounded shards
+``stage<k>/<split>/<split>-00000-of-00002.jsonl``.
 
 Each line holds the row's ids (``row_id``, ``window_id``, …), ``channel_names`` and
 ``channel_units``, ``question``, ``answer``, ``qa_type``, provenance, ``facts`` (parsed)
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 
 from generators.exporters import ExportSource, Writer, json_lines
+from generators.exporters._shards import write_jsonl
 
 KEEP = ("row_id", "dataset", "stage", "split", "subject", "recording_id", "window_id",
         "activity", "sample_rate_hz", "channel_names", "channel_units", "qa_type",
@@ -23,11 +25,12 @@ def record(row: dict) -> dict:
 
 
 def export(source: ExportSource, w: Writer) -> dict:
-    """Write ``stage<k>/<split>.jsonl`` for every selected stage and split with rows."""
+    """Write ``stage<k>/<split>/`` for every selected stage and split with rows."""
     summary: dict = {}
     for (stage, split), part in source.parts.items():
         if part.count:
             rows = (r for batch in part.batches() for r in batch.to_pylist())
-            w.write(f"stage{stage}/{split}.jsonl", json_lines(map(record, rows)))
+            write_jsonl(w, f"stage{stage}/{split}/{split}", json_lines(map(record, rows)),
+                        source.options.shard_bytes)
             summary[f"stage{stage}/{split}"] = part.count
     return summary

@@ -1,5 +1,5 @@
-"""OpenTSLM-style prompts (its ``QADataset`` samples), JSONL, one file per split,
-``<split>.jsonl``.
+"""OpenTSLM-style prompts (its ``QADataset`` samples), JSONL, each split in its folder of
+size-bounded shards, ``<split>/<split>-00000-of-00002.jsonl``.
 
 Each line holds OpenTSLM's sample fields: ``pre_prompt`` (the window and its channels in
 order, with units), ``time_series_text`` (one label per channel: "The following is the
@@ -17,6 +17,7 @@ import numpy as np
 
 from generators.exporters import ExportSource, Writer, json_lines, write_splits
 from generators.exporters._prompt import channel_labels, header
+from generators.exporters._shards import write_jsonl
 from generators.exporters.sensorllm import channel_key
 
 DIGITS = 7
@@ -47,6 +48,7 @@ def example(row: dict) -> dict:
 
 
 def export(source: ExportSource, w: Writer) -> dict:
-    """Write ``<split>.jsonl`` for every selected split with rows."""
-    return write_splits(source, ".jsonl", lambda rel, split: w.write(
-        rel, json_lines(map(example, source.rows(split)))))
+    """Write ``<split>/`` for every selected split with rows."""
+    return write_splits(source, lambda split: write_jsonl(
+        w, f"{split}/{split}", json_lines(map(example, source.rows(split))),
+        source.options.shard_bytes))
