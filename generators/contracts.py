@@ -10,7 +10,9 @@ signatures are checked by the test).
 - QA type: ``generators/qa/<type>.py``, ``QA_TYPES``, :class:`QABuilder` (the module);
 - check: ``validation/checks/<type>.py``, ``CHECKS``, :class:`Check` (the module);
 - trend method: ``generators/trend_methods/<name>.py``, ``TREND_METHODS``,
-  :class:`TrendMethod` (the module).
+  :class:`TrendMethod` (the module);
+- exporter: ``generators/exporters/<format>.py``, ``EXPORTERS``, :class:`Exporter` (its
+  ``export``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkabl
 if TYPE_CHECKING:  # generators never imports validation at run time
     import numpy as np
 
+    from generators.exporters import ExportSource, Writer
     from generators.qa import Facts, QAContext
     from generators.types import Recording, TrendSegment
     from validation.checks import Failure, Row
@@ -98,3 +101,15 @@ class TrendMethod(Protocol):
         """The fraction of a window's value range below which its net change is steady
         overall (``trends.overall``); 0: the bare sign of the net change."""
         ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """A format module's ``export``: the trainer's files for ``source``, and a summary.
+
+    It reads the selected rows from ``source``, writes the files its trainer reads
+    through ``w`` (staged, published only when the whole export succeeds) and returns a
+    JSON-serialisable summary (rows per part, at least).
+    """
+
+    def __call__(self, source: ExportSource, w: Writer) -> dict: ...

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generators.contracts import Check, QABuilder, Reader, TrendMethod
+from generators.contracts import Check, Exporter, QABuilder, Reader, TrendMethod
+from generators.exporters import EXPORTERS
 from generators.qa import QA_TYPES
 from generators.readers import READERS
 from generators.registry import UnknownNameError
@@ -17,7 +18,8 @@ from generators.trend_methods import TREND_METHODS
 from validation.checks import CHECKS
 
 FAMILIES = {"reader": (READERS, Reader), "QA type": (QA_TYPES, QABuilder),
-            "check": (CHECKS, Check), "trend method": (TREND_METHODS, TrendMethod)}
+            "check": (CHECKS, Check), "trend method": (TREND_METHODS, TrendMethod),
+            "exporter": (EXPORTERS, Exporter)}
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -67,8 +69,11 @@ def test_the_contract_check_can_fail():
 
     def read_none() -> None: ...
 
+    def export_one(source: object) -> dict: ...
+
     assert breaches(read_two, Reader) == []  # spec comes as a reader option
     assert breaches(read_none, Reader)[0].startswith("__call__: too many positional")
+    assert breaches(export_one, Exporter)[0].startswith("__call__: too many positional")
     assert breaches(types.SimpleNamespace(build=lambda ctx: iter(())), QABuilder) == \
         ["not a QABuilder"]  # no STAGE
     assert breaches(types.SimpleNamespace(STAGE=1, build=lambda: iter(())), QABuilder) == \

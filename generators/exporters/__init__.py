@@ -24,6 +24,7 @@ from typing import Callable, ContextManager, Iterable, Iterator, Mapping, Protoc
 import numpy as np
 import pyarrow as pa
 
+from generators.contracts import Exporter
 from generators.dataset import read_part
 from generators.registry import Registry
 from generators.schema import QA_SCHEMA
@@ -188,12 +189,6 @@ class Writer(Protocol):
 
     def rename(self, rel: str, new: str) -> None:
         """Give the closed file ``rel`` the name ``new``."""
-
-
-class Exporter(Protocol):
-    """A format's ``export``: the trainer's files for ``source``, and a summary."""
-
-    def __call__(self, source: ExportSource, w: Writer) -> dict: ...
 
 
 EXPORTERS: Registry[Exporter] = Registry("export format")
