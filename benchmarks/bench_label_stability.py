@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from validation.reference_model.data import load_rows  # noqa: E402
-from validation.reference_model.parsing import AnswerParser, direction_words  # noqa: E402
+from validation.reference_model.scoring import AnswerScorer, dataset_packs  # noqa: E402
 from validation.reference_model.settings import settings_for  # noqa: E402
 from validation.reference_model.stability import (agreements, as_binned,  # noqa: E402
                                                   firm_rows, label_stability, segment_rows)
@@ -54,28 +54,28 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="noise draws per level")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--templates", type=Path, default=None,
-                    help="template overlay the dataset was built with (its direction words)")
+                    help="template overlay the dataset was built with (answers are read along it)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/label_stability.json")
     args = ap.parse_args()
     if not (args.dataset / "stage1").is_dir():
         raise SystemExit(f"{args.dataset}: no dataset; run `harqa build` first")
     t0 = time.perf_counter()
     rows = load_rows(args.dataset, 1, args.split, args.rows, args.seed, [QA_TYPE])
-    parser = AnswerParser(direction_words(args.templates))
+    stated = AnswerScorer(dataset_packs(args.templates, args.dataset), ()).timelines(rows)
     clip = settings_for("cpu").clip
-    figures = label_stability(rows, parser, Binning(args.bins[0], clip), args.noise,
+    figures = label_stability(rows, stated, Binning(args.bins[0], clip), args.noise,
                               args.repeats, args.seed)
     if figures is None:
         raise SystemExit(f"{args.dataset}: no {args.split} row lists trend segments")
     figures[f"bins_{args.bins[0]}"] = figures.pop("bins")
-    one, refs = segment_rows(rows, parser)
+    one, refs = segment_rows(rows, stated)
     for n_bins in args.bins[1:]:
         windows = [as_binned(s[0].astype(float), Binning(n_bins, clip)) for s in one.series]
         figures[f"bins_{n_bins}"] = float(agreements(windows, one, refs).mean())
     doc = {"dataset": str(args.dataset), "split": args.split,
            "subjects": sorted(set(one.subject)), "clip": clip, "repeats": args.repeats,
            "seed": args.seed, "agreement": figures,
-           "firm_rows": len(firm_rows(rows, parser, seed=args.seed)),
+           "firm_rows": len(firm_rows(rows, stated, seed=args.seed)),
            "seconds": round(time.perf_counter() - t0, 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2) + "\n")

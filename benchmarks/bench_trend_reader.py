@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from generators.types import DIRECTIONS  # noqa: E402
 from validation.reference_model import metrics  # noqa: E402
 from validation.reference_model.data import Rows, load_rows  # noqa: E402
-from validation.reference_model.parsing import (AnswerParser, Structure,  # noqa: E402
-                                                direction_words)
+from validation.reference_model.metrics import Timeline  # noqa: E402
+from validation.reference_model.scoring import AnswerScorer, dataset_packs  # noqa: E402
 from validation.reference_model.settings import settings_for  # noqa: E402
-from validation.reference_model.stability import detected_structure, redetect  # noqa: E402
+from validation.reference_model.stability import detected_timeline, redetect  # noqa: E402
 from validation.reference_model.tokenization import Binning, quantize  # noqa: E402
 
 QA_TYPE = "trend_analysis"
@@ -52,17 +52,18 @@ DILATIONS = (1, 2, 4, 8, 16, 32)
 longest stage-1 window, so every decision may use the whole window (noise, range)."""
 
 
-def references(rows: Rows, parser: AnswerParser, relabel: dict[str, object]) -> list[Structure]:
-    """The trend structure each row's reader is taught and scored against: the one its
-    answer states, or with ``relabel``, the one the detector that wrote it finds when
-    rerun on its window with those parameters overriding the row's own."""
+def references(rows: Rows, scorer: AnswerScorer, relabel: dict[str, object]) -> list[Timeline]:
+    """The trend segments each row's reader is taught and scored against: the ones its
+    answer states (read along the dataset's templates; none where unreadable), or with
+    ``relabel``, the ones the detector that wrote it finds when rerun on its window with
+    those parameters overriding the row's own."""
     if not relabel:
-        return [parser.parse(a) for a in rows.answer]
+        return [t or Timeline() for t in scorer.timelines(rows)]
     windows = [series[0].astype(np.float64) for series in rows.series]
-    return [detected_structure(found) for found in redetect(windows, rows, relabel)]
+    return [detected_timeline(found) for found in redetect(windows, rows, relabel)]
 
 
-def examples(rows: Rows, refs: list[Structure], binning: Binning, raw: bool
+def examples(rows: Rows, refs: list[Timeline], binning: Binning, raw: bool
              ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """(standardized input, per-sample direction index or −1, sample rate) of each row."""
     out = []
@@ -226,7 +227,7 @@ def read_directions(reader, data: list, kind: str, chunk: int = 50) -> list[np.n
     return out
 
 
-def timeline_accuracy(reader, data: list, refs: list[Structure], kind: str) -> float:
+def timeline_accuracy(reader, data: list, refs: list[Timeline], kind: str) -> float:
     """Mean timeline agreement of the reader's per-sample directions with each reference."""
     scores = []
     for (_, _, rate), lab, ref in zip(data, read_directions(reader, data, kind), refs):
@@ -270,7 +271,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     s = settings_for("cpu")  # the reference model's rows, seed and binning
     torch.manual_seed(s.seed)
-    parser = AnswerParser(direction_words(None))
+    scorer = AnswerScorer(dataset_packs(None, args.dataset), ())
     binning = Binning(s.n_bins, s.clip, 1)
     train_rows = load_rows(args.dataset, 1, "train", args.rows or s.stage1_train_rows, s.seed,
                            (QA_TYPE,))
@@ -282,7 +283,7 @@ def main() -> None:
             raise SystemExit(f"--trend-param {item!r}: expected NAME=VALUE")
         relabel[name] = json.loads(value)
     raw = args.inputs == "raw"
-    train_refs, test_refs = (references(r, parser, relabel) for r in (train_rows, test_rows))
+    train_refs, test_refs = (references(r, scorer, relabel) for r in (train_rows, test_rows))
     train, test = (examples(r, refs, binning, raw)
                    for r, refs in ((train_rows, train_refs), (test_rows, test_refs)))
     reader = build_reader(args.width, args.reader)

@@ -17,7 +17,7 @@ from flows.build import build_dataset
 from flows.config import make_config
 from generators import text
 from generators.errors import InputError
-from validation.reference_model.parsing import direction_words
+from validation.reference_model.scoring import dataset_packs
 from validation.report import validate_dataset
 
 SPAN = ["My window: the {{ sensor }} from {{ start_s | s }} to {{ end_s | s }}.",
@@ -68,7 +68,8 @@ def test_user_variant_and_phrases_pass_and_travel_with_the_dataset(moved):
     assert stored["trend_summary"].phrases["span"] == tuple(SPAN)
     report = validate_dataset(root, gx=False)
     assert report["rows"] == table.num_rows and report["rejected"] == 0, report["by_check"]
-    assert direction_words(None, root) == direction_words()  # what harqa verify reads
+    # what harqa verify reads the answers along: the user's pack, from the dataset
+    assert dataset_packs(None, root)["trend_summary"].phrases["span"] == tuple(SPAN)
 
 
 def test_a_hand_edited_answer_of_the_user_variant_is_caught(moved, tmp_path):
@@ -100,7 +101,7 @@ def test_missing_or_corrupt_stored_packs_are_named(moved, tmp_path, damage, says
         manifest["templates"]["../README.md"] = "0" * 64
         victim.write_text(json.dumps(manifest))
     for read in (lambda: validate_dataset(root, gx=False),  # harqa validate
-                 lambda: direction_words(None, root)):       # harqa verify
+                 lambda: dataset_packs(None, root)):         # harqa verify
         with pytest.raises(InputError) as err:
             read()
         assert str(victim) in str(err.value) and says in str(err.value)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,7 +21,10 @@ from validation.reference_model import metrics, text_metrics
 from validation.reference_model.decoding import mbr_choice
 from validation.reference_model.data import (all_channel_names, load_rows, row_hash,
                                             shuffled_pairing)
-from validation.reference_model.parsing import AnswerParser, Structure, direction_words
+from validation.checks import Row
+from validation.reference_model import scoring
+from validation.reference_model.metrics import Timeline
+from validation.reference_model.scoring import AnswerScorer, Truth, stated_timeline
 from validation.reference_model.settings import settings_for
 from validation.reference_model.tokenization import (SPECIAL_TOKENS, Binning,
                                                      SensorTextTokenizer, fit_scaler, quantize)
@@ -33,8 +37,10 @@ ACTIVITIES = ("LYING", "WALKING", "RUNNING")
 
 
 @pytest.fixture(scope="module")
-def parser() -> AnswerParser:
-    return AnswerParser(direction_words())
+def scorer() -> AnswerScorer:
+    from generators.text import load_packs
+
+    return AnswerScorer(load_packs(), (*ACTIVITIES, "STANDING", "STAND_TO_SIT"))
 
 
 # ------------------------------------------------------------------ a synthetic dataset
@@ -73,12 +79,13 @@ def _rows(stage: int, split: str, subjects: list[str], per_subject: int, seed: i
             if stage == 1:
                 series = _line(rng)[None, :]
                 names = ["waist_acc_x"]
-                qa_type, question = "trend_analysis", "List the trends of the signal in order."
+                qa_type, variant = "trend_analysis", "each_segment"
+                question = "Describe the trend of each segment of this signal, with its time range."
                 answer, facts = _trend_answer(series[0])
             else:
                 series = _window(activity, rng)
                 names = ["waist_acc_x", "waist_acc_y", "waist_acc_z"]
-                qa_type, question = "activity", "Which activity is it?"
+                qa_type, variant, question = "activity", "classify", "Which activity is it?"
                 answer, facts = activity.lower(), {"activity": activity.lower()}
             row_id = f"syn/{stage}/{subject}/{i}"
             values = {
@@ -91,7 +98,7 @@ def _rows(stage: int, split: str, subjects: list[str], per_subject: int, seed: i
                 "channel_modalities": ["acc"] * len(names),
                 "channel_axes": [n.rsplit("_", 1)[-1] for n in names], "series": series,
                 "qa_type": qa_type, "question": question, "answer": answer,
-                "facts": json.dumps(facts), "template_id": f"{qa_type}/test",
+                "facts": json.dumps(facts), "template_id": f"{qa_type}/{variant}",
                 "template_version": "1", "trend_method": "sensorllm", "trend_params": "{}",
                 "seed": seed, "generator_version": "test"}
             for k, v in values.items():
@@ -280,37 +287,40 @@ def test_choose_tokens_takes_the_time_with_most_probability_nearby():
 
 # ------------------------------------------------------------------ parsing
 
+def _check_row(scorer: AnswerScorer, qa_type: str, variant: str, answer: str,
+               question: str = "") -> Row:
+    """A one-channel row of the built-in packs carrying ``answer``."""
+    return Row(row_id="r", qa_type=qa_type, question=question, answer=answer,
+               series=np.zeros((1, 10), np.float32), sample_rate_hz=RATE,
+               channel_names=("waist_acc_x",), channel_units=("g",),
+               channel_locations=("waist",), channel_modalities=("acc",), channel_axes=("x",),
+               activity="walking", next_activity=None, change_index=None,
+               template_id=f"{qa_type}/{variant}", trend_method="robust", trend_params={},
+               reader=scorer.reader)
+
+
+def _timeline(scorer: AnswerScorer, answer: str):
+    """The segment lines a trend-analysis answer states, read along the built-in pack."""
+    return stated_timeline(scorer.read(_check_row(scorer, "trend_analysis", "each_segment",
+                                                  answer)))
+
+
 @pytest.mark.parametrize("line", [
     "0.00s to 0.24s: rising", "0.00 seconds to 0.24 seconds: rising",
     "0.00 to 0.24 seconds: rising", "0.00-0.24 seconds: rising", "0.00-0.24s: rising",
     "0.00s-0.24s: rising", "From 0.00s to 0.24s: rising", "Between 0.00s and 0.24s: rising",
     "0.00s until 0.24s: rising", "[0.00s, 0.24s]: rising", "0.00s - 0.24s: rising"])
-def test_segment_line_formats(parser, line):
-    got = parser.parse(line + "\n" + line.replace("0.24", "0.50").replace("0.00", "0.24")
-                       .replace("rising", "falling"))
+def test_segment_line_formats(scorer, line):
+    got = _timeline(scorer, line + "\n" + line.replace("0.24", "0.50").replace("0.00", "0.24")
+                    .replace("rising", "falling"))
     assert got.directions == ("up", "down")
     assert got.ends == (0.24, 0.5)
 
 
-def test_parse_analysis_counts_and_summary(parser):
-    analysis = ("0.00s to 0.24s: rising\n0.24s to 0.50s: stable\n0.50s to 0.70s: rising\n"
-                "Number of rising trends: 2\nStable segments: 1")
-    got = parser.parse(analysis)
-    assert got.directions == ("up", "steady", "up")
-    assert got.counts == {"up": 2, "steady": 1}
-    summary = ("The signal holds waist x-axis accelerometer readings from 0.00s to 3.98s. "
-               "Altogether 12 segments occur, belonging to three distinct trends. The "
-               "cumulative durations are 1.20 seconds of falling trend, then 2.00s in a "
-               "rising trend, and a total steady time of 0.78s. Summing every change gives a "
-               "rising overall trend.")
-    got = parser.parse(summary)
-    assert (got.n_trends, got.n_segments, got.overall, got.directions) == (3, 12, "up", ())
-    one = "This window of gyroscope measurements starts at 0.00s and ends at 0.10s. " \
-          "Only one trend appears, as one unbroken segment. In total, the data contains " \
-          "0.10 seconds of falling trend."
-    got = parser.parse(one)
-    assert (got.n_trends, got.n_segments, got.overall) == (1, 1, None)
-    assert parser.parse("Nothing here.") == Structure()
+def test_unreadable_answers_state_no_timeline(scorer):
+    assert _timeline(scorer, "Nothing here.") is None
+    # the template reader reads a whole answer or nothing: a stray line is unreadable
+    assert _timeline(scorer, "0.00s to 0.24s: rising\nand then some") is None
 
 
 def _render_all(qa_type: str, facts: dict, n_keys: int = 300):
@@ -319,87 +329,233 @@ def _render_all(qa_type: str, facts: dict, n_keys: int = 300):
     pack = load_packs()[qa_type]
     for k in range(n_keys):
         variant = pack.variants[k % len(pack.variants)]
-        yield render_variant(pack, variant, facts, 0, f"row{k}").answer
+        yield variant.name, render_variant(pack, variant, facts, 0, f"row{k}")
 
 
-def test_parser_reads_every_trend_analysis_phrasing(parser):
+def test_reader_reads_every_trend_analysis_phrasing(scorer):
     segs = [{"t0": 0.0, "t1": 0.4, "dir": "up"}, {"t0": 0.4, "t1": 1.06, "dir": "down"},
             {"t0": 1.06, "t1": 1.5, "dir": "up"}, {"t0": 1.5, "t1": 2.0, "dir": "steady"}]
     facts = {"sensor": "waist x-axis accelerometer", "start_s": 0.0, "end_s": 2.0,
              "segments": segs, "n_trends": 3,
              "counts": [{"dir": "up", "n": 2}, {"dir": "down", "n": 1}, {"dir": "steady", "n": 1}]}
-    for answer in _render_all("trend_analysis", facts):
-        got = parser.parse(answer)
-        assert got.directions == ("up", "down", "up", "steady"), answer
-        assert got.ends == (0.4, 1.06, 1.5, 2.0), answer
-        assert got.counts == {"up": 2, "down": 1, "steady": 1}, answer
+    for name, text in _render_all("trend_analysis", facts):
+        row = _check_row(scorer, "trend_analysis", name, text.answer, text.question)
+        got = stated_timeline(scorer.read(row))
+        assert got.directions == ("up", "down", "up", "steady"), text.answer
+        assert got.ends == (0.4, 1.06, 1.5, 2.0), text.answer
 
 
-@pytest.mark.parametrize("n_trends, n_changes, overall", [(3, 7, "down"), (1, 1, None),
-                                                           (2, 21, "steady")])
-def test_parser_reads_every_trend_summary_phrasing(parser, n_trends, n_changes, overall):
-    times = [{"dir": d, "seconds": 0.5} for d in ("down", "up", "steady")[:n_trends]]
-    facts = {"sensor": "waist x-axis gyroscope", "unit": "rad/s", "start_s": 0.0,
-             "end_s": 1.5, "n_trends": n_trends, "n_changes": n_changes, "times": times,
-             "overall": overall}
-    for answer in _render_all("trend_summary", facts):
-        got = parser.parse(answer)
-        assert (got.n_trends, got.n_segments, got.overall) == (n_trends, n_changes, overall), \
-            answer
+# ------------------------------------------------------------------ scoring every QA type
+
+FACTS = {  # one row of each QA type of the demo (stage 1, then stage 2's text answers)
+    "trend_analysis": {"counts": [{"dir": "up", "n": 1}, {"dir": "down", "n": 1}],
+                       "end_s": 0.8, "n_trends": 2, "sensor": "waist x-axis accelerometer",
+                       "segments": [{"dir": "up", "t0": 0.0, "t1": 0.5},
+                                    {"dir": "down", "t0": 0.5, "t1": 0.8}], "start_s": 0.0},
+    "trend_summary": {"end_s": 0.8, "n_changes": 1, "n_trends": 1, "overall": None,
+                      "sensor": "waist x-axis accelerometer", "start_s": 0.0,
+                      "times": [{"dir": "steady", "seconds": 0.8}], "unit": "g"},
+    "true_false": {"actual": 2, "claimed": 1, "is_true": False, "kind": "n_segments",
+                   "sensor": "waist x-axis accelerometer", "unit": "g"},
+    "extremes": {"max_t": 0.24, "max_value": 1.022, "min_t": 0.52, "min_value": 0.986,
+                 "n_peaks": 1, "range": 0.036, "sensor": "waist x-axis accelerometer",
+                 "unit": "g"},
+    "temporal_localization": {"change": 0.017, "sensor": "waist x-axis accelerometer",
+                              "slope_per_s": 0.071, "t0": 0.0, "t1": 0.24, "target": "up",
+                              "unit": "g"},
+    "change_amount": {"abs_change": 0.016, "change": -0.016, "direction": "down", "end_s": 2.56,
+                      "end_value": 0.981, "rate_per_s": -0.007,
+                      "sensor": "waist x-axis accelerometer", "start_s": 0.0,
+                      "start_value": 0.997, "unit": "g"},
+    "counting": {"dir": "down", "n": 0, "n_crossings": 25, "n_segments": 3,
+                 "sensor": "waist x-axis accelerometer"},
+    "multiple_choice": {"answer_letter": "C", "answer_value": "up", "kind": "overall",
+                        "options": [{"letter": "A", "value": "steady"},
+                                    {"letter": "B", "value": "down"},
+                                    {"letter": "C", "value": "up"}],
+                        "sensor": "waist x-axis accelerometer", "unit": "g"},
+    "unanswerable": {"asked_sensor": "waist z-axis gyroscope", "asked_t0": 6.0, "asked_t1": 7.0,
+                     "end_s": 3.6, "kind": "time", "sensor": "waist x-axis accelerometer"},
+    "periodicity": {"duration_s": 2.56, "freq_hz": 0.97, "n_cycles": 2.5, "per_minute": 58,
+                    "period_s": 1.03, "regularity": "somewhat periodic",
+                    "sensor": "waist x-axis accelerometer", "steps_per_cycle": None,
+                    "steps_per_min": None, "strength": 0.41},
+    "posture": {"gravity": 1.04, "gravity_axis": "x", "gravity_sign": "positive",
+                "motion": "still", "motion_rms": 0.026, "posture": "upright",
+                "sensor": "waist accelerometer", "tilt_deg": 15, "unit": "g",
+                "vertical_axis": "x", "vertical_deg": 15},
+    "transition": {"after_s": 1.62, "before_s": 0.94, "change_s": 0.94, "duration_s": 2.56,
+                   "first": "standing", "second": "the stand-to-sit transition"},
+}
+"""Facts the templates render from; their answers are the hand-checked references."""
+
+OWN_METRIC = {"trend_analysis": ("trend_accuracy", 1.0),
+              "temporal_localization": ("time_iou", 1.0),
+              "unanswerable": ("refusal_rate", 1.0),
+              "multiple_choice": ("letter_accuracy", 1.0),
+              "true_false": ("verdict_accuracy", 1.0)}
+
+
+def _truth(scorer: AnswerScorer, qa_type: str, variant: int = 0):
+    """One rendered row of ``qa_type`` (its ``variant``-th variant) as a ``Truth``."""
+    from generators.text import load_packs, render_variant
+
+    pack = load_packs()[qa_type]
+    v = pack.variants[variant % len(pack.variants)]
+    text = render_variant(pack, v, FACTS[qa_type], 0, f"{qa_type}/{variant}")
+    row = _check_row(scorer, qa_type, v.name, text.answer, text.question)
+    return Truth(row, scorer.read(row), scorer.read(row, question=True) or {}, FACTS[qa_type])
+
+
+@pytest.mark.parametrize("qa_type", sorted(FACTS))
+def test_a_perfect_answer_scores_perfectly_and_a_garbled_one_is_unparsed(scorer, qa_type):
+    for variant in range(6):
+        truth = _truth(scorer, qa_type, variant)
+        assert truth.values, truth.row.answer
+        got, read = scorer.score(truth, truth.row.answer)
+        assert read, truth.row.answer
+        assert got.get("exact_match", 1.0) == 1.0 and got.get("relative_error", 0.0) == 0.0
+        assert {"exact_match", "relative_error"} & set(got)
+        if qa_type in OWN_METRIC:
+            name, best = OWN_METRIC[qa_type]
+            assert got[name] == best
+        bad, read = scorer.score(truth, "qwerty 0.5 uiop")
+        assert not read
+        assert bad.get("exact_match", 0.0) == 0.0 and bad.get("relative_error", 1.0) == 1.0
+        assert all(v == 0.0 for k, v in bad.items() if k != "relative_error")
+
+
+def test_a_wrong_number_scores_its_relative_error_exactly(scorer):
+    truth = _truth(scorer, "extremes")
+    numbers = ("1.022", "0.24", "0.986", "0.52", "0.036")
+    assert all(n in truth.row.answer for n in numbers), truth.row.answer
+    got, read = scorer.score(truth, truth.row.answer.replace("1.022", "1.5"))
+    stated = [n for n in numbers if n in truth.row.answer]
+    assert read and got["relative_error"] == pytest.approx((1.5 - 1.022) / 1.022 / len(stated))
+    assert got["exact_match"] == 1.0  # the peak count is still right
+    # a number off by more than its own size is capped at an error of 1
+    got, _ = scorer.score(truth, truth.row.answer.replace("0.036", "0.9"))
+    assert got["relative_error"] == pytest.approx(1.0 / len(stated))
+
+
+def test_counts_letters_verdicts_and_intervals_score_by_what_they_state(scorer):
+    counting = _truth(scorer, "counting")
+    wrong = counting.row.answer.replace("3", "4")
+    assert wrong != counting.row.answer
+    got, read = scorer.score(counting, wrong)
+    # the count of falling segments and the sensor right, the total wrong
+    assert read and got["exact_match"] == pytest.approx(2 / 3)
+    choice = _truth(scorer, "multiple_choice")
+    assert "option C" in choice.row.answer
+    got, read = scorer.score(choice, choice.row.answer.replace("option C", "option B"))
+    assert read and got["letter_accuracy"] == 0.0
+    local = _truth(scorer, "temporal_localization")
+    got, _ = scorer.score(local, local.row.answer.replace("0.24", "0.12"))
+    assert got["time_iou"] == pytest.approx(0.5)
+    assert scoring.time_iou((0.0, 1.0), (0.5, 2.0)) == pytest.approx(0.25)
+    claim = _truth(scorer, "true_false")
+    assert scorer.score(claim, claim.row.answer)[0]["verdict_accuracy"] == 1.0
+
+
+def test_chance_states_another_rows_facts_in_the_references_words(scorer):
+    truth = _truth(scorer, "extremes")
+    other_facts = {**FACTS["extremes"], "max_value": 2.044, "n_peaks": 3}
+    other = replace(truth, facts=other_facts)
+    got = scorer.chance(truth, other)
+    stated = [n for n in ("1.022", "0.24", "0.986", "0.52", "0.036") if n in truth.row.answer]
+    assert got["relative_error"] == pytest.approx(1.0 / len(stated))  # 2.044 is 100 % off
+    assert got["exact_match"] == 0.0  # 3 peaks, not 1
+    assert scorer.chance(truth, truth) == scorer.score(truth, truth.row.answer)[0]
+
+
+def test_type_scores_report_every_type_aligned_shuffled_and_chance(scorer):
+    truths = [_truth(scorer, t, v) for t in ("counting", "extremes") for v in range(4)]
+    rows = _rows_of([t.row for t in truths])
+    scored = {"aligned": [scorer.score(t, t.row.answer) for t in truths],
+              "shuffled": [scorer.score(t, "no idea") for t in truths]}
+    got = scoring.type_scores(rows, truths, scored, {"counting": 1, "extremes": 1}, seed=0)
+    by = {(t.qa_type, t.metric): t for t in got}
+    assert set(by) == {("counting", "exact_match"), ("extremes", "exact_match"),
+                       ("extremes", "relative_error")}
+    t = by[("extremes", "relative_error")]
+    assert (t.aligned, t.shuffled, t.rows, dict(t.unparsed)) == (0.0, 1.0, 4,
+                                                                   {"aligned": 0, "shuffled": 4})
+    assert not t.higher_is_better and t.gap == 1.0 and t.chance == 0.0  # same facts
+    assert t.to_json()["gap"] == 1.0 and t.chance_kind == scoring.CHANCE_KIND
+
+
+def _rows_of(rows: list):
+    """``data.Rows`` of check rows (their texts and channels; facts unused)."""
+    from validation.reference_model.data import Rows
+
+    return Rows(row_id=tuple(r.row_id for r in rows), subject=("1",) * len(rows),
+                qa_type=tuple(r.qa_type for r in rows), activity=tuple(r.activity for r in rows),
+                question=tuple(r.question for r in rows), answer=tuple(r.answer for r in rows),
+                template_id=tuple(r.template_id for r in rows), facts=("{}",) * len(rows),
+                trend_method=tuple(r.trend_method for r in rows),
+                trend_params=("{}",) * len(rows),
+                channel_names=tuple(r.channel_names for r in rows),
+                channel_units=tuple(r.channel_units for r in rows),
+                channel_locations=tuple(r.channel_locations for r in rows),
+                channel_modalities=tuple(r.channel_modalities for r in rows),
+                channel_axes=tuple(r.channel_axes for r in rows),
+                next_activity=(None,) * len(rows), change_index=(None,) * len(rows),
+                series=tuple(r.series for r in rows),
+                sample_rate_hz=np.array([r.sample_rate_hz for r in rows]))
 
 
 # ------------------------------------------------------------------ metrics
 
-def test_structural_metrics_on_known_answers(parser):
-    ref = "0.00s to 1.00s: rising\n1.00s to 2.00s: falling\nNumber of rising trends: 1"
-    half = "0.00s to 1.50s: rising\n1.50s to 2.00s: rising\nNumber of rising trends: 2"
-    m = metrics.structural_metrics([ref, half, "no idea"], [ref, ref, ref], parser)
+def test_trend_metrics_on_known_answers(scorer):
+    ref = _timeline(scorer, "0.00s to 1.00s: rising\n1.00s to 2.00s: falling\n"
+                            "Number of rising trends: 1\nNumber of falling trends: 1")
+    half = _timeline(scorer, "0.00s to 1.50s: rising\n1.50s to 2.00s: rising")
+    m = metrics.trend_metrics([ref, ref, ref], [ref, half, None])
     assert m["trend_accuracy"] == pytest.approx((1 + 0.5 + 0) / 3)
     assert m["trend_sequence_exact"] == pytest.approx(1 / 3)
     assert m["segment_count_exact"] == pytest.approx(2 / 3)
-    assert m["count_exact"] == pytest.approx(1 / 3)
     assert m["boundary_error_s"] == pytest.approx((0 + 0.5) / 2)  # nearest stated boundary
-    assert m["overall_trend_accuracy"] is None
-    assert m["reference_parsed"] == 1.0
 
 
-def test_trend_accuracy_is_time_weighted(parser):
-    ref = parser.parse("0.00s to 1.00s: rising\n1.00s to 1.10s: steady\n1.10s to 2.00s: falling")
-    missed_short = parser.parse("0.00s to 1.10s: rising\n1.10s to 2.00s: falling")
+def test_trend_accuracy_is_time_weighted(scorer):
+    ref = _timeline(scorer, "0.00s to 1.00s: rising\n1.00s to 1.10s: steady\n"
+                            "1.10s to 2.00s: falling")
+    missed_short = _timeline(scorer, "0.00s to 1.10s: rising\n1.10s to 2.00s: falling")
     assert metrics.timeline_agreement(ref, missed_short) == pytest.approx(0.95)
     assert metrics.timeline_agreement(ref, ref) == 1.0
-    assert metrics.timeline_agreement(ref, Structure()) == 0.0
+    assert metrics.timeline_agreement(ref, Timeline()) == 0.0
+    assert metrics.timeline_agreement(ref, None) == 0.0
     assert metrics.boundary_errors(ref, missed_short) == pytest.approx([0.1, 0.0])
 
 
-def test_mbr_choice_takes_the_answer_the_others_agree_with(parser):
-    up = "0.00s to 2.00s: rising"
-    late = "0.00s to 1.00s: rising\n1.00s to 2.00s: falling"
-    down = "0.00s to 2.00s: falling"
+def test_mbr_choice_takes_the_answer_the_others_agree_with(scorer):
+    up = _timeline(scorer, "0.00s to 2.00s: rising")
+    late = _timeline(scorer, "0.00s to 1.00s: rising\n1.00s to 2.00s: falling")
+    down = _timeline(scorer, "0.00s to 2.00s: falling")
     # up agrees with up (2 × 1.0) and half with late (2 × 0.5): 3.0; late 0.5 + 0.5 with
     # each up and with down: 3.0, but later; down: 1.0
-    assert mbr_choice([down, up, late, up], parser) == 1
-    assert mbr_choice([down, late, up], parser) == 1  # 2.0 beats 1.0 and 1.0
-    assert mbr_choice(["no idea", down], parser) == 1  # unparsed answers never win
-    assert mbr_choice(["no idea", "nothing"], parser) == 0
+    assert mbr_choice([down, up, late, up]) == 1
+    assert mbr_choice([down, late, up]) == 1  # 2.0 beats 1.0 and 1.0
+    assert mbr_choice([None, down]) == 1  # unread answers never win
+    assert mbr_choice([None, None]) == 0
     # a guide that reads a fall: down gains 2 × (1 + 1), late 2 × (0.5 + 0.5), up nothing
-    guide = parser.parse(down)
-    assert mbr_choice([down, late, up], parser, guide) == 0
-    assert mbr_choice([down, late, up], parser, Structure()) == 1  # an empty guide
+    assert mbr_choice([down, late, up], down) == 0
+    assert mbr_choice([down, late, up], Timeline()) == 1  # an empty guide
 
 
 def test_timeline_of_per_sample_labels():
     st = metrics.timeline([2, 2, 0, 0, 1], 0.1)
     assert st.directions == ("steady", "up", "down")
     assert st.starts == pytest.approx((0.0, 0.2, 0.4)) and st.ends == pytest.approx((0.2, 0.4, 0.5))
-    assert metrics.timeline([], 0.1) == Structure()
+    assert metrics.timeline([], 0.1) == Timeline()
 
 
-def test_chance_pairs_references_within_type(parser):
-    refs = ["0.00s to 1.00s: rising", "0.00s to 1.00s: falling", "Overall, it is rising."]
-    m = metrics.chance_structural(refs * 20, ["a", "a", "b"] * 20, parser, seed=0)
-    assert 0.2 < m["trend_accuracy"] < 0.8  # half the re-paired lines disagree
-    assert m["overall_trend_accuracy"] == 1.0  # only one overall answer in type b
+def test_repairing_pairs_rows_within_their_type():
+    types = ["a", "a", "b", "c", "b", "a"] * 5
+    other = metrics.repairing(types, seed=0)
+    assert all(types[o] == t for o, t in zip(other, types))
+    assert sorted(other) == list(range(len(types)))  # a permutation
+    assert list(other) == list(metrics.repairing(types, seed=0))
 
 
 def test_text_metrics_identical_and_disjoint():
@@ -564,48 +720,50 @@ def _swap_up_down(answer: str) -> str:
     return re.sub(rf"\b({up}|{down})\b", lambda m: down if m.group(1) == up else up, answer)
 
 
-def test_label_stability_rereads_its_own_answers_exactly(dataset, parser):
+def test_label_stability_rereads_its_own_answers_exactly(dataset, scorer):
     from validation.reference_model.stability import label_stability
 
     rows = load_rows(dataset, 1, "test")
-    got = label_stability(rows, parser, Binning(64, 3.0), seed=3)
+    got = label_stability(rows, scorer.timelines(rows), Binning(64, 3.0), seed=3)
     assert got["rows"] == len(rows) == 40 and got["raw"] == 1.0
     assert set(got) == {"rows", "raw", "bins", "noise_0.5", "noise_1"}
-    assert got == label_stability(rows, parser, Binning(64, 3.0), seed=3)  # seeded
+    assert got == label_stability(rows, scorer.timelines(rows), Binning(64, 3.0), seed=3)  # seeded
     # answers that say the opposite: right only where a whole line is steady
     swapped = replace(rows, answer=tuple(_swap_up_down(a) for a in rows.answer))
     steady = np.mean([all(seg["dir"] == "steady" for seg in json.loads(f)["segments"])
                       for f in _facts_of(dataset, rows.row_id)])
-    assert label_stability(swapped, parser, Binning(64, 3.0))["raw"] == pytest.approx(steady)
+    again = label_stability(swapped, scorer.timelines(swapped), Binning(64, 3.0))
+    assert again["raw"] == pytest.approx(steady)
 
 
-def test_firm_rows_are_those_whose_answer_survives_noise(dataset, parser):
+def test_firm_rows_are_those_whose_answer_survives_noise(dataset, scorer):
     from validation.reference_model.stability import firm_rows
 
     rows = load_rows(dataset, 1, "test")
-    firm = firm_rows(rows, parser, seed=3)
-    assert firm == firm_rows(rows, parser, seed=3)  # seeded
+    stated = scorer.timelines(rows)
+    firm = firm_rows(rows, stated, seed=3)
+    assert firm == firm_rows(rows, stated, seed=3)  # seeded
     assert firm == sorted(firm) and 0 < len(firm) <= len(rows)
-    assert set(firm_rows(rows, parser, draws=8, seed=3)) <= set(firm_rows(rows, parser, draws=0))
+    assert set(firm_rows(rows, stated, draws=8, seed=3)) <= set(firm_rows(rows, stated, draws=0))
     # answers that say the opposite stay firm only where every line is steady (the same
     # rows draw the same noise, so those rows stay exactly as firm as before)
     swapped = replace(rows, answer=tuple(_swap_up_down(a) for a in rows.answer))
     steady = {i for i, f in enumerate(_facts_of(dataset, rows.row_id))
               if all(seg["dir"] == "steady" for seg in json.loads(f)["segments"])}
     assert len(steady) < len(rows)
-    assert firm_rows(swapped, parser, seed=3) == [i for i in firm if i in steady]
-    assert firm_rows(load_rows(dataset, 2, "test"), parser) == []  # no one-channel segments
+    assert firm_rows(swapped, scorer.timelines(swapped), seed=3) == [i for i in firm if i in steady]
+    stage2 = load_rows(dataset, 2, "test")
+    assert firm_rows(stage2, scorer.timelines(stage2)) == []  # no one-channel segments
 
 
-def test_label_stability_leaves_out_rows_without_one_channel_segments(dataset, parser):
+def test_label_stability_leaves_out_rows_without_one_channel_segments(dataset, scorer):
     from validation.reference_model.stability import label_stability
 
     stage2 = load_rows(dataset, 2, "test")  # three channels, answers without segments
-    assert label_stability(stage2, parser, Binning(64, 3.0)) is None
+    assert label_stability(stage2, scorer.timelines(stage2), Binning(64, 3.0)) is None
 
 
-def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
-    from validation.reference_model.data import Rows
+def test_label_stability_of_a_clear_ramp_survives_its_own_noise(scorer):
     from validation.reference_model.stability import firm_rows, label_stability
 
     rng = np.random.default_rng(0)
@@ -614,13 +772,11 @@ def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
     segs = detect(x, 50.0)
     answer = "\n".join(f"{g.start_s:.2f}s to {g.end_s:.2f}s: {WORDS[g.direction]}" for g in segs)
     assert [g.direction for g in segs] == ["up", "down"]
-    rows = Rows(row_id=("r",), subject=("1",), qa_type=("trend_analysis",), activity=("a",),
-                question=("q",), answer=(answer,), channel_names=(("c",),),
-                series=(x[None].astype(np.float32),), sample_rate_hz=np.array([50.0]),
-                trend_method=("robust",), trend_params=("{}",))
-    got = label_stability(rows, parser, Binning(64, 3.0))
+    rows = replace(_rows_of([_check_row(scorer, "trend_analysis", "each_segment", answer)]),
+                   series=(x[None].astype(np.float32),), sample_rate_hz=np.array([50.0]))
+    got = label_stability(rows, scorer.timelines(rows), Binning(64, 3.0))
     assert got["raw"] == 1.0 and got["noise_1"] >= 0.95 and got["bins"] >= 0.95
-    assert firm_rows(rows, parser) == [0]
+    assert firm_rows(rows, scorer.timelines(rows)) == [0]
     # the same ramp under noise of 40 % of its rise: what the detector calls it, the
     # noise decides
     noise = np.random.default_rng(1).normal(0, 2.0, t.size)
@@ -628,9 +784,9 @@ def test_label_stability_of_a_clear_ramp_survives_its_own_noise(parser):
     noisy = replace(noisy, answer=("\n".join(
         f"{g.start_s:.2f}s to {g.end_s:.2f}s: {WORDS[g.direction]}"
         for g in detect(noisy.series[0][0].astype(float), 50.0)),))
-    fragile = label_stability(noisy, parser, Binning(64, 3.0))
+    fragile = label_stability(noisy, scorer.timelines(noisy), Binning(64, 3.0))
     assert fragile["raw"] == 1.0 and fragile["noise_1"] < 1.0
-    assert firm_rows(noisy, parser) == []
+    assert firm_rows(noisy, scorer.timelines(noisy)) == []
 
 
 # ------------------------------------------------------------------ training
@@ -671,7 +827,7 @@ def test_training_is_deterministic_and_loss_decreases(dataset):
     assert c1[-1].eval_loss < c1[0].eval_loss
 
 
-def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
+def test_stated_directions_label_each_sample_with_its_segment(dataset, scorer):
     """Auxiliary targets: the sensor token of each sample gets the direction of the
     answer's segment holding the change to the next sample; marks, text and the last
     sample get −1."""
@@ -680,7 +836,7 @@ def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
     rows = load_rows(dataset, 1, "train", 20)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
                                     Binning(16, 3.0), 96)
-    ex = lm_examples(tok, rows, parser)
+    ex = lm_examples(tok, rows, scorer.timelines(rows))
     assert lm_examples(tok, rows).directions == ()
     for i in range(len(rows)):
         segs = detect(rows.series[i][0], RATE, "sensorllm")
@@ -694,7 +850,7 @@ def test_stated_directions_label_each_sample_with_its_segment(dataset, parser):
         assert len(ex.directions[i]) == len(ex.prompts[i])
 
 
-def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, parser):
+def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, scorer):
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from validation.reference_model.examples import lm_examples
@@ -703,7 +859,7 @@ def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, pars
     rows = load_rows(dataset, 1, "train", 8)
     tok = SensorTextTokenizer.train([*rows.question, *rows.answer], ["waist_acc_x"],
                                     Binning(16, 3.0), 96)
-    ex = lm_examples(tok, rows, parser)
+    ex = lm_examples(tok, rows, scorer.timelines(rows))
     losses = {}
     for weight in (0.0, 2.0):
         s = settings_for("cpu", **{**TINY, "direction_weight": weight})
@@ -724,7 +880,7 @@ def test_direction_loss_adds_to_the_answer_loss_only_when_weighted(dataset, pars
     assert losses[0.0] > 0
 
 
-def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, parser):
+def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, scorer):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from validation.reference_model import verify
@@ -743,6 +899,18 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, parser):
     assert doc["alignment_gap"] >= 0.3
     assert doc["stage1"]["sizes"]["subject_overlap"] == []
     assert doc["stage1"]["sizes"]["test_subjects"] == ["4", "5"]
+    # every QA type scored: the synthetic trend rows by what they state, the classifier
+    types = {(t["qa_type"], t["metric"]): t for t in doc["qa_types"]}
+    assert set(types) == {("trend_analysis", "trend_accuracy"),
+                          ("trend_analysis", "exact_match"),
+                          ("trend_analysis", "relative_error"), ("activity", "accuracy")}
+    trend = types[("trend_analysis", "trend_accuracy")]
+    assert trend["aligned"] == pytest.approx(a["trend_accuracy"])
+    assert trend["shuffled"] == pytest.approx(s["trend_accuracy"])
+    assert trend["rows"] == doc["stage1"]["sizes"]["test_rows"] == TINY["stage1_test_rows"]
+    assert types[("activity", "accuracy")]["aligned"] == doc["stage2"]["accuracy"]
+    assert "| 1 | trend_analysis | relative_error (lower is better) |" in (
+        dataset / "reference_model/report.md").read_text()
     stability = doc["stage1"]["label_stability"]
     assert stability["rows"] == doc["stage1"]["sizes"]["test_rows"] and stability["raw"] == 1.0
     # on the rows the signal decides firmly: the generated answers of those rows, rescored
@@ -751,10 +919,10 @@ def test_verify_aligned_beats_shuffled_on_learnable_data(dataset, parser):
     preds = [json.loads(line) for line in
              (dataset / "reference_model/stage1_aligned/predictions.jsonl").open()]
     rows = load_rows(dataset, 1, "test", TINY["stage1_test_rows"], 0, ("trend_analysis",))
-    firm = firm_rows(rows, parser)
+    firm = firm_rows(rows, scorer.timelines(rows))
     assert len(firm) == n_firm and [p["row_id"] for p in preds] == list(rows.row_id)
     assert a["trend_accuracy_firm"] == pytest.approx(np.mean([metrics.timeline_agreement(
-        parser.parse(preds[i]["reference"]), parser.parse(preds[i]["generated"]))
+        _timeline(scorer, preds[i]["reference"]), _timeline(scorer, preds[i]["generated"]))
         for i in firm]))
     assert doc["stage1"]["gap"]["trend_accuracy_firm"] == pytest.approx(
         a["trend_accuracy_firm"] - s["trend_accuracy_firm"])
@@ -868,3 +1036,52 @@ def test_pooled_token_count(pool, n, want):
     binning = Binning(16, 3.0, pool)
     assert binning.pooled(n) == want
     assert quantize(np.arange(n, dtype=np.float32)[None, :], binning).shape == (1, want[0])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The embedded sample's six recordings through the real generator, written in the
+    ``harqa build`` layout (rows as described, before validation; built-in packs)."""
+    from tests.conftest import described_sample
+    from generators import dataset as ds
+
+    root = tmp_path_factory.mktemp("demo")
+    for k in range(6):
+        rec, cfg, items = described_sample("robust", k)
+        table = ds.items_to_table(items, rec, cfg.trend_params)
+        for stage in (1, 2):
+            for split in ("train", "test"):
+                part = table.filter(pc.and_(pc.equal(table["stage"], stage),
+                                            pc.equal(table["split"], split)))
+                if part.num_rows:
+                    folder = root / f"stage{stage}" / split
+                    folder.mkdir(parents=True, exist_ok=True)
+                    pq.write_table(part, folder / f"rec{k}.parquet")
+    return root
+
+
+def test_verify_scores_every_qa_type_of_the_demo(demo):
+    """A real run on the demo's rows: every stage-1 and stage-2 QA type it has is in the
+    results, aligned and shuffled, with a chance level."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from validation.reference_model import verify
+
+    types = {t for path in demo.glob("stage*/*/*.parquet")
+             for t in pq.read_table(path, columns=["qa_type"])["qa_type"].to_pylist()}
+    report = verify(demo, settings_for("cpu", **{**TINY, "type_train_rows": 12,
+                                                 "type_test_rows": 4}))
+    doc = report.to_json()
+    scored = {t["qa_type"] for t in doc["qa_types"]}
+    assert scored == types and len(types) >= 13
+    for t in doc["qa_types"]:
+        assert t["rows"] > 0 and t["chance"] is not None, t
+        if t["qa_type"] != "activity":
+            assert t["aligned"] is not None and t["shuffled"] is not None, t
+            assert set(t["unparsed"]) == {"aligned", "shuffled"}
+            assert all(0 <= n <= t["rows"] for n in t["unparsed"].values())
+    own = {t["qa_type"]: t["metric"] for t in doc["qa_types"]
+           if t["metric"] not in ("exact_match", "relative_error")}
+    assert own == {"trend_analysis": "trend_accuracy", "temporal_localization": "time_iou",
+                   "unanswerable": "refusal_rate", "multiple_choice": "letter_accuracy",
+                   "true_false": "verdict_accuracy", "activity": "accuracy"}

@@ -1,16 +1,17 @@
-"""Answer generation: greedy with times chosen by their neighbourhood, or sampled."""
+"""Answer generation: greedy with times chosen by their neighbourhood, or sampled and
+chosen by agreement (minimum Bayes risk)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from validation.reference_model import metrics
 from validation.reference_model.data import Rows
 from validation.reference_model.examples import Examples
+from validation.reference_model.metrics import Timeline
 from validation.reference_model.model import anchor_positions, pointer_targets, prefix_mask
-from validation.reference_model.parsing import AnswerParser, Structure
 from validation.reference_model.probes import direction_labels
 from validation.reference_model.settings import VerifySettings
 from validation.reference_model.tokenization import SensorTextTokenizer
@@ -144,47 +145,45 @@ def generate(model, examples: Examples, pad_id: int, eos_id: int,
     return out
 
 
-def mbr_choice(candidates: Sequence[str], parser: AnswerParser,
-               guide: Structure | None = None) -> int:
+def mbr_choice(candidates: Sequence[Timeline | None], guide: Timeline | None = None) -> int:
     """The candidate answer that agrees best with the others: minimum-Bayes-risk decoding
     with ``metrics.timeline_agreement`` (both ways) as the utility.
 
     Each candidate that states segments is scored by its summed agreement with the other
     such candidates, and with ``guide`` (the model's own per-sample direction reading,
-    ``timeline``) weighted as all those others together, so the choice follows the
+    ``guides``) weighted as all those others together, so the choice follows the
     model's own predictions, never a reference. Ties go to the earlier candidate.
 
     Args:
-        candidates: Answers to one prompt (e.g. the greedy one, then samples).
-        parser: The answer parser.
+        candidates: The segment lines each answer to one prompt states (e.g. the greedy
+            one, then samples; ``None``: unreadable or none).
         guide: A timeline the candidates should also agree with, if any.
 
     Returns:
         The chosen index (0 when no candidate states segments).
     """
-    parsed = [parser.parse(c) for c in candidates]
-    usable = [i for i, st in enumerate(parsed) if st.directions]
+    usable = [i for i, st in enumerate(candidates) if st is not None and st.directions]
     score = dict.fromkeys(usable, 0.0)
+    agree = metrics.timeline_agreement
     for k, i in enumerate(usable):
         for j in usable[k + 1:]:
-            both = (metrics.timeline_agreement(parsed[i], parsed[j])
-                    + metrics.timeline_agreement(parsed[j], parsed[i]))
+            both = agree(candidates[i], candidates[j]) + agree(candidates[j], candidates[i])
             score[i] += both
             score[j] += both
         if guide is not None and guide.directions:
-            score[i] += (len(usable) - 1) * (metrics.timeline_agreement(parsed[i], guide)
-                                             + metrics.timeline_agreement(guide, parsed[i]))
+            score[i] += (len(usable) - 1) * (agree(candidates[i], guide)
+                                             + agree(guide, candidates[i]))
     return max(usable, key=lambda i: (score[i], -i)) if usable else 0
 
 
 def guides(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows,
-            s: VerifySettings) -> list[Structure | None]:
+           s: VerifySettings) -> list[Timeline | None]:
     """The ``direction_head``'s timeline of each one-channel row (``None`` for others, or
     for all without a head): what the model reads from the signal sample by sample."""
     if not hasattr(model, "direction_head"):
         return [None] * len(rows)
     labels = direction_labels(model, examples, tok.pad_id, s)
-    out: list[Structure | None] = []
+    out: list[Timeline | None] = []
     for lab, series, rate in zip(labels, rows.series, rows.sample_rate_hz):
         k, width = tok.binning.pooled(series.shape[1])
         # the last sensor token starts no change within the window
@@ -193,20 +192,22 @@ def guides(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows,
 
 
 def answers(model, tok: SensorTextTokenizer, examples: Examples, rows: Rows, max_new: int,
-             s: VerifySettings, parser: AnswerParser) -> list[str]:
-    """The model's answer to each prompt: greedy, or with ``s.mbr_samples`` the one of the
-    greedy answer and that many sampled ones that agrees best with the others and with
-    the model's per-sample direction reading (``mbr_choice``, ``guides``)."""
+            s: VerifySettings, read: Callable[[int, str], Timeline | None] | None = None
+            ) -> list[str]:
+    """The model's answer to each prompt: greedy, or with ``s.mbr_samples`` and ``read``
+    (the segment lines an answer to row ``i`` states) the one of the greedy answer and
+    that many sampled ones that agrees best with the others and with the model's
+    per-sample direction reading (``mbr_choice``, ``guides``)."""
     greedy = [tok.decode(g) for g in generate(model, examples, tok.pad_id, tok.eos_id,
                                               max_new, s)]
     k = s.mbr_samples
-    if not k:
+    if not k or read is None:
         return greedy
     drawn = [tok.decode(g) for g in generate(model, examples.repeat(k), tok.pad_id, tok.eos_id,
                                              max_new, s, s.mbr_batch, sample_seed=s.seed)]
-    guides_ = guides(model, tok, examples, rows, s)
+    guided = guides(model, tok, examples, rows, s)
     out = []
     for i, first in enumerate(greedy):
         candidates = [first, *drawn[i * k:(i + 1) * k]]
-        out.append(candidates[mbr_choice(candidates, parser, guides_[i])])
+        out.append(candidates[mbr_choice([read(i, c) for c in candidates], guided[i])])
     return out

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from validation.reference_model.data import Rows
-from validation.reference_model.metrics import direction_at
-from validation.reference_model.parsing import AnswerParser
+from validation.reference_model.metrics import Timeline, direction_at
 from validation.reference_model.tokenization import SensorTextTokenizer
 
 
@@ -39,8 +39,12 @@ class Examples:
         """The first ``n`` rows."""
         return Examples(*(part[:n] for part in self._parts()))
 
+    def tail(self, n: int) -> Examples:
+        """The rows from row ``n`` on."""
+        return Examples(*(part[n:] for part in self._parts()))
+
     def repeat(self, k: int) -> Examples:
-        """Every row ``k`` times in a row (row ``i``'s copies at ``i * k`` … ``i * k + k − 1``)."""
+        """Every row ``k`` times in a row (row ``i``'s copies at ``i * k`` … ``i*k + k − 1``)."""
         return Examples(*(tuple(x for x in part for _ in range(k)) for part in self._parts()))
 
     def lengths(self, with_target: bool) -> np.ndarray:
@@ -50,20 +54,22 @@ class Examples:
 
 
 def sensor_tokens(tok: SensorTextTokenizer, rows: Rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each row's sensor token ids and the time token beside each (``encode_sensor``)."""
     return [tok.encode_sensor(s, n, r) for s, n, r in
             zip(rows.series, rows.channel_names, rows.sample_rate_hz)]
 
 
-def stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser,
-                       prompt_lengths: list[int]) -> tuple[np.ndarray, ...]:
+def stated_directions(tok: SensorTextTokenizer, rows: Rows,
+                      timelines: Sequence[Timeline | None], prompt_lengths: list[int]
+                      ) -> tuple[np.ndarray, ...]:
     """Per prompt token of each one-channel row, the direction (index in ``DIRECTIONS``)
-    its answer states at the time of the token's samples; −1 elsewhere."""
+    its answer states at the time of the token's samples (``timelines``: the segment lines
+    each answer states, ``None`` for none); −1 elsewhere."""
     out = []
-    for series, rate, answer, length in zip(rows.series, rows.sample_rate_hz, rows.answer,
+    for series, rate, stated, length in zip(rows.series, rows.sample_rate_hz, timelines,
                                             prompt_lengths):
         dirs = np.full(length, -1, dtype=np.int64)
-        stated = parser.parse(answer)
-        if series.shape[0] == 1 and stated.directions:
+        if series.shape[0] == 1 and stated is not None and stated.directions:
             k, width = tok.binning.pooled(series.shape[1])
             mid = (np.arange(k) * width + width / 2) / rate
             dirs[1:k + 1] = direction_at(stated, mid)  # after the start mark
@@ -71,8 +77,11 @@ def stated_directions(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser
     return tuple(out)
 
 
-def lm_examples(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser | None = None
-                 ) -> Examples:
+def lm_examples(tok: SensorTextTokenizer, rows: Rows,
+                timelines: Sequence[Timeline | None] | None = None) -> Examples:
+    """Language-model sequences of ``rows``: sensor tokens, question, ``<sep>``; answer,
+    ``<eos>``; with ``timelines`` (the segment lines each answer states), the directions
+    of the auxiliary loss (``stated_directions``)."""
     questions = tok.encode_texts(rows.question)
     answers = tok.encode_texts(rows.answer)
     sensor = sensor_tokens(tok, rows)
@@ -81,12 +90,14 @@ def lm_examples(tok: SensorTextTokenizer, rows: Rows, parser: AnswerParser | Non
     times = tuple(np.concatenate([t, np.full(len(q) + 1, tok.pad_id)]).astype(np.int64)
                   for (_, t), q in zip(sensor, questions))
     targets = tuple(np.array([*a, tok.eos_id], dtype=np.int64) for a in answers)
-    directions = (() if parser is None else
-                  stated_directions(tok, rows, parser, [len(p) for p in prompts]))
+    directions = (() if timelines is None else
+                  stated_directions(tok, rows, timelines, [len(p) for p in prompts]))
     return Examples(prompts, targets, times, directions)
 
 
 def class_examples(tok: SensorTextTokenizer, rows: Rows, classes: list[str]) -> Examples:
+    """Classifier sequences of ``rows``: sensor tokens and ``<sep>``, the class index of
+    each row's activity as its target (−1 for a class not in ``classes``)."""
     index = {c: i for i, c in enumerate(classes)}
     sensor = sensor_tokens(tok, rows)
     # no time tokens: with no text to align to, they only add a clock to every window

@@ -8,7 +8,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from generators.types import DIRECTIONS
-from validation.reference_model.parsing import AnswerParser, Structure
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,11 @@ class TypeScore:
         aligned: Score of the model trained on the real pairs (``None``: nothing scored).
         shuffled: Score of the model trained on shuffled pairs.
         chance: Chance level (see ``chance_kind``).
-        chance_kind: How ``chance`` was computed: ``re-paired references`` (each test
-            row's reference answer scored as the answer of another test row of its type,
-            paired at random, seeded) or ``majority class`` (the classifier's commonest
-            training class).
+        chance_kind: How ``chance`` was computed: ``re-paired facts`` (each test row
+            answered in its reference's words with the facts of another test row of its
+            type, paired at random, seeded; ``trend_accuracy``: that row's reference
+            segment lines) or ``majority class`` (the classifier's commonest training
+            class).
         rows: Test rows scored.
         unparsed: Generated answers the template reader could not read, per model
             (``aligned``, ``shuffled``); they count as wrong.
@@ -71,13 +71,28 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """The trend segments an answer states (or a model reads), in order.
+
+    Attributes:
+        directions: Direction of each segment (one of ``DIRECTIONS``).
+        starts: Start time of each segment, seconds.
+        ends: End time of each segment, seconds.
+    """
+
+    directions: tuple[str, ...] = ()
+    starts: tuple[float, ...] = ()
+    ends: tuple[float, ...] = ()
+
+
 TIMELINE_STEP_S = 0.01
 """Spacing of the time grid on which stated directions are compared."""
 
 
-def direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
-    """The direction an answer states at each time, as its index in ``DIRECTIONS``; −1
-    outside its segments or where a segment's word is unknown."""
+def direction_at(st: Timeline, times: np.ndarray) -> np.ndarray:
+    """The direction a timeline states at each time, as its index in ``DIRECTIONS``; −1
+    outside its segments."""
     if not st.ends:
         return np.full(times.shape, -1, dtype=np.int64)
     ends = np.asarray(st.ends)
@@ -88,13 +103,15 @@ def direction_at(st: Structure, times: np.ndarray) -> np.ndarray:
     return np.where(inside, codes[np.minimum(idx, ends.size)], -1)
 
 
-def timeline_agreement(ref: Structure, gen: Structure) -> float:
+def timeline_agreement(ref: Timeline, gen: Timeline | None) -> float:
     """Share of the reference's time span where the generated answer states its direction.
 
     Robust to a missed or extra short segment, which would shift every later segment
     in a position-by-position comparison. Times the generated answer leaves out count
-    as wrong.
+    as wrong, and so does all of it when it states no timeline (``None``).
     """
+    if gen is None:
+        return 0.0
     start, stop = ref.starts[0], ref.ends[-1]
     if stop <= start:
         return float(ref.directions[:1] == gen.directions[:1])
@@ -104,100 +121,73 @@ def timeline_agreement(ref: Structure, gen: Structure) -> float:
     return float(np.mean(want[known] == got[known])) if known.any() else 0.0
 
 
-def timeline(labels: Sequence[int], seconds_per_label: float) -> Structure:
+def timeline(labels: Sequence[int], seconds_per_label: float) -> Timeline:
     """The segments of a per-sample direction labelling (indices in ``DIRECTIONS``), each
     label covering ``seconds_per_label`` from its sample on."""
     lab = np.asarray(labels)
     if not lab.size:
-        return Structure()
+        return Timeline()
     cut = np.flatnonzero(np.diff(lab)) + 1
     starts, ends = np.concatenate([[0], cut]), np.concatenate([cut, [lab.size]])
-    return Structure(directions=tuple(DIRECTIONS[int(lab[a])] for a in starts),
-                     starts=tuple(float(a) * seconds_per_label for a in starts),
-                     ends=tuple(float(b) * seconds_per_label for b in ends))
+    return Timeline(directions=tuple(DIRECTIONS[int(lab[a])] for a in starts),
+                    starts=tuple(float(a) * seconds_per_label for a in starts),
+                    ends=tuple(float(b) * seconds_per_label for b in ends))
 
 
-def boundary_errors(ref: Structure, gen: Structure) -> list[float]:
+def boundary_errors(ref: Timeline, gen: Timeline | None) -> list[float]:
     """For each inner boundary of the reference, the distance to the nearest stated boundary."""
     inner = np.asarray(ref.ends[:-1])
-    stated = np.asarray([*gen.starts, *gen.ends])
+    stated = np.asarray([*gen.starts, *gen.ends]) if gen is not None else np.zeros(0)
     if not inner.size or not stated.size:
         return []
     return np.abs(inner[:, None] - stated[None, :]).min(axis=1).tolist()
 
 
-def structural_metrics(hyps: Sequence[str], refs: Sequence[str], parser: AnswerParser
-                       ) -> dict[str, float | None]:
-    """Trend facts of the generated answers against those of the references.
+def trend_metrics(refs: Sequence[Timeline | None], gens: Sequence[Timeline | None]
+                  ) -> dict[str, float | None]:
+    """The generated answers' trend segments against those of the references.
 
-    Only rows whose reference states a fact are scored on it; a generated answer that
-    does not state it counts as wrong.
+    Only rows whose reference states segments are scored; a generated answer that
+    states none (``None``: unreadable, or no segments) counts as wrong.
 
     * ``trend_accuracy``: per row, the share of time where the stated segment direction
       matches the reference (``timeline_agreement``), averaged over rows.
     * ``trend_sequence_exact``: share of rows with exactly the reference direction list.
-    * ``segment_count_exact``: same number of segments (listed or stated).
-    * ``count_exact``: every stated count equal (per-direction counts, distinct trends
-      and segments).
+    * ``segment_count_exact``: share of rows with as many segments as the reference.
     * ``boundary_error_s``: mean distance from each inner reference boundary to the
-      nearest stated boundary, in seconds.
-    * ``overall_trend_accuracy``: the stated overall direction.
+      nearest stated boundary, in seconds (rows with stated segments only).
 
     Args:
-        hyps: Generated answers.
-        refs: Reference answers.
-        parser: The answer parser.
+        refs: The references' timelines (``None``: the row states no segments).
+        gens: The generated answers' timelines, in the same order.
 
     Returns:
-        Metric → value (``None`` when no reference states the fact), plus
-        ``reference_parsed``: the share of references with any parsed fact.
+        Metric → value (``None`` when no reference states segments).
     """
-    acc, exact, n_seg, counts, bound, overall = [], [], [], [], [], []
-    parsed = 0
-    for h, r in zip(hyps, refs):
-        ref, gen = parser.parse(r), parser.parse(h)
-        parsed += ref != Structure()
-        if ref.directions:
-            acc.append(timeline_agreement(ref, gen))
-            exact.append(float(ref.directions == gen.directions))
-            n_seg.append(float(len(ref.directions) == len(gen.directions)))
-            bound += boundary_errors(ref, gen)
-        elif ref.n_segments is not None:
-            n_seg.append(float(ref.n_segments == gen.n_segments))
-        stated = [(ref.counts, gen.counts), (ref.n_trends, gen.n_trends),
-                  (ref.n_segments, gen.n_segments)]
-        stated = [(a, b) for a, b in stated if a is not None]
-        if stated:
-            counts.append(float(all(a == b for a, b in stated)))
-        if ref.overall is not None:
-            overall.append(float(ref.overall == gen.overall))
+    acc, exact, n_seg, bound = [], [], [], []
+    for ref, gen in zip(refs, gens):
+        if ref is None or not ref.directions:
+            continue
+        acc.append(timeline_agreement(ref, gen))
+        said = gen.directions if gen is not None else None
+        exact.append(float(ref.directions == said))
+        n_seg.append(float(said is not None and len(ref.directions) == len(said)))
+        bound += boundary_errors(ref, gen)
     return {"trend_accuracy": _mean(acc), "trend_sequence_exact": _mean(exact),
-            "segment_count_exact": _mean(n_seg), "count_exact": _mean(counts),
-            "boundary_error_s": _mean(bound), "overall_trend_accuracy": _mean(overall),
-            "reference_parsed": parsed / len(refs) if len(refs) else None}
+            "segment_count_exact": _mean(n_seg), "boundary_error_s": _mean(bound)}
 
 
-def chance_structural(refs: Sequence[str], qa_types: Sequence[str], parser: AnswerParser,
-                      seed: int) -> dict[str, float | None]:
-    """Structural scores of answers that ignore the signal: each reference scored against
-    the reference of another row of the same QA type, paired at random (seeded).
-
-    Args:
-        refs: Reference answers.
-        qa_types: QA type of each row.
-        parser: The answer parser.
-        seed: Pairing seed.
-
-    Returns:
-        ``structural_metrics`` of the re-paired answers.
-    """
+def repairing(qa_types: Sequence[str], seed: int) -> np.ndarray:
+    """For each row, another row of the same QA type, paired at random (seeded): the
+    reference answer of row ``repairing(...)[i]`` stands for an answer to row ``i`` that
+    ignores its signal (the chance levels)."""
     rng = np.random.default_rng([seed, 0xC4A7CE])
-    types = np.asarray(qa_types)
-    other = np.arange(len(refs))
-    for t in np.unique(types):
+    types = np.asarray(qa_types, dtype=object)
+    other = np.arange(len(types))
+    for t in sorted(set(qa_types)):
         idx = np.flatnonzero(types == t)
         other[idx] = idx[rng.permutation(idx.size)]
-    return structural_metrics([refs[i] for i in other], refs, parser)
+    return other
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -70,6 +70,7 @@ def class_probabilities(model, examples: Examples, pad_id: int, settings: Verify
 
 
 def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[str],
+                              spans: Sequence[Sequence[tuple[int, str]]],
                               words: Mapping[str, str], settings: VerifySettings
                               ) -> float | None:
     """Direction of each reference segment line, read from the model under teacher forcing.
@@ -84,6 +85,8 @@ def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[
         tok: Its tokenizer (``SensorTextTokenizer``).
         examples: The rows' prompts and reference targets.
         answers: Reference answers (the targets' text).
+        spans: Per answer, the character offset of each segment line's direction word and
+            its direction (``scoring.AnswerScorer.direction_spans``).
         words: Direction synonym → direction.
         settings: Device and batch budget.
 
@@ -92,8 +95,6 @@ def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[
         when no reference has a segment line).
     """
     import torch
-
-    from validation.reference_model.parsing import SEGMENT_RE
 
     first: dict[int, set[str]] = {}
     for word, d in words.items():
@@ -105,12 +106,12 @@ def forced_direction_accuracy(model, tok, examples: Examples, answers: Sequence[
     dirs = sorted(by_dir)
     encodings = tok.tokenizer.encode_batch(list(answers), add_special_tokens=False)
     targets = []  # (row, position in the full sequence, direction)
-    for r, (text, enc) in enumerate(zip(answers, encodings)):
+    for r, (row_spans, enc) in enumerate(zip(spans, encodings)):
         ends = np.array([e for _, e in enc.offsets])
-        for m in SEGMENT_RE.finditer(text):
-            k = int(np.searchsorted(ends, m.start(3), side="right"))  # token holding the word
-            if k < len(ends) and m.group(3).lower() in words:
-                targets.append((r, len(examples.prompts[r]) + k, words[m.group(3).lower()]))
+        for start, d in row_spans:
+            k = int(np.searchsorted(ends, start, side="right"))  # token holding the word
+            if k < len(ends):
+                targets.append((r, len(examples.prompts[r]) + k, d))
     if not targets:
         return None
     rows = sorted({r for r, _, _ in targets})

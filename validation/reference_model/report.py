@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -13,10 +13,8 @@ from validation.reference_model.run import HEADLINE, AlignmentReport
 from validation.reference_model.stability import FIRM_DRAWS, stability_sentence
 
 STAGE1_ORDER = ("forced_trend_accuracy", "trend_accuracy", "trend_accuracy_firm",
-                "trend_sequence_exact",
-                "segment_count_exact", "count_exact",
-                "boundary_error_s", "overall_trend_accuracy", "bleu1", "rouge1", "rougeL",
-                "meteor", "sbert_cosine")
+                "trend_sequence_exact", "segment_count_exact", "boundary_error_s", "bleu1",
+                "rouge1", "rougeL", "meteor", "sbert_cosine")
 """Row order of the stage-1 table: structural metrics first, then the paper's text metrics."""
 
 
@@ -88,6 +86,21 @@ def _stage1_table(stage1: Mapping) -> list[str]:
     return lines
 
 
+def type_table(scores: Sequence[Mapping]) -> list[str]:
+    """The markdown table of every QA type's scores (``metrics.TypeScore.to_json`` dicts)."""
+    lines = ["| stage | QA type | metric | aligned | shuffled | gap | chance | chance is | rows "
+             "| unparsed (aligned / shuffled) |", "|---:|---|---|---:|---:|---:|---:|---|---:|---|"]
+    for t in scores:
+        unparsed = " / ".join(str(t["unparsed"][k]) for k in ("aligned", "shuffled")
+                              if k in t["unparsed"]) or "–"
+        cells = [str(t["stage"]), t["qa_type"], t["metric"] + ("" if t["higher_is_better"]
+                                                             else " (lower is better)"),
+                 *(fmt_value(t[k]) for k in ("aligned", "shuffled", "gap", "chance")),
+                 t["chance_kind"], str(t["rows"]), unparsed]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def _confusion_table(cm: list[list[int]], classes: list[str]) -> list[str]:
     lines = ["| true \\ predicted | " + " | ".join(classes) + " |",
              "|---|" + "---:|" * len(classes)]
@@ -114,8 +127,8 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
            f"subjects in both: {sizes['subject_overlap'] or 'none'}. Model: "
            f"{sizes['parameters']:,} parameters, vocabulary {sizes['vocab_size']}.", "",
            "`boundary_error_s` is an error (lower is better); every other metric is higher "
-           "is better. Structural metrics parse the answers' own wording (segment lines, "
-           "counts, overall trend); `reference_parsed` is the share of references they read. "
+           "is better. Answers are read along the dataset's template packs by the semantic "
+           "checks' reader; `reference_parsed` is the share of held-out references it reads. "
            "`chance`: each reference scored against another random reference of its QA type.",
            "",
            "`forced_trend_accuracy` (the alignment score's metric): for every `t0 … t1: "
@@ -140,6 +153,19 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
                 f"states the same direction at every time each time. Which rows are firm "
                 f"depends on the signal and the answer only, not on a model, so a model's "
                 f"misses there are its own, not the noise's."]
+    if report.qa_types:
+        out += ["", "## Every QA type", "",
+                *type_table([t.to_json() for t in report.qa_types]), "",
+                "Each held-out answer is read along its row's template with the semantic "
+                "checks' reader and compared with the row's facts: `exact_match` for the "
+                "discrete values the reference states (counts, directions, letters, labels), "
+                "`relative_error` for its numbers (each capped at 1), `time_iou` for a stated "
+                "interval, `refusal_rate`, `letter_accuracy` and `verdict_accuracy` for "
+                "unanswerable, multiple-choice and true/false rows. Values the question "
+                "already states are not scored. An answer the reader cannot read counts as "
+                "wrong (`unparsed`). Trend rows are scored from the MBR-chosen answers, the "
+                "others from greedy ones; `activity` is the stage-2 classifier (no shuffled "
+                "control)."]
     line = stability_sentence(st1.get("label_stability"))
     if line:
         out += ["", line]

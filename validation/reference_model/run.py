@@ -12,15 +12,18 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from generators.errors import InputError
+from generators.text import TemplatePack
 from validation.reference_model import metrics, text_metrics
 from validation.reference_model.data import (Rows, all_channel_names, load_rows, part_files,
                                              shuffled_pairing)
-from validation.reference_model.decoding import answers
+from validation.reference_model.decoding import answers, generate
 from validation.reference_model.examples import Examples, class_examples, lm_examples
 from validation.reference_model.model import build_model, gpt2_config
 from validation.reference_model.probes import class_probabilities, forced_direction_accuracy
 from validation.reference_model.training import CurvePoint, train
-from validation.reference_model.parsing import AnswerParser, direction_words
+from validation.reference_model.metrics import Timeline
+from validation.reference_model.scoring import (AnswerScorer, dataset_packs, stated_timeline,
+                                                type_scores)
 from validation.reference_model.settings import VerifySettings, settings_for
 from validation.reference_model.stability import (firm_rows, label_stability,
                                                   stability_sentence)
@@ -120,31 +123,69 @@ def _subjects(rows: Rows) -> list[str]:
     return sorted(set(rows.subject), key=lambda s: (len(s), s))
 
 
-def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: AnswerParser,
-            log: Callable[[str], None]) -> tuple[dict, dict, SensorTextTokenizer]:
-    """Train the aligned and shuffled language models and score both on held-out rows."""
+def _typed_rows(dataset_dir: Path, s: VerifySettings, split: str, limit: int
+                ) -> dict[int, Rows]:
+    """Rows of every QA type beyond the trend rows, at most ``limit`` of each: the stage-1
+    types outside ``s.stage1_qa_types`` (none when that is empty: all are trend rows) and
+    the stage-2 types answered in text; by stage, stages without parts left out."""
+    out = {}
+    for stage, exclude in ((1, s.stage1_qa_types), (2, (STAGE2_QA_TYPE,))):
+        if not limit or (stage == 1 and not exclude):
+            continue
+        try:
+            rows = load_rows(dataset_dir, stage, split, limit, s.seed, exclude=exclude,
+                             per_type=True)
+        except InputError:
+            continue
+        if len(rows):
+            out[stage] = rows
+    return out
+
+
+def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path,
+            packs: Mapping[str, TemplatePack], log: Callable[[str], None]
+            ) -> tuple[dict, dict, SensorTextTokenizer]:
+    """Train the aligned and shuffled language models on the trend rows and the other QA
+    types' rows, and score both on held-out rows."""
     from transformers import set_seed
 
     s = settings
-    train_rows = load_rows(dataset_dir, 1, "train", s.stage1_train_rows, s.seed,
-                           s.stage1_qa_types)
-    test_rows = load_rows(dataset_dir, 1, "test", s.stage1_test_rows, s.seed, s.stage1_qa_types)
+    trend_train = load_rows(dataset_dir, 1, "train", s.stage1_train_rows, s.seed,
+                            s.stage1_qa_types)
+    trend_test = load_rows(dataset_dir, 1, "test", s.stage1_test_rows, s.seed, s.stage1_qa_types)
+    typed_train = _typed_rows(dataset_dir, s, "train", s.type_train_rows)
+    typed_test = _typed_rows(dataset_dir, s, "test", s.type_test_rows)
+    train_rows, test_rows = trend_train, trend_test
+    stage_of = dict.fromkeys(trend_test.qa_type, 1)
+    for stage in sorted(typed_test):
+        test_rows = test_rows + typed_test[stage]
+        stage_of.update(dict.fromkeys(typed_test[stage].qa_type, stage))
+    for stage in sorted(typed_train):
+        train_rows = train_rows + typed_train[stage]
+    n_trend = len(trend_test)
+    scorer = AnswerScorer(packs, [*test_rows.activity, *test_rows.next_activity])
     names = all_channel_names(dataset_dir)
     tok = SensorTextTokenizer.train([*train_rows.question, *train_rows.answer], names,
                                     Binning(s.n_bins, s.clip, s.stage1_pool), s.text_vocab)
     tok.save(out / "tokenizer")
-    train_ex = lm_examples(tok, train_rows, parser)
+    train_ex = lm_examples(tok, train_rows, scorer.timelines(train_rows))
     test_ex = lm_examples(tok, test_rows)
+    trend_ex, typed_ex = test_ex.head(n_trend), test_ex.tail(n_trend)
     held_out = test_ex.head(s.eval_rows)
     max_new = int(min(s.max_answer_tokens, max(len(t) for t in train_ex.targets) + 8))
     n_positions = int(max(train_ex.lengths(True).max(), max(map(len, test_ex.prompts)) + max_new,
                           max(map(len, held_out.prompts)) + max(map(len, held_out.targets))))
-    refs = list(test_rows.answer)
+    refs = list(trend_test.answer)
+    truths = scorer.truths(test_rows)
+    ref_lines = [stated_timeline(t.values) if t else None for t in truths[:n_trend]]
+    spans = scorer.direction_spans(trend_test)
+    words = scorer.direction_words(trend_test.qa_type[0]) if n_trend else {}
     sbert = text_metrics.SbertScorer(s.device)
-    results, curves, unavailable, generated = {}, {}, {}, {}
+    results, curves, unavailable, generated, per_row = {}, {}, {}, {}, {}
     for kind in ("aligned", "shuffled"):
         rows = train_rows if kind == "aligned" else shuffled_pairing(train_rows, s.seed)
-        examples = train_ex if kind == "aligned" else lm_examples(tok, rows, parser)
+        examples = (train_ex if kind == "aligned"
+                    else lm_examples(tok, rows, scorer.timelines(rows)))
         config = gpt2_config(s, tok.vocab_size, _round_up(n_positions, 64), tok.pad_id,
                              tok.eos_id)
         set_seed(s.seed)
@@ -155,13 +196,26 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
                                             f"{p.train_loss:.3f}, held-out {p.eval_loss:.3f}"))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        hyps = answers(model, tok, test_ex, test_rows, max_new, s, parser)
+
+        def read(i: int, text: str) -> Timeline | None:
+            return stated_timeline(scorer.read(scorer.row(trend_test, i, text)))
+
+        hyps = answers(model, tok, trend_ex, trend_test, max_new, s, read)
+        if len(typed_ex.prompts):
+            hyps += [tok.decode(g) for g in generate(model, typed_ex, tok.pad_id, tok.eos_id,
+                                                     max_new, s)]
         gen_s = time.perf_counter() - t0
-        text, reasons = text_metrics.text_metrics(hyps, refs, sbert)
+        text, reasons = text_metrics.text_metrics(hyps[:n_trend], refs, sbert)
         unavailable.update(reasons)
-        forced = forced_direction_accuracy(model, tok, test_ex, refs, parser.words, s)
-        results[kind] = {**text, **metrics.structural_metrics(hyps, refs, parser),
+        forced = forced_direction_accuracy(model, tok, trend_ex, refs, spans, words, s)
+        scored = [scorer.score(t, h) if t else ({}, False) for t, h in zip(truths, hyps)]
+        per_row[kind] = scored
+        gen_lines = [stated_timeline(scorer.read(scorer.row(trend_test, i, h)))
+                     for i, h in enumerate(hyps[:n_trend])]
+        results[kind] = {**text, **metrics.trend_metrics(ref_lines, gen_lines),
                          FORCED: forced,
+                         "reference_parsed": (sum(t is not None for t in truths) / len(truths)
+                                              if truths else None),
                          "train_seconds": round(train_s, 2),
                          "generate_seconds": round(gen_s, 2)}
         curves[kind] = tuple(curve)
@@ -169,23 +223,29 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
         model.save_pretrained(out / f"stage1_{kind}")
         _write_predictions(out / f"stage1_{kind}" / "predictions.jsonl", test_rows, hyps)
         log(f"stage 1 {kind}: {HEADLINE} {results[kind][HEADLINE]}")
-    stability = label_stability(test_rows, parser, tok.binning, seed=s.seed)
+    stability = label_stability(trend_test, ref_lines, tok.binning, seed=s.seed)
     if stability is not None:
         log(stability_sentence(stability))
-    firm = firm_rows(test_rows, parser, seed=s.seed)
-    firm_refs = [refs[i] for i in firm]
+    firm = firm_rows(trend_test, ref_lines, seed=s.seed)
+    firm_lines = [ref_lines[i] for i in firm]
     for kind, hyps in generated.items():
-        results[kind][FIRM] = metrics.structural_metrics(
-            [hyps[i] for i in firm], firm_refs, parser)["trend_accuracy"] if firm else None
+        results[kind][FIRM] = metrics.trend_metrics(firm_lines, [
+            stated_timeline(scorer.read(scorer.row(trend_test, i, hyps[i]))) for i in firm]
+            )["trend_accuracy"] if firm else None
         log(f"stage 1 {kind}: {FIRM} {results[kind][FIRM]} ({len(firm)} rows)")
-    chance = metrics.chance_structural(refs, test_rows.qa_type, parser, s.seed)
-    chance[FIRM] = metrics.chance_structural(firm_refs, [test_rows.qa_type[i] for i in firm],
-                                             parser, s.seed)["trend_accuracy"] if firm else None
+    other = metrics.repairing(trend_test.qa_type, s.seed)
+    chance = metrics.trend_metrics(ref_lines, [ref_lines[o] for o in other])
+    firm_other = metrics.repairing([trend_test.qa_type[i] for i in firm], s.seed)
+    chance[FIRM] = metrics.trend_metrics(firm_lines, [firm_lines[o] for o in firm_other]
+                                         )["trend_accuracy"] if firm else None
+    types = type_scores(test_rows, truths, per_row, stage_of, s.seed)
     stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
               "chance": chance,
               "label_stability": stability,
               "unavailable": unavailable,
-              "sizes": {"train_rows": len(train_rows), "test_rows": len(test_rows),
+              "sizes": {"train_rows": len(trend_train), "test_rows": n_trend,
+                        "type_train_rows": len(train_rows) - len(trend_train),
+                        "type_test_rows": len(test_rows) - n_trend,
                         "firm_test_rows": len(firm),
                         "train_tokens": int(train_ex.lengths(True).sum()),
                         "train_subjects": _subjects(train_rows),
@@ -198,7 +258,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path, parser: Answ
     samples = tuple({"qa_type": test_rows.qa_type[i], "question": test_rows.question[i],
                      "reference": refs[i], "generated": generated["aligned"][i]}
                     for i in range(min(3, len(test_rows))))
-    return stage1, {"curves": curves, "samples": samples}, tok
+    return stage1, {"curves": curves, "samples": samples, "qa_types": types}, tok
 
 
 def _round_up(n: int, k: int) -> int:
@@ -290,24 +350,28 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     """Train the reference model on a dataset and score it on held-out subjects.
 
     Stage 1: a GPT-2-style model learns to answer from binned sensor tokens and the
-    question, once on the real pairs and once on pairs shuffled at random; both answer
-    the held-out (test-split) questions and are scored with the text and structural
-    metrics. Stage 2: a classifier of the same architecture predicts the activity, beside
-    a majority-class and a nearest-centroid baseline. Everything is written under
-    ``<dataset_dir>/reference_model/``.
+    question (the trend rows, and rows of every other QA type the dataset has, stage 2's
+    text answers included), once on the real pairs and once on pairs shuffled at random
+    within each QA type; both answer the held-out (test-split) questions. Trend answers
+    are scored with the text and structural metrics, every QA type's answers by what
+    they state against the rows' facts (``scoring``, read with the semantic checks'
+    template reader). Stage 2: a classifier of the same architecture predicts the
+    activity, beside a majority-class and a nearest-centroid baseline. Everything is
+    written under ``<dataset_dir>/reference_model/``.
 
     Args:
         dataset_dir: A dataset written by ``harqa build``.
         settings: Run settings (default: the CPU preset).
-        templates_dir: Template overlay the dataset was built with (its direction words);
-            default: the packs the dataset carries.
+        templates_dir: Template overlay the dataset was built with (the answers are read
+            along it); default: the packs the dataset carries.
         log: Progress messages.
 
     Returns:
         The report.
 
     Raises:
-        InputError: Missing or malformed dataset parts, or an unavailable device.
+        InputError: Missing or malformed dataset parts, stored template packs missing or
+            altered, or an unavailable device.
     """
     t_start = time.perf_counter()
     settings = settings or settings_for("cpu")
@@ -316,14 +380,20 @@ def verify(dataset_dir: Path, settings: VerifySettings | None = None,
     _check_device(settings.device)
     out = dataset_dir / OUTPUT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    parser = AnswerParser(direction_words(templates_dir, dataset_dir))
+    packs = dataset_packs(templates_dir, dataset_dir)
     with _torch_settings(settings.threads, settings.device):
-        stage1, extra, tok = _stage1(dataset_dir, settings, out, parser, log)
+        stage1, extra, tok = _stage1(dataset_dir, settings, out, packs, log)
         stage2, curve2 = _stage2(dataset_dir, settings, out, log)
     gap = stage1["gap"].get(HEADLINE)
     curves = {**extra["curves"], **({"stage2": curve2} if curve2 else {})}
+    types = list(extra["qa_types"])
+    if "accuracy" in stage2:
+        types.append(metrics.TypeScore(
+            STAGE2_QA_TYPE, 2, "accuracy", True, stage2["accuracy"], None,
+            stage2["baselines"]["majority_class"]["accuracy"], "majority class",
+            stage2["sizes"]["test_rows"], {}))
     report = AlignmentReport(stage1, stage2, gap, round(time.perf_counter() - t_start, 2),
-                             settings, str(out), curves, extra["samples"])
+                             settings, str(out), curves, extra["samples"], tuple(types))
     from validation.reference_model.report import write_outputs
 
     write_outputs(report, out, dataset_dir)

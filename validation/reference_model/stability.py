@@ -1,4 +1,4 @@
-"""How firmly the signal decides the trend answers: the dataset's own detector on perturbed input."""
+"""How firmly the signal decides the trend answers: the dataset's detector on perturbed input."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from generators.trends import detect_batch
 from generators.types import TrendSegment
 from validation.reference_model import metrics
 from validation.reference_model.data import Rows
-from validation.reference_model.parsing import AnswerParser, Structure
+from validation.reference_model.metrics import Timeline
 from validation.reference_model.tokenization import Binning, quantize
 
 NOISE_LEVELS = (0.5, 1.0)
@@ -23,9 +23,9 @@ FIRM_DRAWS = 4
 """Draws of fresh noise an answer must come through unchanged to be firm (``firm_rows``)."""
 
 
-def detected_structure(segments) -> Structure:
-    """The ``Structure`` (directions, starts, ends) of one window's detected trend segments."""
-    return Structure(directions=tuple(s.direction for s in segments),
+def detected_timeline(segments) -> Timeline:
+    """The ``Timeline`` (directions, starts, ends) of one window's detected trend segments."""
+    return Timeline(directions=tuple(s.direction for s in segments),
                      starts=tuple(s.start_s for s in segments),
                      ends=tuple(s.end_s for s in segments))
 
@@ -37,15 +37,17 @@ def as_binned(window: np.ndarray, binning: Binning) -> np.ndarray:
     return binning.centres()[quantize(window[None], binning)[0]] * binning.clip
 
 
-def _segment_index(rows: Rows, parser: AnswerParser) -> tuple[list[int], list[Structure]]:
-    refs = [parser.parse(a) for a in rows.answer]
-    keep = [i for i, (s, r) in enumerate(zip(rows.series, refs)) if s.shape[0] == 1 and r.ends]
-    return keep, [refs[i] for i in keep]
+def _segment_index(rows: Rows, stated: Sequence[Timeline | None]
+                   ) -> tuple[list[int], list[Timeline]]:
+    keep = [i for i, (s, r) in enumerate(zip(rows.series, stated))
+            if s.shape[0] == 1 and r is not None and r.ends]
+    return keep, [stated[i] for i in keep]
 
 
-def segment_rows(rows: Rows, parser: AnswerParser) -> tuple[Rows, list[Structure]]:
-    """The one-channel rows whose answer lists trend segments, and those answers' structures."""
-    keep, refs = _segment_index(rows, parser)
+def segment_rows(rows: Rows, stated: Sequence[Timeline | None]) -> tuple[Rows, list[Timeline]]:
+    """The one-channel rows whose answer lists trend segments (``stated``: the segment
+    lines each row's answer states, ``None`` for none), and those segment lines."""
+    keep, refs = _segment_index(rows, stated)
     return rows.take(keep), refs
 
 
@@ -78,7 +80,7 @@ def redetect(windows: Sequence[np.ndarray], rows: Rows,
     return out
 
 
-def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Structure]
+def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[Timeline]
                ) -> np.ndarray:
     """Timeline agreement of the detector's segments of each window (``redetect``) with
     its reference.
@@ -86,17 +88,17 @@ def agreements(windows: Sequence[np.ndarray], rows: Rows, references: Sequence[S
     Args:
         windows: One 1-D series per row (the row's own, or a changed one).
         rows: The rows (method, parameters, sample rate).
-        references: The structure each row's answer states.
+        references: The segment lines each row's answer states.
 
     Returns:
         ``metrics.timeline_agreement`` of each row.
     """
-    return np.array([metrics.timeline_agreement(ref, detected_structure(segments))
+    return np.array([metrics.timeline_agreement(ref, detected_timeline(segments))
                      for ref, segments in zip(references, redetect(windows, rows))])
 
 
 def _renoised_agreements(windows: Sequence[np.ndarray], rows: Rows,
-                         references: Sequence[Structure], k: float, draws: int,
+                         references: Sequence[Timeline], k: float, draws: int,
                          rng: np.random.Generator) -> np.ndarray:
     """``agreements`` in each of ``draws`` draws (draws × rows) of the windows plus fresh
     white noise of ``k`` × each window's own noise level (``trend_methods.estimate_noise``)."""
@@ -106,7 +108,7 @@ def _renoised_agreements(windows: Sequence[np.ndarray], rows: Rows,
                      for _ in range(draws)]).reshape(draws, len(windows))
 
 
-def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
+def label_stability(rows: Rows, stated: Sequence[Timeline | None], binning: Binning,
                     noise_levels: Sequence[float] = NOISE_LEVELS, repeats: int = 2,
                     seed: int = 0) -> dict[str, float | int] | None:
     """The detector's agreement with the answers when its input changes a little.
@@ -123,7 +125,7 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
     Args:
         rows: Held-out rows (those without segment lines or with several channels are
             left out).
-        parser: Reads the answers' segment lines.
+        stated: The segment lines each row's answer states (``None``: none).
         binning: The reference model's stage-1 binning (its pooling aside: the detector
             reads the window at its own rate).
         noise_levels: Multiples of each window's noise level to add.
@@ -134,7 +136,7 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
         ``rows`` (how many were scored), ``raw``, ``bins`` and one ``noise_<k>`` per
         level; ``None`` when no row lists segments.
     """
-    rows, refs = segment_rows(rows, parser)
+    rows, refs = segment_rows(rows, stated)
     if not refs:
         return None
     raw = _windows(rows)
@@ -148,7 +150,7 @@ def label_stability(rows: Rows, parser: AnswerParser, binning: Binning,
     return out
 
 
-def firm_rows(rows: Rows, parser: AnswerParser, draws: int = FIRM_DRAWS, seed: int = 0
+def firm_rows(rows: Rows, stated: Sequence[Timeline | None], draws: int = FIRM_DRAWS, seed: int = 0
               ) -> list[int]:
     """The rows whose trend answer the signal decides firmly.
 
@@ -161,14 +163,14 @@ def firm_rows(rows: Rows, parser: AnswerParser, draws: int = FIRM_DRAWS, seed: i
 
     Args:
         rows: Held-out rows.
-        parser: Reads the answers' segment lines.
+        stated: The segment lines each row's answer states (``None``: none).
         draws: Noise draws to come through.
         seed: Seed of the draws.
 
     Returns:
         Indices into ``rows``, ascending.
     """
-    keep, refs = _segment_index(rows, parser)
+    keep, refs = _segment_index(rows, stated)
     one = rows.take(keep)
     raw = _windows(one)
     rng = np.random.default_rng([seed, 0xF1A])
