@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 
 import inflect
 from jinja2 import Environment, StrictUndefined, Template
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generators.seeding import row_choice, row_hash
@@ -115,11 +116,41 @@ def _make_env(kind: type[Environment]) -> Environment:
     return env
 
 
+class _TrustedContext(Context):
+    """A ``Context`` that calls ``pick`` directly: Jinja's ``call`` asks every callable
+    whether it wants the context passed (``pass_context`` and kin), which ``pick`` never
+    does; any other callable goes through those checks as usual."""
+
+    def call(__self, __obj: Callable[..., object], *args: object, **kwargs: object) -> object:
+        if type(__obj) is _Scope:
+            return __obj(*args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _TrustedEnvironment(Environment):
+    """``Environment`` whose ``a.b`` on a plain dict reads the item ``b`` at once when
+    ``dict`` has no attribute ``b`` (what Jinja finds too, after a failed ``getattr``: the
+    facts are dicts, so this is most attribute reads)."""
+
+    context_class = _TrustedContext
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 ENV = _make_env(ImmutableSandboxedEnvironment)
 """The sandbox user packs (``--templates``, a dataset's stored packs) render in: no Python
 internals, and no mutating the facts they are handed (``list.append``, ``dict.update``)."""
 
-TRUSTED_ENV = _make_env(Environment)
+TRUSTED_ENV = _make_env(_TrustedEnvironment)
 """Where built-in packs (project code) render, without the sandbox's checks on every
 attribute and call; the same filters, globals and output."""
 
@@ -134,19 +165,6 @@ def compile_template(source: str, trusted: bool = False) -> Template:
         found = _COMPILED[(source, trusted)] = \
             (TRUSTED_ENV if trusted else ENV).from_string(source)
     return found
-
-
-def _render(template: Template, context: dict[str, object]) -> str:
-    """Render with ``context`` as the parent scope, uncopied.
-
-    ``Template.render`` copies the environment globals (a slow ChainMap) into a new dict
-    on every call, and ``Template.new_context`` makes a set of them; rows render ~15 small
-    templates each, so the context is built once per row with the globals in it
-    (``_base_context``) and shared by every render, and the ``Context`` is made directly.
-    """
-    env = template.environment
-    ctx = env.context_class(env, context, template.name, template.blocks)
-    return env.concat(template.root_render_func(ctx))
 
 
 def _base_context(facts: Mapping[str, object]) -> dict[str, object]:
@@ -174,7 +192,9 @@ _SPACES = re.compile(r"[ \t]{2,}|\t")  # single spaces stay: most are, and rewri
 
 def _tidy(text: str) -> str:
     """Collapse runs of spaces, strip lines, drop blank lines (templates may wrap freely)."""
-    return "\n".join(filter(None, map(str.strip, _SPACES.sub(" ", text).splitlines())))
+    if "  " in text or "\t" in text:  # what _SPACES matches; most texts have none
+        text = _SPACES.sub(" ", text)
+    return "\n".join(filter(None, map(str.strip, text.splitlines())))
 
 
 def render_variant(pack: TemplatePack, variant: Variant, facts: Mapping[str, object],
@@ -202,58 +222,86 @@ def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object
     values = _base_context(facts)
     values["trend"] = _synonyms(pack.phrases, row)
     scope = _Scope(pack, row, forced_phrase, values)
-    question = _tidy(scope.render(variant.question))
-    answer = _tidy(scope.render(variant.answer))
+    try:
+        question = _tidy(scope._render(variant.question))
+        answer = _tidy(scope._render(variant.answer))
+    finally:
+        scope._close()
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
 
 
 class _Scope:
-    """One context a row renders in: its values, and what its phrasings rendered.
+    """One context a row renders in: its values, and what its phrasings rendered; called
+    by templates as ``pick``.
 
-    No render context holds its own ``pick`` (each render gets a fresh dict with it), so
-    a finished row leaves no reference cycle for the garbage collector to find.
+    Every template of a scope renders in one Jinja ``Context`` over ``values`` (made once:
+    ``Template.render`` would copy the globals and make a context per call, and a row
+    renders ~8 small templates). What a template sets at its top level is cleared after
+    it, as in a fresh context; a template with blocks gets its own context. ``_close``
+    takes ``pick`` out of the values, so a finished row leaves no reference cycle for the
+    garbage collector to find. Every name but ``__call__`` starts with ``_``, which the
+    sandbox hides from templates.
 
     Args:
         pack: The pack.
         row: The row's ``row_hash``.
         forced_phrase: Lint's override (``render_variant``).
-        values: Names the templates render with, but ``pick``.
+        values: Names the templates render with, but ``pick`` (added: this scope).
     """
 
-    __slots__ = ("pack", "row", "forced_phrase", "values", "picked")
+    __slots__ = ("_pack", "_row", "_forced", "_values", "_context", "_picked")
 
     def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
                  values: dict[str, object]) -> None:
-        self.pack, self.row, self.forced_phrase, self.values = pack, row, forced_phrase, values
-        self.picked: dict[str, str] = {}  # a phrasing's output by purpose, in this context
+        self._pack, self._row, self._forced, self._values = pack, row, forced_phrase, values
+        values["pick"] = self
+        env = TRUSTED_ENV if pack.trusted else ENV
+        self._context = env.context_class(env, values, None, {})
+        self._picked: dict[str, str] = {}  # a phrasing's output by purpose, in this scope
 
-    def render(self, source: str) -> str:
-        """Render one template source in this context."""
-        return _render(compile_template(source, self.pack.trusted),
-                       {**self.values, "pick": self.pick})
+    def _close(self) -> None:
+        """Drop ``pick`` from the values (the scope renders no more)."""
+        self._values.pop("pick", None)
 
-    def pick(self, name: str, *keys: object, **extra: object) -> str:
-        """Render one phrasing of list ``name`` chosen by (seed, row, name, keys).
+    def _render(self, source: str) -> str:
+        """Render one template source in this scope."""
+        template = compile_template(source, self._pack.trusted)
+        env, context = template.environment, self._context
+        if template.blocks:
+            context = env.context_class(env, self._values, None, template.blocks)
+        try:
+            return env.concat(template.root_render_func(context))
+        finally:
+            context.vars.clear()
+            context.exported_vars.clear()
+
+    def __call__(self, name: str, *keys: object, _loop_vars: object = None,
+                 _block_vars: object = None, **extra: object) -> str:
+        """``pick``: render one phrasing of list ``name`` chosen by (seed, row, name, keys).
 
         ``extra`` names (loop items) join the context of this phrasing and of the
-        phrasings it picks in turn.
+        phrasings it picks in turn. (``_loop_vars`` and ``_block_vars`` are Jinja's, which
+        ``Context.call`` drops before calling and ``_TrustedContext.call`` passes on.)
         """
-        phrases = self.pack.phrases
+        phrases = self._pack.phrases
         try:
             options = phrases[name]
         except KeyError:
             raise KeyError(f"no phrase list {name!r}; known: {sorted(phrases)}") from None
-        purpose = "phrase:" + "/".join([name, *map(str, keys)])
+        purpose = "phrase:" + ("/".join([name, *map(str, keys)]) if keys else name)
         if not extra:
-            out = self.picked.get(purpose)
+            out = self._picked.get(purpose)
             if out is not None:
                 return out
-        k = row_choice(self.row, purpose, len(options)) if self.forced_phrase is None \
-            else self.forced_phrase % len(options)
+        k = row_choice(self._row, purpose, len(options)) if self._forced is None \
+            else self._forced % len(options)
         if extra:
-            return _Scope(self.pack, self.row, self.forced_phrase,
-                          {**self.values, **extra}).render(options[k])
-        out = self.picked[purpose] = self.render(options[k])
+            scope = _Scope(self._pack, self._row, self._forced, {**self._values, **extra})
+            try:
+                return scope._render(options[k])
+            finally:
+                scope._close()
+        out = self._picked[purpose] = self._render(options[k])
         return out
 
 
