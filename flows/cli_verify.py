@@ -39,6 +39,9 @@ def verify_command(
     dataset_dir: Path = typer.Argument(..., help="A dataset written by `harqa build`."),
     format: str = typer.Option("text", "--format", help="text or json."),
     device: str = typer.Option("cpu", "--device", help="cpu (default) or cuda (larger model)."),
+    preset: str = typer.Option("full", "--preset",
+                               help="full (default) or quick (about 2 minutes on a 2-core CPU, "
+                                    "read on the calibration curve)."),
     seed: int = typer.Option(0, "--seed", help="Seed of subsampling, shuffling and training."),
     threads: int = typer.Option(0, "--threads", min=0, help="Torch CPU threads (0: default)."),
     templates: Optional[Path] = typer.Option(None, "--templates",
@@ -46,19 +49,20 @@ def verify_command(
 ) -> None:
     """Train the reference model (aligned vs shuffled pairs) and print how well text follows signal.
 
-    Writes checkpoints, ``metrics.json``, ``report.md`` and plots under
-    ``DATASET_DIR/reference_model/``.
+    Writes checkpoints, ``metrics.json``, ``report.md``, ``report.html`` (one page) and plots
+    under ``DATASET_DIR/reference_model/``.
 
     Raises:
         InputError: Unknown format, no dataset (``manifest.json``) at ``dataset_dir``, missing
             dataset parts, or an unavailable device.
+        UnknownNameError: An unknown device or preset (the known ones listed).
     """
     check_format(format)
     read_manifest(dataset_dir)
     from validation.reference_model import settings_for, verify
 
     err = Console(stderr=True)
-    settings = settings_for(device, seed=seed, threads=threads)
+    settings = settings_for(device, preset, seed=seed, threads=threads)
     report = verify(dataset_dir, settings, templates_dir=templates,
                     log=lambda message: err.print(message, highlight=False))
     doc = report.to_json()
@@ -73,4 +77,5 @@ def verify_command(
     line = stability_sentence(doc["stage1"].get("label_stability"))
     if line:
         out.print(line, highlight=False)
-    out.print(f"{doc['seconds']:.0f} s; report: {Path(doc['output_dir']) / 'report.md'}")
+    out.print(f"{doc['seconds']:.0f} s; report: {Path(doc['output_dir']) / 'report.md'} "
+              f"and {Path(doc['output_dir']) / 'report.html'}")

@@ -14,17 +14,17 @@ from validation.reference_model.report import markdown
 
 @task(cache_policy=NONE)
 def train_and_score(dataset_dir: str, device: str, seed: int, threads: int,
-                    templates: str | None) -> AlignmentReport:
+                    templates: str | None, preset: str = "full") -> AlignmentReport:
     """Run the whole verification (one task: the models live in this process)."""
     logger = get_run_logger()
-    settings = settings_for(device, seed=seed, threads=threads)
+    settings = settings_for(device, preset, seed=seed, threads=threads)
     return verify(Path(dataset_dir), settings,
                   templates_dir=Path(templates) if templates else None, log=logger.info)
 
 
 @flow(name="verify_alignment", log_prints=True)
 def verify_alignment(dataset_dir: str, device: str = "cpu", seed: int = 0, threads: int = 0,
-                     templates: str | None = None) -> dict:
+                     templates: str | None = None, preset: str = "full") -> dict:
     """Measure how well a dataset's text follows its signal.
 
     Trains the reference model (aligned and shuffled-pair control) on stage 1 and the
@@ -37,11 +37,12 @@ def verify_alignment(dataset_dir: str, device: str = "cpu", seed: int = 0, threa
         seed: Seed of subsampling, shuffling, initialisation and batching.
         threads: Torch CPU threads (0: torch's default).
         templates: Template overlay the dataset was built with, if any.
+        preset: ``full`` or ``quick`` (``settings.settings_for``).
 
     Returns:
         The report as JSON (keys ``stage1``, ``stage2``, ``alignment_gap``, ``seconds``…).
     """
-    report = train_and_score(dataset_dir, device, seed, threads, templates)
+    report = train_and_score(dataset_dir, device, seed, threads, templates, preset)
     create_markdown_artifact(key="alignment-report", markdown=markdown(report, Path(dataset_dir)),
                              description=f"alignment gap {report.alignment_gap}")
     return report.to_json()

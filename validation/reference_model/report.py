@@ -171,7 +171,15 @@ def markdown(report: AlignmentReport, dataset_dir: Path) -> str:
         out += ["", line]
     for name, reason in st1.get("unavailable", {}).items():
         out.append(f"- `{name}` unavailable: {reason}")
-    out += ["", "![learning curve](learning_curve.png)", "", "## Stage 2: activity", ""]
+    from validation.reference_model import calibration
+    from validation.reference_model.html_report import CALIBRATION_PNG, calibration_sentence
+
+    calib = calibration.load()
+    out += ["", "![learning curve](learning_curve.png)", "", "## Calibration", "",
+            calibration_sentence(report, calib)]
+    if calib is not None:
+        out += ["", f"![calibration curve]({CALIBRATION_PNG})"]
+    out += ["", "## Stage 2: activity", ""]
     if "skipped" in st2:
         out.append(f"Skipped: {st2['skipped']}")
     else:
@@ -209,7 +217,8 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
         "- `tokenizer/`: BPE text vocabulary (trained on the training questions and "
         "answers) plus the sensor tokens and their binning; `stage2_tokenizer/`: the "
         "classifiers' sensor tokens and bytes only.",
-        "- `metrics.json`, `report.md`, `learning_curve.png`, `confusion_matrix.png`.", "",
+        "- `metrics.json`, `report.md`, `report.html` (one self-contained page), "
+        "`learning_curve.png`, `confusion_matrix.png`, `calibration.png`.", "",
         "## Architecture and training", "",
         f"GPT-2 configuration with {s.n_layer} layers, hidden size {s.n_embd}, {s.n_head} "
         f"heads, dropout {s.dropout}, trained from random initialisation with seed {s.seed} "
@@ -253,7 +262,8 @@ def model_card(report: AlignmentReport, dataset_dir: Path) -> str:
 
 
 def write_outputs(report: AlignmentReport, out: Path, dataset_dir: Path) -> None:
-    """Write ``metrics.json``, ``report.md``, the plots and the model card ``README.md``."""
+    """Write ``metrics.json``, ``report.md``, the plots, the model card ``README.md`` and
+    the one-page ``report.html`` (``html_report.write_html``)."""
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "metrics.json", json.dumps(report.to_json(), indent=2, sort_keys=True))
     plot_curves(report.curves, out / "learning_curve.png")
@@ -262,3 +272,6 @@ def write_outputs(report: AlignmentReport, out: Path, dataset_dir: Path) -> None
                        out / "confusion_matrix.png")
     _write_atomic(out / "report.md", markdown(report, dataset_dir))
     _write_atomic(out / "README.md", model_card(report, dataset_dir))
+    from validation.reference_model.html_report import write_html
+
+    write_html(report, out, dataset_dir)

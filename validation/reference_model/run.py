@@ -180,8 +180,12 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path,
     ref_lines = [stated_timeline(t.values) if t else None for t in truths[:n_trend]]
     spans = scorer.direction_spans(trend_test)
     words = scorer.direction_words(trend_test.qa_type[0]) if n_trend else {}
-    sbert = text_metrics.SbertScorer(s.device)
+    # max_answer_tokens 0 (the quick preset): nothing generated, teacher-forced measures only
+    sbert = text_metrics.SbertScorer(s.device) if max_new else None
     results, curves, unavailable, generated, per_row = {}, {}, {}, {}, {}
+    if not max_new:
+        unavailable["generated answers"] = ("max_answer_tokens 0 (preset quick): only the "
+                                            "teacher-forced measures are scored")
     for kind in ("aligned", "shuffled"):
         rows = train_rows if kind == "aligned" else shuffled_pairing(train_rows, s.seed)
         examples = (train_ex if kind == "aligned"
@@ -200,19 +204,20 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path,
         def read(i: int, text: str) -> Timeline | None:
             return stated_timeline(scorer.read(scorer.row(trend_test, i, text)))
 
-        hyps = answers(model, tok, trend_ex, trend_test, max_new, s, read)
-        if len(typed_ex.prompts):
+        hyps = answers(model, tok, trend_ex, trend_test, max_new, s, read) if max_new else []
+        if len(typed_ex.prompts) and max_new:
             hyps += [tok.decode(g) for g in generate(model, typed_ex, tok.pad_id, tok.eos_id,
                                                      max_new, s)]
         gen_s = time.perf_counter() - t0
-        text, reasons = text_metrics.text_metrics(hyps[:n_trend], refs, sbert)
+        text, reasons = (text_metrics.text_metrics(hyps[:n_trend], refs, sbert) if hyps
+                         else ({}, {}))
         unavailable.update(reasons)
         forced = forced_direction_accuracy(model, tok, trend_ex, refs, spans, words, s)
         scored = [scorer.score(t, h) if t else ({}, False) for t, h in zip(truths, hyps)]
         per_row[kind] = scored
         gen_lines = [stated_timeline(scorer.read(scorer.row(trend_test, i, h)))
                      for i, h in enumerate(hyps[:n_trend])]
-        results[kind] = {**text, **metrics.trend_metrics(ref_lines, gen_lines),
+        results[kind] = {**text, **(metrics.trend_metrics(ref_lines, gen_lines) if hyps else {}),
                          FORCED: forced,
                          "reference_parsed": (sum(t is not None for t in truths) / len(truths)
                                               if truths else None),
@@ -231,14 +236,14 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path,
     for kind, hyps in generated.items():
         results[kind][FIRM] = metrics.trend_metrics(firm_lines, [
             stated_timeline(scorer.read(scorer.row(trend_test, i, hyps[i]))) for i in firm]
-            )["trend_accuracy"] if firm else None
+            )["trend_accuracy"] if firm and hyps else None
         log(f"stage 1 {kind}: {FIRM} {results[kind][FIRM]} ({len(firm)} rows)")
     other = metrics.repairing(trend_test.qa_type, s.seed)
     chance = metrics.trend_metrics(ref_lines, [ref_lines[o] for o in other])
     firm_other = metrics.repairing([trend_test.qa_type[i] for i in firm], s.seed)
     chance[FIRM] = metrics.trend_metrics(firm_lines, [firm_lines[o] for o in firm_other]
                                          )["trend_accuracy"] if firm else None
-    types = type_scores(test_rows, truths, per_row, stage_of, s.seed)
+    types = type_scores(test_rows, truths, per_row, stage_of, s.seed) if max_new else ()
     stage1 = {**results, "gap": metrics.gaps(results["aligned"], results["shuffled"]),
               "chance": chance,
               "label_stability": stability,
@@ -257,7 +262,7 @@ def _stage1(dataset_dir: Path, settings: VerifySettings, out: Path,
                         "max_answer_tokens": max_new}}
     samples = tuple({"qa_type": test_rows.qa_type[i], "question": test_rows.question[i],
                      "reference": refs[i], "generated": generated["aligned"][i]}
-                    for i in range(min(3, len(test_rows))))
+                    for i in range(min(3, len(generated["aligned"]))))
     return stage1, {"curves": curves, "samples": samples, "qa_types": types}, tok
 
 

@@ -1,4 +1,4 @@
-"""Settings of one verification run, with a CPU preset (the default) and a larger CUDA preset."""
+"""Settings of one verification run: the full preset (CPU and CUDA forms) and a quick one."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class VerifySettings:
             reading helps choose among the sampled answers; 0 turns both off.
         eval_rows: Held-out rows whose loss traces the learning curve.
         eval_points: Number of held-out loss evaluations along training.
-        max_answer_tokens: Cap on generated answer tokens.
+        max_answer_tokens: Cap on generated answer tokens; 0: no answers generated (only
+            the teacher-forced measures are scored).
         time_tolerance: Sensor positions on each side of a time whose probability counts
             for it when a generated answer names a time; 0: plain greedy decoding.
         mbr_samples: Answers sampled per test prompt of a trend answer besides the greedy
@@ -110,23 +111,39 @@ PRESETS = {
                            lr=1e-3, mbr_samples=24, mbr_batch=1024, stage2_train_rows=20000,
                            stage2_test_rows=5000, stage2_steps=500, stage2_pool=1),
 }
-"""Default settings per device: the CPU preset fits 10 minutes on a 2-core CPU; the CUDA
-preset is a larger model for one GPU (timings: ``docs/reference_model.md``)."""
+"""The full preset per device (the default): the CPU form fits 10 minutes on a 2-core CPU;
+the CUDA form is a larger model for one GPU (timings: ``docs/reference_model.md``)."""
+
+QUICK = VerifySettings(stage1_steps=200, stage1_test_rows=2000, max_answer_tokens=0,
+                       mbr_samples=0, eval_points=2, stage2_steps=60, stage2_seeds=1,
+                       type_train_rows=0, type_test_rows=0)
+"""The quick preset (``harqa verify --preset quick``, on either device): the CPU model
+trained on trend answers for a quarter of the steps and read under teacher forcing on every
+held-out trend row (``max_answer_tokens`` 0: no answer is generated, so the free-generation
+and per-QA-type scores are left out), beside one small stage-2 classifier; its budget is 2
+minutes on a 2-core CPU. The calibration curve (``calibration.json``) is measured with it."""
+
+PRESET_NAMES = ("full", "quick")
+"""The presets ``settings_for`` knows."""
 
 
-def settings_for(device: str = "cpu", **overrides: object) -> VerifySettings:
-    """The preset of ``device`` with some fields replaced.
+def settings_for(device: str = "cpu", preset: str = "full", **overrides: object) -> VerifySettings:
+    """A preset on ``device`` with some fields replaced.
 
     Args:
         device: ``cpu`` or ``cuda``.
+        preset: ``full`` (the device's own preset) or ``quick``.
         **overrides: ``VerifySettings`` fields to change.
 
     Returns:
         The settings.
 
     Raises:
-        UnknownNameError: An unknown device (the known ones listed).
+        UnknownNameError: An unknown device or preset (the known ones listed).
     """
     if device not in PRESETS:
         raise UnknownNameError(f"unknown device {device!r}; known: {', '.join(sorted(PRESETS))}")
-    return replace(PRESETS[device], **overrides)
+    if preset not in PRESET_NAMES:
+        raise UnknownNameError(f"unknown preset {preset!r}; known: {', '.join(PRESET_NAMES)}")
+    base = PRESETS[device] if preset == "full" else replace(QUICK, device=device)
+    return replace(base, **overrides)
