@@ -275,6 +275,18 @@ def test_summarize(method):
     assert batch[0] == s and batch[1] == F.summarize(SINE_2HZ[:37], RATE, WAIST_ACC, method)
 
 
+def test_summaries_read_the_features_of_their_batch_in_any_order():
+    windows = np.random.default_rng(3).normal(size=(3, 64)).cumsum(axis=1)
+    got = F.summarize_batch(list(windows), RATE, WAIST_ACC)
+    eager = F.compute_features(F.SeriesBatch.of(windows, RATE, WAIST_ACC))
+    assert got[2].features["peaks"] == eager[2]["peaks"]  # one feature of a late row first
+    assert [dict(s.features) for s in got] == [{k: v for k, v in e.items() if k != "stats"}
+                                               for e in eager]
+    assert [dict(s.stats) for s in got] == [{k: v for k, v in e["stats"].items() if k != "unit"}
+                                            for e in eager]
+    assert "stats" not in got[0].features and "unit" not in got[0].stats
+
+
 @pytest.mark.parametrize("method", ["robust", "sensorllm"])
 def test_summarize_windows_equals_per_channel(method):
     channels = (WAIST_ACC, GYRO, ANKLE_ACC)

@@ -358,6 +358,26 @@ def _json_rows(columns: Columns) -> list[dict[str, object]]:
     return [dict(zip(names, vals)) for vals in zip(*lists)]
 
 
+def feature_rows(batch: SeriesBatch, name: str) -> list[dict[str, object] | None]:
+    """One registered feature of every window of a batch.
+
+    Args:
+        batch: Equal-length windows.
+        name: Feature name.
+
+    Returns:
+        Per window, the feature's JSON-serialisable fields, or ``None`` where it does
+        not apply to the row's channel.
+    """
+    cols = dict(FEATURES[name](batch))
+    applies = cols.pop(APPLIES, None)
+    rows: list[dict[str, object] | None] = \
+        list(_json_rows(cols)) or [None] * batch.values.shape[0]  # a feature of no fields
+    if applies is not None:
+        rows = [fields if ok else None for fields, ok in zip(rows, applies.tolist())]
+    return rows
+
+
 def compute_features(batch: SeriesBatch, names: Sequence[str] | None = None
                      ) -> list[dict[str, dict[str, object]]]:
     """Registered features of every window of a batch.
@@ -373,11 +393,8 @@ def compute_features(batch: SeriesBatch, names: Sequence[str] | None = None
     rows = batch.values.shape[0]
     per_window: list[dict[str, dict[str, object]]] = [{} for _ in range(rows)]
     for name in names or FEATURES.names():
-        cols = dict(FEATURES[name](batch))
-        applies = cols.pop(APPLIES, None)
-        for d, fields, ok in zip(per_window, _json_rows(cols),
-                                 applies.tolist() if applies is not None else [True] * rows):
-            if ok:
+        for d, fields in zip(per_window, feature_rows(batch, name)):
+            if fields is not None:
                 d[name] = fields
     return per_window
 

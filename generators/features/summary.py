@@ -3,25 +3,97 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from generators import trends
-from generators.features.channel import SeriesBatch, compute_features
+from generators.features.channel import FEATURES, SeriesBatch, feature_rows
 from generators.types import Channel, ChannelSummary, TrendSegment
+
+STATS = "stats"
+"""The feature that fills ``ChannelSummary.stats`` (less its ``unit``), not ``features``."""
+
+
+class _BatchFeatures:
+    """The registered features of a batch's rows, each computed for the whole batch when
+    a row first reads it: a build reads few features, of some windows only."""
+
+    __slots__ = ("_batch", "_rows")
+
+    def __init__(self, batch: SeriesBatch) -> None:
+        self._batch = batch
+        self._rows: dict[str, list[dict[str, object] | None]] = {}
+
+    def fields(self, name: str, row: int) -> dict[str, object] | None:
+        """Feature ``name`` of row ``row`` (``None`` where it does not apply)."""
+        rows = self._rows.get(name)
+        if rows is None:
+            rows = self._rows[name] = feature_rows(self._batch, name)
+        return rows[row]
+
+
+class _Features(Mapping[str, object]):
+    """One row's features (name → fields, as ``compute_features`` gives them), each
+    computed on first read."""
+
+    __slots__ = ("_batch", "_row", "_names")
+
+    def __init__(self, batch: _BatchFeatures, row: int, names: tuple[str, ...]) -> None:
+        self._batch, self._row, self._names = batch, row, names
+
+    def __getitem__(self, name: str) -> object:
+        fields = self._batch.fields(name, self._row) if name in self._names else None
+        if fields is None:
+            raise KeyError(name)
+        return fields
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._names if self._batch.fields(n, self._row) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class _Stats(Mapping[str, float]):
+    """One row's ``stats`` feature less its ``unit``, computed on first read."""
+
+    __slots__ = ("_batch", "_row")
+
+    def __init__(self, batch: _BatchFeatures, row: int) -> None:
+        self._batch, self._row = batch, row
+
+    def _fields(self) -> dict[str, object]:
+        return self._batch.fields(STATS, self._row)  # type: ignore[return-value]
+
+    def __getitem__(self, key: str) -> float:
+        if key == "unit":
+            raise KeyError(key)
+        return self._fields()[key]  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._fields() if k != "unit")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def _summaries(batch: SeriesBatch, segments: Sequence[Sequence[TrendSegment]],
                trend_method: str, trend_params: Mapping[str, object]) -> list[ChannelSummary]:
-    """Summaries of the rows of a batch, given their segments and how they were made."""
-    out = []
-    for ch, segs, f in zip(batch.channels, segments, compute_features(batch)):
-        st = {k: v for k, v in f.pop("stats").items() if k != "unit"}
-        out.append(ChannelSummary(channel=ch, segments=tuple(segs), stats=st,
-                                  overall=trends.overall(segs, trend_method, **trend_params),
-                                  features=f))
-    return out
+    """Summaries of the rows of a batch, given their segments and how they were made;
+    ``stats`` and ``features`` are computed for the whole batch on first read."""
+    lazy = _BatchFeatures(batch)
+    names = tuple(n for n in FEATURES.names() if n != STATS)
+    return [ChannelSummary(channel=ch, segments=tuple(segs), stats=_Stats(lazy, i),
+                           overall=trends.overall(segs, trend_method, **trend_params),
+                           features=_Features(lazy, i, names))
+            for i, (ch, segs) in enumerate(zip(batch.channels, segments))]
 
 
 def summarize_batch(windows: Sequence[np.ndarray] | np.ndarray, sample_rate_hz: float,
