@@ -142,3 +142,33 @@ def test_no_label_script_runs_in_the_data_docs(validated, tmp_path):
     titles = {p.relative_to(root).as_posix(): _title_in_browser(browser, p, tmp_path / "profile")
               for p in pages}
     assert all(t and t != MARK for t in titles.values()), titles
+
+
+def test_batches_hand_gx_contiguous_columns_and_list_lengths():
+    """Parts regroup into frames of at least ``rows`` rows whose columns are one Arrow chunk
+    each (GX's row filters then take rows, not copy whole columns); a list column reaches
+    GX as its length, a null list as a null length; the series as its helper columns."""
+    from generators.schema import schemas
+    from tests.conftest import described_sample
+
+    rec, cfg, items = described_sample()
+    table = dataset.items_to_table(list(items[:60]), rec, cfg.trend_params)
+    names = table["channel_names"].to_pylist()
+    names[26] = None
+    parts = [table.slice(0, 25), table.slice(25, 25).set_column(
+        table.schema.get_field_index("channel_names"),
+        pa.field("channel_names", pa.list_(pa.string())), pa.array(names[25:50])),
+        table.slice(50)]
+    frames = list(gx_suites.batches(iter(parts), table.schema, rows=40))
+    assert [len(f) for f in frames] == [50, 10]
+    first = frames[0]
+    assert all(first[c].array._pa_array.num_chunks == 1 for c in ("question", "answer"))
+    expect = [len(n) for n in table["channel_names"].to_pylist()[:50]]
+    assert first["channel_names"].tolist()[:26] == expect[:26]
+    assert first["channel_names"].isna().tolist() == [False] * 26 + [True] + [False] * 23
+    assert first["n_channels"].tolist() == [len(s) for s in table["series"].to_pylist()[:50]]
+    assert first["series_length"].tolist() == [len(s[0]) for s in
+                                               table["series"].to_pylist()[:50]]
+    assert "series" not in first
+    (empty,) = gx_suites.batches(iter([]), schemas(True)[0])
+    assert len(empty) == 0 and "series_length" in empty
