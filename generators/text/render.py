@@ -221,58 +221,56 @@ def _render_row(pack: TemplatePack, variant: Variant, facts: Mapping[str, object
     """``render_variant`` given the row's ``row_hash``."""
     values = _base_context(facts)
     values["trend"] = _synonyms(pack.phrases, row)
-    scope = _Scope(pack, row, forced_phrase, values)
-    try:
-        question = _tidy(scope._render(variant.question))
-        answer = _tidy(scope._render(variant.answer))
-    finally:
-        scope._close()
+    env = TRUSTED_ENV if pack.trusted else ENV
+    scope = _Scope(pack, row, forced_phrase, env.context_class(env, values, None, {}), {})
+    question = _tidy(scope._render(variant.question))
+    answer = _tidy(scope._render(variant.answer))
     return Rendered(question, answer, f"{pack.qa_type}/{variant.name}", pack.version)
 
 
 class _Scope:
-    """One context a row renders in: its values, and what its phrasings rendered; called
+    """Names a row's templates render with beyond its values (``pick``: this scope, and
+    the loop items a phrasing was picked with), and what its phrasings rendered; called
     by templates as ``pick``.
 
-    Every template of a scope renders in one Jinja ``Context`` over ``values`` (made once:
-    ``Template.render`` would copy the globals and make a context per call, and a row
-    renders ~8 small templates). What a template sets at its top level is cleared after
-    it, as in a fresh context; a template with blocks gets its own context. ``_close``
-    takes ``pick`` out of the values, so a finished row leaves no reference cycle for the
-    garbage collector to find. Every name but ``__call__`` starts with ``_``, which the
-    sandbox hides from templates.
+    All templates of a row render in one Jinja ``Context`` over the row's values (made
+    once: ``Template.render`` would copy the globals and make a context per call, and a
+    row renders ~8 small templates). During a render the context's ``vars`` are a fresh
+    copy of the scope's names, put back after it: what a template sets at its top level
+    stays in it, as in a fresh context, and a finished row leaves no reference cycle for
+    the garbage collector to find. A template with blocks gets a context of its own.
+    Every name but ``__call__`` starts with ``_``, which the sandbox hides from templates.
 
     Args:
         pack: The pack.
         row: The row's ``row_hash``.
         forced_phrase: Lint's override (``render_variant``).
-        values: Names the templates render with, but ``pick`` (added: this scope).
+        context: The row's context (its parent: the row's values).
+        names: The enclosing scope's names and the loop items (``pick`` is added).
     """
 
-    __slots__ = ("_pack", "_row", "_forced", "_values", "_context", "_picked")
+    __slots__ = ("_pack", "_row", "_forced", "_context", "_names", "_picked")
 
     def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
-                 values: dict[str, object]) -> None:
-        self._pack, self._row, self._forced, self._values = pack, row, forced_phrase, values
-        values["pick"] = self
-        env = TRUSTED_ENV if pack.trusted else ENV
-        self._context = env.context_class(env, values, None, {})
+                 context: Context, names: dict[str, object]) -> None:
+        self._pack, self._row, self._forced, self._context = pack, row, forced_phrase, context
+        names["pick"] = self
+        self._names = names
         self._picked: dict[str, str] = {}  # a phrasing's output by purpose, in this scope
-
-    def _close(self) -> None:
-        """Drop ``pick`` from the values (the scope renders no more)."""
-        self._values.pop("pick", None)
 
     def _render(self, source: str) -> str:
         """Render one template source in this scope."""
         template = compile_template(source, self._pack.trusted)
         env, context = template.environment, self._context
         if template.blocks:
-            context = env.context_class(env, self._values, None, template.blocks)
+            own = env.context_class(env, {**context.parent, **self._names}, None, template.blocks)
+            return env.concat(template.root_render_func(own))
+        outer = context.vars
+        context.vars = dict(self._names)
         try:
             return env.concat(template.root_render_func(context))
         finally:
-            context.vars.clear()
+            context.vars = outer
             context.exported_vars.clear()
 
     def __call__(self, name: str, *keys: object, _loop_vars: object = None,
@@ -296,11 +294,8 @@ class _Scope:
         k = row_choice(self._row, purpose, len(options)) if self._forced is None \
             else self._forced % len(options)
         if extra:
-            scope = _Scope(self._pack, self._row, self._forced, {**self._values, **extra})
-            try:
-                return scope._render(options[k])
-            finally:
-                scope._close()
+            return _Scope(self._pack, self._row, self._forced, self._context,
+                          {**self._names, **extra})._render(options[k])
         out = self._picked[purpose] = self._render(options[k])
         return out
 
