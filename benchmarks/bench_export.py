@@ -31,16 +31,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_capture24_stream import _child as capture24_child  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "export.json"
-FORMATS = ["chatts", "jsonl", "messages", "opentslm", "sensorllm"]
+#: Formats to export; ``sensorllm+pickle`` is sensorllm with ``--series-file pickle``.
+FORMATS = ["chatts", "jsonl", "messages", "opentslm", "sensorllm", "sensorllm+pickle"]
 
 
 def export_once(dataset: Path, fmt: str, out: Path) -> dict:
-    """Export ``dataset`` as ``fmt`` into ``out`` in this process; seconds (wall and CPU),
-    peak RSS, size written, files and the largest file."""
+    """Export ``dataset`` as ``fmt`` (``FORMATS``) into ``out`` in this process; seconds
+    (wall and CPU), peak RSS, size written, files and the largest file."""
     from generators.export import export
+    from generators.exporters import ExportOptions
 
+    name, _, series_file = fmt.partition("+")
     start, cpu = time.perf_counter(), time.process_time()
-    summary = export(dataset, fmt, str(out))
+    summary = export(dataset, name, str(out), ExportOptions(series_file=series_file or "npz"))
     sizes = [f.stat().st_size for f in out.rglob("*") if f.is_file()]
     return {"format": fmt, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu,
@@ -70,7 +73,7 @@ def bench(dataset: Path, formats: list[str], tmp: Path, label: dict) -> dict:
         r = _export_child(dataset, fmt, out)
         shutil.rmtree(out)
         result["exports"].append(r)
-        print(f"{label.get('hours', '-'):>5} {result['rows']:8d} {fmt:>9} {r['seconds']:8.1f} "
+        print(f"{label.get('hours', '-'):>5} {result['rows']:8d} {fmt:>16} {r['seconds']:8.1f} "
               f"{r['cpu_seconds']:6.1f} {r['peak_rss_mb']:11.0f} {r['out_mb']:8.1f} "
               f"{r['files']:5d} {r['largest_file_mb']:8.1f}", flush=True)
     return result
@@ -89,7 +92,7 @@ def main() -> None:
     if args.export:
         print(json.dumps(export_once(args.export, args.format, args.out)))
         return
-    print(f"{'hours':>5} {'rows':>8} {'format':>9} {'export s':>8} {'CPU s':>6} "
+    print(f"{'hours':>5} {'rows':>8} {'format':>16} {'export s':>8} {'CPU s':>6} "
           f"{'peak RSS MB':>11} {'out MB':>8} {'files':>5} {'max MB':>8}")
     results = {"cpu_count": os.cpu_count(), "load_avg_1m_at_start": os.getloadavg()[0],
                "runs": []}

@@ -62,8 +62,21 @@ def _rows_within(table: pa.Table, bound: int) -> int:
     return lo
 
 
-def _cut(tables: Iterable[pa.Table], bound: int) -> Iterator[pa.Table]:
-    """``tables``' rows, in order, re-cut into tables of at most ``bound`` Arrow bytes."""
+def write_parquet(w: Writer, stem: str, tables: Iterable[pa.Table], bound: int) -> int:
+    """Write ``tables`` (one schema) to ``<stem>-NNNNN-of-MMMMM.parquet`` shards, each one
+    row group of at most ``bound`` bytes of Arrow data. Returns the number of rows.
+
+    At most a shard and a table of rows are held: a written shard's rows are let go
+    before the next are read."""
+    count, rows = 0, 0
+
+    def flush(shard: pa.Table) -> None:
+        nonlocal count, rows
+        with w.open(f"{stem}-{count:05d}.part") as sink:
+            pq.write_table(shard, sink, row_group_size=_ALL_ROWS)
+            sink.rows = shard.num_rows
+        count, rows = count + 1, rows + shard.num_rows
+
     pending: list[pa.Table] = []
     size = 0
     for table in tables:
@@ -74,23 +87,11 @@ def _cut(tables: Iterable[pa.Table], bound: int) -> Iterator[pa.Table]:
             n = _rows_within(whole, bound)
             if n == whole.num_rows:
                 break
-            yield whole.slice(0, n)
-            rest = whole.slice(n)
-            pending, size = [rest], rest.nbytes
-    if pending:
-        last = pa.concat_tables(pending)
-        if last.num_rows:
-            yield last
-
-
-def write_parquet(w: Writer, stem: str, tables: Iterable[pa.Table], bound: int) -> int:
-    """Write ``tables`` (one schema) to ``<stem>-NNNNN-of-MMMMM.parquet`` shards, each one
-    row group of at most ``bound`` bytes of Arrow data. Returns the number of rows."""
-    count, rows = 0, 0
-    for shard in _cut(tables, bound):
-        with w.open(f"{stem}-{count:05d}.part") as sink:
-            pq.write_table(shard, sink, row_group_size=_ALL_ROWS)
-            sink.rows = shard.num_rows
-        count, rows = count + 1, rows + shard.num_rows
+            flush(whole.slice(0, n))
+            pending = [whole.slice(n)]
+            size = pending[0].nbytes
+            del whole
+    if pending and (last := pa.concat_tables(pending)).num_rows:
+        flush(last)
     _publish(w, stem, ".parquet", count)
     return rows
