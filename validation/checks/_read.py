@@ -374,14 +374,31 @@ class Compiler:
                          if key.startswith(name[:-1]) for src in srcs)
         return tuple(self.pack.phrases[name])
 
+    @functools.cache
+    def list_pattern(self, name: str) -> tuple[re.Pattern, Mapping[str, Mapping[str, Slot]]]:
+        """One capturing regex of every phrasing of list ``name``, as alternatives in list
+        order (each a group ``p<i>``), and the slots of each alternative.
+
+        A full match takes the first phrasing that matches the whole text, as trying them
+        one by one would, in one call; ``Match.lastgroup`` names it (its group is the
+        outermost, so it closes last).
+        """
+        slots: dict[str, Slot] = {}
+        parts, owned = [], {}
+        for i, src in enumerate(self._sources(name)):
+            first = len(slots)
+            parts.append(f"(?P<p{i}>{self.nodes(tuple(parse_template(src)), slots, top=True)})")
+            owned[f"p{i}"] = dict(list(slots.items())[first:])
+        return re.compile("|".join(parts), re.I), owned
+
     def read_list(self, name: str, text: str) -> dict[str, list]:
-        """Values of ``text`` read as whichever phrasing of list ``name`` matches it whole."""
-        for src in self._sources(name):
-            pattern, slots = self.pattern(src)
-            m = pattern.fullmatch(text.strip())
-            if m:
-                return self._values(m, slots)
-        raise Unreadable(f"{text[:60]!r} matches no phrasing of {name!r}")
+        """Values of ``text`` read as the first phrasing of list ``name`` that matches it
+        whole."""
+        pattern, owned = self.list_pattern(name)
+        m = pattern.fullmatch(text.strip())
+        if m is None:
+            raise Unreadable(f"{text[:60]!r} matches no phrasing of {name!r}")
+        return self._values(m, owned[m.lastgroup])
 
     def read_loop(self, body: tuple, text: str) -> list[dict[str, list]]:
         """One dict of values per iteration of a loop body over ``text``."""

@@ -46,3 +46,10 @@ def check(row: Row) -> Iterator[Failure]:
     if said != holds:
         yield Failure("true_false.verdict", f"{kind}: claim {claimed} is {holds} of the series, "
                                             f"the answer says {said}")
+
+
+def trend_channels(row: Row) -> range:
+    """Channels whose trend segments :func:`check` may read (a claim about the overall
+    trend or the number of segments; ``semantic.check_table`` computes them beforehand,
+    batched with the table's other rows)."""
+    return range(1)
