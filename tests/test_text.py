@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -249,8 +250,6 @@ def test_builtin_packs_are_trusted_unless_user_phrases_join_them(tmp_path):
 def test_builtin_packs_render_the_same_outside_the_sandbox():
     """Every variant and phrasing of every built-in pack (lint's samples) renders to the
     same text in TRUSTED_ENV as in the sandbox."""
-    import dataclasses
-
     from generators.qa import facts_for, lint_contexts
 
     contexts = list(lint_contexts())
@@ -263,3 +262,33 @@ def test_builtin_packs_render_the_same_outside_the_sandbox():
                 facts = samples[(k + i) % len(samples)]
                 assert render_variant(pack, variant, facts, 1, f"r{k}", forced_phrase=k) == \
                     render_variant(boxed, variant, facts, 1, f"r{k}", forced_phrase=k)
+
+
+def test_what_a_template_sets_stays_in_it():
+    """Templates of a row share one Jinja context; a top-level set reaches no other."""
+    pack = _pack("{% set x = 1 %}{{ x }} {{ pick('p') }}?", "{{ x is defined }}",
+                 p=("{{ x is defined }}",))
+    for trusted in (True, False):
+        out = render(dataclasses.replace(pack, trusted=trusted), {"x_": 0}, 0, "r")
+        assert (out.question, out.answer) == ("1 False?", "False")
+
+
+def test_rendering_leaves_no_reference_cycles():
+    """A finished row is freed by reference counting: no garbage for the collector."""
+    import gc
+
+    from generators.qa import facts_for, lint_contexts
+
+    rows = [(pack, f.values) for qa_type, pack in sorted(load_packs().items())
+            for ctx in lint_contexts() for f in facts_for(qa_type, ctx)]
+    rows += [(dataclasses.replace(pack, trusted=False), facts) for pack, facts in rows]
+    for pack, facts in rows:  # compiling the templates leaves garbage of its own
+        render(pack, facts, 0, "warm")
+    gc.collect()
+    gc.disable()
+    try:
+        for k, (pack, facts) in enumerate(rows):
+            render(pack, facts, 0, f"r{k}")
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

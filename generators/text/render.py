@@ -236,9 +236,9 @@ class _Scope:
     All templates of a row render in one Jinja ``Context`` over the row's values (made
     once: ``Template.render`` would copy the globals and make a context per call, and a
     row renders ~8 small templates). During a render the context's ``vars`` are a fresh
-    copy of the scope's names, put back after it: what a template sets at its top level
-    stays in it, as in a fresh context, and a finished row leaves no reference cycle for
-    the garbage collector to find. A template with blocks gets a context of its own.
+    dict of the scope's names and ``pick``, put back after it: what a template sets at its
+    top level stays in it, as in a fresh context. Nothing the scope holds refers back to
+    it, so a finished row leaves no reference cycle for the garbage collector to find. A template with blocks gets a context of its own.
     Every name but ``__call__`` starts with ``_``, which the sandbox hides from templates.
 
     Args:
@@ -246,7 +246,7 @@ class _Scope:
         row: The row's ``row_hash``.
         forced_phrase: Lint's override (``render_variant``).
         context: The row's context (its parent: the row's values).
-        names: The enclosing scope's names and the loop items (``pick`` is added).
+        names: The enclosing scope's names and the loop items, but ``pick``.
     """
 
     __slots__ = ("_pack", "_row", "_forced", "_context", "_names", "_picked")
@@ -254,7 +254,6 @@ class _Scope:
     def __init__(self, pack: TemplatePack, row: hashlib.blake2b, forced_phrase: int | None,
                  context: Context, names: dict[str, object]) -> None:
         self._pack, self._row, self._forced, self._context = pack, row, forced_phrase, context
-        names["pick"] = self
         self._names = names
         self._picked: dict[str, str] = {}  # a phrasing's output by purpose, in this scope
 
@@ -263,10 +262,11 @@ class _Scope:
         template = compile_template(source, self._pack.trusted)
         env, context = template.environment, self._context
         if template.blocks:
-            own = env.context_class(env, {**context.parent, **self._names}, None, template.blocks)
+            own = env.context_class(env, {**context.parent, **self._names, "pick": self}, None,
+                                    template.blocks)
             return env.concat(template.root_render_func(own))
         outer = context.vars
-        context.vars = dict(self._names)
+        context.vars = {**self._names, "pick": self}
         try:
             return env.concat(template.root_render_func(context))
         finally:
