@@ -5,6 +5,7 @@ OpenTSLM, SensorLLM's pickled series; the seeded mix, the manifest, the refusals
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 import re
@@ -181,12 +182,26 @@ def test_opentslm_normalisation_inverts_from_the_text(built, source_rows, mem):
                     assert np.std(z, ddof=1) == pytest.approx(1, abs=1e-5)
 
 
+class _Numpy1Unpickler(pickle.Unpickler):
+    """Resolves only what numpy 1.x and 2.x both have (numpy 2's array pickles name
+    ``numpy._core``, which numpy 1.x, as in a trainer's environment, cannot import)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in {("builtins", "list"), ("numpy", "ndarray")}:
+            raise pickle.UnpicklingError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def _load_pickle(data: bytes):
+    return _Numpy1Unpickler(io.BytesIO(data)).load()
+
+
 def test_sensorllm_pickle_replays_its_loaders(built, source_rows, mem):
     export(built, "sensorllm", "memory://p", ExportOptions(series_file="pickle"))
     assert not [f for f in mem.find("/p") if f.endswith((".npz", "_data.npy"))]
     for split in ("train", "test"):
         # UniChannelTimeSeriesDataset._flatten_data (SensorLLM stage 1), line by line.
-        data_file = pickle.loads(mem.cat(f"/p/stage1/{split}_data.pkl"))
+        data_file = _load_pickle(mem.cat(f"/p/stage1/{split}_data.pkl"))
         qa_file = json.loads(mem.cat(f"/p/stage1/{split}_qa.json"))
         keys = ["x-axis accelerometer", "y-axis accelerometer", "z-axis accelerometer",
                 "x-axis gyroscope", "y-axis gyroscope", "z-axis gyroscope"]
@@ -194,6 +209,7 @@ def test_sensorllm_pickle_replays_its_loaders(built, source_rows, mem):
         for d in qa_file["dataset"]:
             data = data_file[int(d["index"])]
             assert isinstance(data, np.ndarray) and data.dtype == np.float32
+            assert data.flags.writeable  # torch.from_numpy warns on a read-only array
             for pos in zip(*(d["qa_pairs"][k] for k in keys)):
                 assert len({p["type"] for p in pos}) == 1, "QA type values error"
                 columns = [data[:, i] for i in range(data.shape[1])]
@@ -206,7 +222,7 @@ def test_sensorllm_pickle_replays_its_loaders(built, source_rows, mem):
                 walked += 1
         assert walked > 0
         # MultiChannelTimeSeriesCLSDatasetStage2._flatten_data (stage 2).
-        data_file = pickle.loads(mem.cat(f"/p/stage2/{split}_data.pkl"))
+        data_file = _load_pickle(mem.cat(f"/p/stage2/{split}_data.pkl"))
         qa_file = json.loads(mem.cat(f"/p/stage2/{split}_qa.json"))
         label2id = json.loads(mem.cat("/p/stage2/label2id.json"))
         assert len(data_file) == len(qa_file["dataset"]) > 0

@@ -77,6 +77,19 @@ class _List:
         return list, (), None, self.items
 
 
+class _Array:
+    """Pickles as ``numpy.ndarray(shape, "<f4", buffer)``, a writable float32 array over a
+    bytearray. The pickle names only ``numpy.ndarray``, which numpy 1.x and 2.x both have:
+    numpy 2's own array pickles name ``numpy._core``, which numpy 1.x cannot import (numpy
+    issue 28340), and a trainer's environment may hold either."""
+
+    def __init__(self, shape: tuple[int, int], buffer: bytearray) -> None:
+        self.shape, self.buffer = shape, buffer
+
+    def __reduce__(self) -> tuple:
+        return np.ndarray, (self.shape, "<f4", self.buffer)
+
+
 class _Series:
     """The windows' samples × channels float32 arrays, in ``index`` order, spilled to a
     local temporary file as they come (their number and total length are known only at
@@ -90,20 +103,21 @@ class _Series:
         self._file.write(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         self.shapes.append(array.shape)
 
-    def arrays(self) -> Iterator[np.ndarray]:
-        """The arrays again, one at a time, in the order added."""
+    def _buffers(self) -> Iterator[tuple[tuple[int, int], bytearray]]:
+        """Each array again, as its shape and its C-order float32 bytes, in the order added."""
         self._file.seek(0)
         for shape in self.shapes:
-            data = self._file.read(4 * shape[0] * shape[1])
-            yield np.frombuffer(data, dtype=np.float32).reshape(shape)
+            buffer = bytearray(4 * shape[0] * shape[1])
+            self._file.readinto(buffer)
+            yield shape, buffer
 
     def _raw(self, sink: Sink, shape: tuple[int, ...]) -> None:
         """All arrays as one C-order float32 ``.npy`` of ``shape``."""
         np.lib.format.write_array_header_1_0(sink, {
             "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
             "fortran_order": False, "shape": shape})
-        for array in self.arrays():
-            sink.write(array.tobytes())
+        for _, buffer in self._buffers():
+            sink.write(buffer)
 
     def write(self, w: Writer, stage: int, split: str, series_file: str, channels: int) -> None:
         """``data[index]`` as ``series_file`` asks: the pickled list, stage 1's ``.npz``
@@ -117,7 +131,7 @@ class _Series:
             with w.open(f"stage{stage}/{split}_data.pkl") as sink:
                 pickler = pickle.Pickler(sink, protocol=pickle.HIGHEST_PROTOCOL)
                 pickler.fast = True  # no memo: it would hold every array written
-                pickler.dump(_List(self.arrays()))
+                pickler.dump(_List(_Array(*b) for b in self._buffers()))
                 sink.rows = n
         elif stage == 1:
             offsets = np.cumsum([0] + [s[0] for s in self.shapes], dtype=np.int64)
