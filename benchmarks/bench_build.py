@@ -1,7 +1,8 @@
 """End-to-end build cost on real data: where the time goes, per row and per recorded hour.
 
-Usage: ``python benchmarks/bench_build.py [--hours 24] [--workers 1 2] [--skip-flow]
-[--skip-hapt] [--skip-capture24] [--experiments 1,2,3] [--seed-sample 300]``.
+Usage: ``python benchmarks/bench_build.py [--hours 24] [--workers 1 2] [--dask-local 2]
+[--repeat 1] [--skip-flow] [--skip-hapt] [--skip-capture24] [--experiments 1,2,3]
+[--seed-sample 300]``.
 
 Two inputs: every HAPT recording under ``../shared/data/uci-hapt`` (preset ``uci_har``,
 stage 1+2) and a generated Capture-24-format file of ``--hours`` hours at 100 Hz (preset
@@ -17,12 +18,15 @@ stage 1+2) and a generated Capture-24-format file of ``--hours`` hours at 100 Hz
   GX. Figures are this process's CPU time (``time.process_time``): the machine may be
   shared, and waiting for a CPU does not count; wall seconds are kept beside them.
 * **The real flow** (``flows.build.run_build``) in a fresh process per run, on one
-  worker and on each ``--workers`` count with ``--pool process``: wall seconds, CPU
-  seconds of the whole process tree (``RUSAGE_SELF`` + ``RUSAGE_CHILDREN``: the Prefect
-  API server and pool workers included once they exit), rows/s, peak RSS of the build
-  process and of its tree (psutil, sampled). The Prefect API start is timed on its own
-  (a fresh process starting and stopping ``SubprocessASGIServer``); the flow's CPU less
-  the stages' CPU less that start is reported as Prefect overhead.
+  worker (threads), on each ``--workers`` count with the process pool and on each
+  ``--dask-local`` cluster size, every run ``--repeat`` times (the machine may be shared:
+  wall-clock ratios are noisy): wall seconds, CPU seconds of the whole process tree
+  sampled per process with psutil (the Prefect API server, the fork server and each
+  pool or cluster worker, reported apart), rows/s, peak RSS of the build process and of
+  its tree, and each multi-worker run's speed-up over the one-worker run of its repeat.
+  The Prefect API start is timed on its own (a fresh process starting and stopping
+  ``SubprocessASGIServer``); the flow's CPU less the stages' CPU less that start is
+  reported as Prefect overhead.
 * **The seed-style generator** (``bench_speed.seed_style``) on an evenly spaced sample of
   the same channel-windows; the ratio compares it with describe (cut + trends + features
   + render) per channel-window.
@@ -178,18 +182,47 @@ def seed_side(channel_windows: list, sample: int) -> dict:
 
 
 def flow_run(cfg, out: Path, workers: int, pool: str) -> dict:  # noqa: ANN001
-    """One real flow run in this (fresh) process: wall, CPU of the tree, peak RSS."""
+    """One real flow run in this (fresh) process: wall, CPU of the tree, peak RSS.
+
+    ``pool`` is ``thread``, ``process`` or ``dask`` (a local cluster of ``workers``). CPU
+    seconds are sampled per process of the tree (:class:`PeakTreeRss`), so the workers a
+    fork server starts count too, and are reported per role: this process (``main``),
+    the API server, the fork server, each worker, the rest (resource tracker).
+    """
     from flows.build import run_build
 
+    runner = {"dask_local": workers} if pool == "dask" else {"workers": workers, "pool": pool}
     start = time.perf_counter()
     with PeakTreeRss() as tree:
-        summary = run_build(cfg, out=str(out), workers=workers, pool=pool)
+        summary = run_build(cfg, out=str(out), **runner)
     wall = time.perf_counter() - start
-    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    tree.cpu_s[os.getpid()] = me.ru_utime + me.ru_stime
+    roles = cpu_roles(tree.cpu_s, tree.procs)
     return {"workers": workers, "pool": pool, "wall_s": wall, "flow_wall_s": summary["seconds"],
-            "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+            "cpu_s": sum(tree.cpu_s.values()), "cpu_s_by_role": roles,
             "rows": summary["counts"]["rows_in"], "peak_rss_mb": me.ru_maxrss / 1024,
             "peak_tree_rss_mb": tree.peak / 2**20}
+
+
+def cpu_roles(cpu_s: dict[int, float], procs: dict[int, tuple[int, str]]) -> dict:
+    """CPU seconds of a build's process tree by role (see :func:`flow_run`)."""
+    me = os.getpid()
+    servers = {pid for pid, (ppid, cmd) in procs.items() if ppid == me and "forkserver" in cmd}
+    out: dict = {"main": cpu_s.get(me, 0.0), "api_server": 0.0, "fork_server": 0.0,
+                 "workers": [], "other": 0.0}
+    for pid, (ppid, cmd) in procs.items():
+        if pid == me:
+            continue
+        if "uvicorn" in cmd:
+            out["api_server"] += cpu_s[pid]
+        elif pid in servers:
+            out["fork_server"] += cpu_s[pid]
+        elif ppid in servers or ("spawn_main" in cmd and "resource_tracker" not in cmd):
+            out["workers"].append(cpu_s[pid])
+        else:
+            out["other"] += cpu_s[pid]
+    return out
 
 
 def api_start() -> dict:
@@ -233,18 +266,37 @@ def measure(name: str, source: Path, args: argparse.Namespace, tmp: Path) -> dic
     if args.skip_flow:
         return out
     out["flows"] = []
-    for workers in args.workers:
-        pool = "thread" if workers == 1 else "process"
-        target = tmp / f"flow{workers}"
-        r = _child("--flow", name, str(source), str(target), str(workers), pool, *subset)
-        shutil.rmtree(target, ignore_errors=True)
-        r["rows_per_s_wall"] = rows / r["wall_s"]
-        r["rows_per_s_cpu"] = rows / r["cpu_s"]
-        out["flows"].append(r)
-        print(f"  flow, {workers} worker(s) ({pool}): {r['wall_s']:.1f} s wall "
-              f"({r['flow_wall_s']:.1f} s in the flow body), {r['cpu_s']:.1f} s CPU, "
-              f"{r['rows_per_s_wall']:,.0f} rows/s wall, peak RSS {r['peak_rss_mb']:.0f} MB "
-              f"(tree {r['peak_tree_rss_mb']:.0f} MB)", flush=True)
+    runs = [(w, "thread" if w == 1 else "process") for w in args.workers]
+    runs += [(n, "dask") for n in args.dask_local]
+    for repeat in range(args.repeat):
+        for workers, pool in runs:
+            target = tmp / f"flow{workers}{pool}"
+            r = _child("--flow", name, str(source), str(target), str(workers), pool, *subset)
+            shutil.rmtree(target, ignore_errors=True)
+            r["repeat"] = repeat
+            r["rows_per_s_wall"] = rows / r["wall_s"]
+            r["rows_per_s_cpu"] = rows / r["cpu_s"]
+            out["flows"].append(r)
+            roles = r["cpu_s_by_role"]
+            print(f"  flow, {workers} worker(s) ({pool}): {r['wall_s']:.1f} s wall "
+                  f"({r['flow_wall_s']:.1f} s in the flow body), {r['cpu_s']:.1f} s CPU "
+                  f"(main {roles['main']:.1f}, API {roles['api_server']:.1f}, fork server "
+                  f"{roles['fork_server']:.1f}, workers "
+                  f"{', '.join(f'{c:.1f}' for c in roles['workers']) or '-'}), "
+                  f"{r['rows_per_s_wall']:,.0f} rows/s wall, peak RSS {r['peak_rss_mb']:.0f} MB "
+                  f"(tree {r['peak_tree_rss_mb']:.0f} MB), load {os.getloadavg()[0]:.1f}",
+                  flush=True)
+    return out
+
+
+def speedups(flows: list[dict]) -> dict[str, list[float]]:
+    """Wall-clock speed-up of each multi-worker run over the one-worker run of its repeat."""
+    one = {r["repeat"]: r["wall_s"] for r in flows if r["workers"] == 1 and r["pool"] == "thread"}
+    out: dict[str, list[float]] = {}
+    for r in flows:
+        if r["workers"] > 1 or r["pool"] == "dask":
+            out.setdefault(f"{r['workers']} {r['pool']}", []).append(
+                one[r["repeat"]] / r["wall_s"])
     return out
 
 
@@ -268,6 +320,10 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24.0, help="length of the Capture-24 file")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2],
                     help="flow runs: 1 on threads, more on a process pool")
+    ap.add_argument("--dask-local", type=int, nargs="*", default=[2],
+                    help="flow runs on a local Dask cluster of this many workers")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every flow this many times (wall-clock ratios are noisy)")
     ap.add_argument("--seed-sample", type=int, default=300)
     ap.add_argument("--experiments", type=lambda v: [int(x) for x in v.split(",")],
                     help="HAPT experiment numbers, comma-separated (default: all)")
@@ -322,8 +378,9 @@ def main() -> None:
             print(f"{name}: end to end {part['end_to_end_us_per_row_cpu_without_api']:.0f} µs "
                   f"CPU per row without the API start; Prefect overhead "
                   f"{part['prefect_overhead_cpu_s']:.1f} s CPU", end="")
-            for r in part["flows"][1:]:
-                print(f"; {r['workers']} workers: {one['wall_s'] / r['wall_s']:.2f}× wall", end="")
+            part["speedups"] = speedups(part["flows"])
+            for label, ratios in part["speedups"].items():
+                print(f"; {label}: {', '.join(f'{x:.2f}' for x in ratios)}× wall", end="")
             print()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -50,7 +50,12 @@ def generate(path: Path, hours: float, seed: int = 0) -> None:
 
 
 class PeakTreeRss:
-    """Samples the summed RSS of this process and its descendants (psutil) in a thread."""
+    """Samples the summed RSS of this process and its descendants (psutil) in a thread.
+
+    Each sample also keeps every process's CPU seconds so far (``cpu_s``: PID → user +
+    system) and its parent and command line (``procs``), so that the CPU of processes this
+    one never waits for (a fork server's workers) is counted, to within one interval.
+    """
 
     def __init__(self, every_s: float = 0.2) -> None:
         import psutil
@@ -59,6 +64,8 @@ class PeakTreeRss:
         self._me = psutil.Process()
         self._every = every_s
         self.peak = 0
+        self.cpu_s: dict[int, float] = {}
+        self.procs: dict[int, tuple[int, str]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -67,6 +74,10 @@ class PeakTreeRss:
         for p in [self._me, *self._me.children(recursive=True)]:
             try:
                 total += p.memory_info().rss
+                cpu = p.cpu_times()
+                self.cpu_s[p.pid] = cpu.user + cpu.system
+                if p.pid not in self.procs:
+                    self.procs[p.pid] = (p.ppid(), " ".join(p.cmdline()))
             except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
                 pass  # a child that exited between listing and reading
         return total

@@ -22,8 +22,8 @@ from prefect.tasks import exponential_backoff
 
 from flows import lifeline
 from flows.config import make_config
-from flows.runners import shared_api, task_runner
-from generators import dataset, pipeline, publish, shards, text
+from flows.runners import WarmProcessPool, shared_api, start_fork_server, task_runner
+from generators import dataset, pipeline, publish, shards
 from generators.cache import (BuildCache, RecordingRef, declared_activities, load_recording,
                               read_key, read_settings, sha256_text, staged_subject)
 from generators.config import BuildConfig
@@ -85,7 +85,7 @@ def process_shard(shard: Shard, cfg: BuildConfig, key: str, out: str) -> dict:
     if done is not None:
         return done
     rec = load_recording(Path(shard.ref.path))
-    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
+    packs = shards.load_packs(cfg)
     described = pipeline.describe(rec, cfg, packs, shard.span)
     table = dataset.items_to_table(described.items, rec, cfg.trend_params)
     del described  # the table holds everything the parts need
@@ -140,13 +140,13 @@ def _build(cfg: BuildConfig, out: str) -> dict:
         logger.warning(warning)
     planned = shards.plan_shards(refs, cfg.shard_s)
     keys = [shards.shard_key(base, s) for s in planned]
-    futures = [process_shard.submit(shard, cfg, key, str(out_root))
-               for shard, key in zip(planned, keys)]
+    futures = {i: process_shard.submit(planned[i], cfg, keys[i], str(out_root))
+               for i in shards.longest_first(planned)}
     progress = logging.getLogger(PROGRESS_LOGGER)
     progress.info("shards", extra={"done": 0, "total": len(futures)})
-    for done, _ in enumerate(as_completed(futures), start=1):
+    for done, _ in enumerate(as_completed(futures.values()), start=1):
         progress.info("shards", extra={"done": done, "total": len(futures)})
-    results = [f.result() for f in futures]
+    results = [futures[i].result() for i in range(len(planned))]
     hits = sum(r["cached"] for r in results)
     cache_stats = {"recordings": len(refs), "shards": len(results), "hits": hits,
                    "misses": len(results) - hits}
@@ -237,7 +237,7 @@ def build_preset(preset: str = "uci_har", out: str = "output", seed: int = 0, st
     return build(cfg, out)
 
 
-def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: str = "thread",
+def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: str | None = None,
               dask_address: str | None = None, dask_local: int | None = None) -> dict:
     """Run :func:`build_dataset` on the chosen task runner.
 
@@ -249,7 +249,7 @@ def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: 
         cfg: Build settings.
         out: Output root.
         workers: Local pool size.
-        pool: ``thread`` or ``process``.
+        pool: ``thread`` or ``process`` (default: :func:`flows.runners.task_runner`'s).
         dask_address: Address of a running Dask scheduler.
         dask_local: Size of a local Dask cluster to start.
 
@@ -264,5 +264,8 @@ def run_build(cfg: BuildConfig, out: str = "output", *, workers: int = 1, pool: 
     pipeline.source_path(cfg)  # a mistyped path fails in a second, not after the API's 20
     runner = task_runner(workers, pool, dask_address, dask_local)
     flow_fn = build_dataset.with_options(task_runner=runner)
-    with lifeline.children_hold(), shared_api():
-        return flow_fn(cfg, out=out)
+    with lifeline.children_hold():
+        if isinstance(runner, WarmProcessPool) or dask_local:
+            start_fork_server()  # its workers' imports and compiling overlap the API start
+        with shared_api():
+            return flow_fn(cfg, out=out)

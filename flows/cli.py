@@ -120,7 +120,7 @@ def build(
     format: str = typer.Option("text", help="text or json summary on stdout."),
     shard_s: Optional[float] = typer.Option(None, help="Seconds of recording per shard (default: the preset's)."),
     workers: int = typer.Option(1, min=1, help="Local pool size (shards built at once)."),
-    pool: str = typer.Option("thread", help="Local pool kind: thread or process."),
+    pool: Optional[str] = typer.Option(None, help="Local pool kind: thread or process (default: process for more than one worker, else thread)."),
     dask_address: Optional[str] = typer.Option(None, help="Run tasks on this Dask scheduler (tcp://HOST:PORT)."),
     dask_local: Optional[int] = typer.Option(None, min=1, help="Run tasks on a local Dask cluster of N workers."),
 ) -> None:

@@ -51,6 +51,12 @@ def plan_shards(refs: list[RecordingRef], shard_s: float) -> list[Shard]:
     return out
 
 
+def longest_first(planned: list[Shard]) -> list[int]:
+    """Indices of ``planned`` in the order to start them: longest span first (ties in
+    plan order), so that no long shard starts last and keeps one worker busy alone."""
+    return sorted(range(len(planned)), key=lambda i: planned[i].span[0] - planned[i].span[1])
+
+
 def preflight(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
     """What a build checks before it starts any work: its input exists and the user's
     template packs lint clean (the built-ins are linted by the tests).
@@ -66,10 +72,27 @@ def preflight(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
             rendering (``qa.check_packs``).
     """
     pipeline.source_path(cfg)
-    packs = text.load_packs(Path(cfg.templates_dir) if cfg.templates_dir else None)
+    packs = load_packs(cfg)
     if cfg.templates_dir:
         qa.check_packs(packs)
     return packs
+
+
+_PACKS: dict[str, dict[str, text.TemplatePack]] = {}
+
+
+def load_packs(cfg: BuildConfig) -> dict[str, text.TemplatePack]:
+    """The build's template packs (built-in plus ``cfg.templates_dir``), parsed once per
+    process and content: keyed by the digest of the template files' paths and bytes, so
+    every shard a worker runs reuses them and an edited file is read again.
+    """
+    files = sorted(template_files(cfg))
+    key = sha256_text(*(f"{f}\0{dataset.file_sha256(f)}" for f in files))
+    found = _PACKS.get(key)
+    if found is None:
+        found = _PACKS[key] = text.load_packs(
+            Path(cfg.templates_dir) if cfg.templates_dir else None)
+    return dict(found)
 
 
 def template_files(cfg: BuildConfig) -> list[Path]:

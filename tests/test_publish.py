@@ -27,6 +27,27 @@ def test_shards_are_named_by_recording_and_numbered_only_when_several():
     assert shards.shard_key("base", a) != shards.shard_key("base", b) != shards.shard_key("x", b)
 
 
+def test_longest_shards_start_first():
+    planned = shards.plan_shards([_ref(10), _ref(25)], 8)
+    order = shards.longest_first(planned)
+    assert [planned[i].span for i in order] == [(0, 8), (0, 8), (8, 16), (16, 24), (8, 10),
+                                                (24, 25)]
+    assert order == [0, 2, 3, 4, 1, 5]  # ties keep plan order
+
+
+def test_packs_are_parsed_once_per_content_of_their_files(tmp_path):
+    builtin = shards.load_packs(BuildConfig())
+    assert builtin == text.load_packs()
+    assert shards.load_packs(BuildConfig())["trend_summary"] is builtin["trend_summary"]
+    source = (Path(builtin["trend_summary"].path)).read_text()
+    overlay = tmp_path / "trend_summary.yaml"
+    cfg = BuildConfig(templates_dir=str(tmp_path))
+    for version in (6, 7):  # an edited file is parsed again
+        overlay.write_text(source.replace("version: 5", f"version: {version}"))
+        assert shards.load_packs(cfg)["trend_summary"].version == str(version)
+        assert shards.load_packs(cfg)["trend_summary"] is shards.load_packs(cfg)["trend_summary"]
+
+
 @pytest.fixture(scope="module")
 def checked():
     """The embedded sample's first recording: its rows as a table, checked."""

@@ -88,6 +88,24 @@ def row_labels(tables: Iterable[pa.Table]) -> set[str]:
     return {label for label in labels if label}
 
 
+def compile_patterns(packs: Mapping[str, TemplatePack], labels: Iterable[str] = ()) -> None:
+    """Compile the answer patterns of every variant and phrasing of ``packs`` now, as
+    :func:`check_table` reads them for a dataset of class ``labels``.
+
+    Each is compiled once per process in any case; doing it ahead lets a process pool's
+    fork server compile them once for all its workers (``flows.warm``).
+    """
+    reader = Reader(packs, map(activity_words, labels))
+    for qa_type, pack in packs.items():
+        compiler = reader.compiler(qa_type)
+        for variant in pack.variants:
+            compiler.pattern(variant.question)
+            compiler.pattern(variant.answer)
+        for phrasings in pack.phrases.values():
+            for source in phrasings:
+                compiler.pattern(source)
+
+
 def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None,
                 labels: Iterable[str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Re-derive every row's answer from its series and split the table.
