@@ -124,7 +124,8 @@ def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None
     """
     qa_schema, rejected_schema = schemas(is_labelled(table.schema))
     table = table.select(qa_schema.names).cast(qa_schema)
-    meta = table.select(_META).to_pylist()
+    columns = {name: table[name].to_pylist() for name in _META}  # faster than by row
+    meta = [dict(zip(columns, values)) for values in zip(*columns.values())]
     reader = Reader(builtin_packs() if packs is None else packs,
                     map(activity_words, row_labels([table]) if labels is None else labels))
     accepted, rejected, names, reasons = [], [], [], []
