@@ -187,9 +187,11 @@ def summary(scores: list[float]) -> dict:
             "std": round(float(a.std(ddof=1)) if len(a) > 1 else 0.0, 4), "n": len(a)}
 
 
-def verdicts(curve: dict[int, dict]) -> dict:
-    """Whether the mean falls with every dose, and how far 5 % lies below 0 % in pooled
-    standard deviations (target: more than 3)."""
+def verdicts(curve: dict[int, dict], by_seed: dict[int, dict[int, float]]) -> dict:
+    """Whether the mean falls with every dose, and how far 5 % lies below 0 % (target:
+    more than 3 standard deviations): unpaired, against the pooled seed standard deviation
+    of the two doses; paired, the per-seed drop (the same seed at both doses: the same
+    initialisation and batch order) against its own standard deviation."""
     doses = sorted(curve)
     means = [curve[d]["mean"] for d in doses]
     out = {"monotone": all(a >= b for a, b in zip(means, means[1:]))}
@@ -199,6 +201,12 @@ def verdicts(curve: dict[int, dict]) -> dict:
         out["drop_at_5"] = round(drop, 4)
         out["sds_at_5"] = round(drop / pooled, 2) if pooled else None
         out["separated_at_5"] = bool(drop > 3 * pooled)
+        pairs = np.array([by_seed[0][k] - by_seed[5][k] for k in by_seed[0] if k in by_seed[5]])
+        if len(pairs) > 1:
+            sd = float(pairs.std(ddof=1))
+            out["paired_drops_at_5"] = [round(float(x), 4) for x in pairs]
+            out["paired_sds_at_5"] = round(float(pairs.mean()) / sd, 2) if sd else None
+            out["paired_separated_at_5"] = bool(pairs.mean() > 3 * sd)
     return out
 
 
@@ -210,12 +218,14 @@ def results(args: argparse.Namespace, kinds: list[str], doses: list[int], seeds:
                                        r["dose"], r["seed"]))
     curves = {}
     for kind in kinds:
-        curve = {d: summary(scores) for d in doses
-                 if (scores := [r["score"] for r in runs if r["dose"] == d
-                                and r["kind"] in (kind, "clean")])}
+        by_seed: dict[int, dict[int, float]] = {}
+        for r in runs:
+            if r["kind"] in (kind, "clean"):
+                by_seed.setdefault(r["dose"], {})[r["seed"]] = r["score"]
+        curve = {d: summary(list(by_seed[d].values())) for d in doses if d in by_seed}
         curves[kind] = {"doses": sorted(curve), **{k: [curve[d][k] for d in sorted(curve)]
                                                    for k in ("mean", "std", "n")},
-                        **verdicts(curve)}
+                        **verdicts(curve, by_seed)}
     return {"dataset": str(args.dataset), "preset": args.preset, "metric": f"gap {HEADLINE}",
             "seeds": seeds, "corruption_seed": CORRUPTION_SEED, "curves": curves,
             "corrupted": corrupted, "runs": runs,

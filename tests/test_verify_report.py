@@ -85,6 +85,9 @@ def test_curves_and_verdicts_from_runs():
         [0, 5], [0.41, 0.37], [0.01, 0.01], [3, 3])
     assert curve["monotone"] and curve["drop_at_5"] == 0.04 and curve["sds_at_5"] == 4.0
     assert curve["separated_at_5"] and doc["cpu_seconds_runs"] == 6.0
+    # paired by seed: drops 0.04, 0.05, 0.03
+    assert curve["paired_drops_at_5"] == [0.04, 0.05, 0.03]
+    assert curve["paired_sds_at_5"] == 4.0 and curve["paired_separated_at_5"]
     assert calibration.curve_document(doc)["curves"] == {"swap": {
         k: curve[k] for k in ("doses", "mean", "std", "n")}}
 
@@ -140,14 +143,6 @@ def test_corrupted_copy_matches_its_manifest_and_nests(synthetic, tmp_path, kind
         shutil.rmtree(target)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("no chromium binary on PATH (apt-get install chromium): the report page "
-                    "cannot be opened in a browser")
-    return found
-
-
 @pytest.fixture(scope="module")
 def verified(synthetic, tmp_path_factory) -> tuple[Path, dict]:
     pytest.importorskip("torch")
@@ -156,7 +151,8 @@ def verified(synthetic, tmp_path_factory) -> tuple[Path, dict]:
 
     root = tmp_path_factory.mktemp("verified") / "syn"
     shutil.copytree(synthetic, root)
-    report = verify(root, settings_for("cpu", **TINY))
+    # the quick preset's path: nothing generated, teacher-forced measures only
+    report = verify(root, settings_for("cpu", "quick", **{**TINY, "max_answer_tokens": 0}))
     return root / "reference_model", report.to_json()
 
 
@@ -174,11 +170,17 @@ def test_html_report_is_one_self_contained_page(verified):
     assert len(images) == 2 + (calibration.load() is not None)  # confusion, learning, curve
     # TINY settings are not the quick preset's: the score is not read on the curve
     assert "settings differ" in page or calibration.load() is None
+    types = page.split("<h2>Every QA type</h2>")[1].split("<h2>")[0]
+    assert "<td>activity</td>" in types and "trend_analysis" not in types  # none generated
+    assert doc["stage1"]["aligned"].get("trend_accuracy") is None
+    assert "generated answers" in doc["stage1"]["unavailable"]
     assert "## Calibration" in (out / "report.md").read_text()
 
 
 @pytest.mark.model
 def test_html_report_renders_in_chromium(verified, tmp_path):
+    from test_gx_suites import _chromium  # skips where no chromium is installed
+
     browser = _chromium()
     out, _ = verified
     harness = out / "harness.html"
