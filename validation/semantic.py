@@ -14,7 +14,7 @@ from generators.schema import QA_SCHEMA, is_labelled, schemas
 from generators.text import TemplatePack
 from validation import checks
 from validation.checks import Failure, Row
-from validation.checks._read import Reader, packs as builtin_packs
+from validation.checks._read import CLASS_FIELDS, Reader, packs as builtin_packs
 from validation.checks._signal import activity_words
 from validation.checks._trends import segments_of
 
@@ -89,21 +89,28 @@ def row_labels(tables: Iterable[pa.Table]) -> set[str]:
 
 
 def compile_patterns(packs: Mapping[str, TemplatePack], labels: Iterable[str] = ()) -> None:
-    """Compile the answer patterns of every variant and phrasing of ``packs`` now, as
-    :func:`check_table` reads them for a dataset of class ``labels``.
+    """Compile now the answer patterns :func:`check_table` reads rows of ``packs`` with, for
+    a dataset of class ``labels``: every variant's question and answer and the phrasings
+    of each list they pick (packs that name classes only when ``labels`` are given).
 
     Each is compiled once per process in any case; doing it ahead lets a process pool's
     fork server compile them once for all its workers (``flows.warm``).
     """
+    labels = tuple(labels)
     reader = Reader(packs, map(activity_words, labels))
     for qa_type, pack in packs.items():
+        if not labels and CLASS_FIELDS & set(pack.fields):
+            continue
         compiler = reader.compiler(qa_type)
-        for variant in pack.variants:
-            compiler.pattern(variant.question)
-            compiler.pattern(variant.answer)
-        for phrasings in pack.phrases.values():
-            for source in phrasings:
-                compiler.pattern(source)
+        todo = [s for v in pack.variants for s in (v.question, v.answer)]
+        done: set[str] = set()
+        while todo:
+            source = todo.pop()
+            if source not in done:
+                done.add(source)
+                _, slots = compiler.pattern(source)
+                todo += [phrasing for slot in slots.values() if slot.kind == "pick"
+                         for phrasing in compiler._sources(slot.name)]
 
 
 def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None,
