@@ -90,8 +90,8 @@ def row_labels(tables: Iterable[pa.Table]) -> set[str]:
 
 def compile_patterns(packs: Mapping[str, TemplatePack], labels: Iterable[str] = ()) -> None:
     """Compile now the answer patterns :func:`check_table` reads rows of ``packs`` with, for
-    a dataset of class ``labels``: every variant's question and answer and the phrasings
-    of each list they pick (packs that name classes only when ``labels`` are given).
+    a dataset of class ``labels``: every variant's question and answer and the reader of
+    each phrase list they pick (packs that name classes only when ``labels`` are given).
 
     Each is compiled once per process in any case; doing it ahead lets a process pool's
     fork server compile them once for all its workers (``flows.warm``).
@@ -102,15 +102,15 @@ def compile_patterns(packs: Mapping[str, TemplatePack], labels: Iterable[str] = 
         if not labels and CLASS_FIELDS & set(pack.fields):
             continue
         compiler = reader.compiler(qa_type)
-        todo = [s for v in pack.variants for s in (v.question, v.answer)]
+        picked = [slot.name for v in pack.variants for source in (v.question, v.answer)
+                  for slot in compiler.pattern(source)[1].values() if slot.kind == "pick"]
         done: set[str] = set()
-        while todo:
-            source = todo.pop()
-            if source not in done:
-                done.add(source)
-                _, slots = compiler.pattern(source)
-                todo += [phrasing for slot in slots.values() if slot.kind == "pick"
-                         for phrasing in compiler._sources(slot.name)]
+        while picked:  # each list's reader, and those of the lists its phrasings pick
+            name = picked.pop()
+            if name not in done:
+                done.add(name)
+                picked += [slot.name for slots in compiler.list_pattern(name)[1].values()
+                           for slot in slots.values() if slot.kind == "pick"]
 
 
 def check_table(table: pa.Table, packs: Mapping[str, TemplatePack] | None = None,
