@@ -44,7 +44,8 @@ def test_readings_only_for_the_settings_the_curve_was_measured_with():
     quick = settings_for("cpu", "quick")
     doc = {"settings": quick.to_dict(), "curves": {"swap": CURVE, "flip": CURVE}}
     assert calibration.readings(0.25, doc, settings_for("cpu", "quick", seed=4, threads=1)) == {
-        "swap": 2.5, "flip": 2.5}
+        "swap": (2.5, False), "flip": (2.5, False)}
+    assert calibration.readings(0.01, doc, settings_for("cpu", "quick"))["swap"] == (25.0, True)
     assert calibration.readings(0.25, doc, settings_for("cpu")) is None
     assert calibration.readings(None, doc, quick) is None
     assert calibration.readings(0.25, None, quick) is None

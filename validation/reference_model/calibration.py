@@ -64,10 +64,12 @@ def misaligned_percent(score: float, curve: Mapping) -> float:
 
 
 def readings(score: float | None, calibration: Mapping | None,
-             settings: VerifySettings) -> dict[str, float] | None:
-    """Per corruption kind, the % of rows so corrupted that would score ``score``; ``None``
-    without a score, a curve, or where the run's settings differ from the curve's."""
+             settings: VerifySettings) -> dict[str, tuple[float, bool]] | None:
+    """Per corruption kind, the % of rows so corrupted that would score ``score``, and
+    whether the score lies below the whole measured curve (then the share is at least
+    the largest dose measured); ``None`` without a score, a curve, or where the run's
+    settings differ from the curve's."""
     if score is None or calibration is None or not applies(calibration, settings):
         return None
-    return {kind: round(misaligned_percent(score, c), 1)
+    return {kind: (round(misaligned_percent(score, c), 1), score < min(c["mean"]))
             for kind, c in calibration["curves"].items()}

@@ -68,11 +68,16 @@ def calibration_sentence(report: AlignmentReport, calib: Mapping | None) -> str:
     if read is None:
         return (f"The calibration curve was {where}; this run's settings differ, so its score "
                 f"is not read on the curve (run `harqa verify --preset {calib['preset']}`).")
-    parts = "; ".join(f"{KIND_NAMES.get(k, k)}: about {v:g} %" for k, v in read.items())
+    parts = "; ".join(f"{KIND_NAMES.get(k, k)}: {'at least' if beyond else 'about'} {v:g} %"
+                      for k, (v, beyond) in read.items())
+    spread = max(c["std"][0] for c in calib["curves"].values())
     return (f"Read on the calibration curve ({where}), a score of "
             f"{fmt_value(report.alignment_gap)} is what the demo scores with this share of "
             f"its stage-1 rows corrupted: {parts}. A score at or above the clean demo's reads "
-            f"0 %; the curve is the demo's, so on another dataset it is a guide, not a measure.")
+            f"0 %. The clean demo's score varies by {spread:.3f} (one standard deviation) "
+            f"from seed to seed, so a difference under about three times that is within the "
+            f"noise; the curve is the demo's, so on another dataset it is a guide, not a "
+            f"measure.")
 
 
 def _img(path: Path, alt: str) -> str:
