@@ -326,31 +326,35 @@ class Compiler:
 
     def _values(self, m: re.Match, slots: Mapping[str, Slot]) -> dict[str, list]:
         out: dict[str, list] = {}
-        for group, slot in slots.items():
-            raw = m.group(group)
+        if not slots:
+            return out
+        # All groups in one call (a tuple when there are several).
+        raws = m.group(*slots) if len(slots) > 1 else (m.group(next(iter(slots))),)
+        for raw, slot in zip(raws, slots.values()):
             if raw is None:  # an if-branch that was not taken
                 continue
-            if slot.kind == "pick":
+            kind = slot.kind
+            if kind == "pick":
                 for k, v in self.read_list(slot.name, raw).items():
                     out.setdefault(k, []).extend(v)
                 continue
-            if slot.kind == "for":
-                value: object = self.read_loop(slot.body, raw)
-            elif slot.kind == "num":
-                value = parse_number(raw)
-            elif slot.kind == "words":
+            if kind == "num":
+                value: object = parse_number(raw)
+            elif kind == "text":  # unfiltered: an integer prints as digits
+                value = int(raw) if raw.isdigit() else raw
+            elif kind == "dir":
+                value = self.directions[raw.lower()]
+            elif kind == "is":
+                value = slot.body[0]
+            elif kind == "for":
+                value = self.read_loop(slot.body, raw)
+            elif kind == "words":
                 value = number_words().get(" ".join(raw.lower().split()))
                 if value is None:
                     raise Unreadable(f"{raw!r} is not a number in words")
-            elif slot.kind == "dir":
-                value = self.directions[raw.lower()]
-            elif slot.kind == "is":
-                value = slot.body[0]
-            elif slot.kind == "text":  # unfiltered: an integer prints as digits
-                value = int(raw) if raw.isdigit() else raw
             else:
                 value = raw
-            out.setdefault(f"{slot.name}@unit" if slot.kind == "unit" else slot.name,
+            out.setdefault(f"{slot.name}@unit" if kind == "unit" else slot.name,
                            []).append(value)
         return out
 
@@ -394,11 +398,24 @@ class Compiler:
     def read_list(self, name: str, text: str) -> dict[str, list]:
         """Values of ``text`` read as the first phrasing of list ``name`` that matches it
         whole."""
-        pattern, owned = self.list_pattern(name)
-        m = pattern.fullmatch(text.strip())
+        if self._plain(name):  # states nothing: only whether it reads is in question
+            m = self._plain_match(name, text.strip())
+        else:
+            m = self.list_pattern(name)[0].fullmatch(text.strip())
         if m is None:
             raise Unreadable(f"{text[:60]!r} matches no phrasing of {name!r}")
-        return self._values(m, owned[m.lastgroup])
+        return self._values(m, self.list_pattern(name)[1][m.lastgroup])
+
+    @functools.cache
+    def _plain(self, name: str) -> bool:
+        """Whether no phrasing of list ``name`` has a slot."""
+        return not any(self.list_pattern(name)[1].values())
+
+    @functools.lru_cache(maxsize=4096)
+    def _plain_match(self, name: str, text: str) -> re.Match | None:
+        """The full match of ``text`` by the reader of slot-free list ``name``, cached
+        (bounded): such a list has few phrasings, read again and again."""
+        return self.list_pattern(name)[0].fullmatch(text)
 
     def read_loop(self, body: tuple, text: str) -> list[dict[str, list]]:
         """One dict of values per iteration of a loop body over ``text``."""
