@@ -359,3 +359,14 @@ def test_activity_rejects_a_single_label_for_a_window_spanning_a_change(rows: pa
     assert _reject(rec) == ""
     assert "activity.transition" in _reject(rec, next_activity="SITTING",
                                             change_index=len(rec["series"][0]) // 2)
+
+
+def test_correlations_of_known_channels() -> None:
+    from validation.checks._signal import correlations
+
+    series = np.array([[1, 2, 3, 4], [8, 6, 4, 2], [5, 5, 5, 5], [1, 0, 1, 0]], np.float32)
+    r = correlations(series)
+    assert r[0, 1] == pytest.approx(-1.0) and r[0, 0] == pytest.approx(1.0)
+    assert r[0, 2] == r[2, 1] == r[2, 2] == 0.0  # a constant channel correlates with nothing
+    assert r[0, 3] == pytest.approx(-0.4472135955, abs=1e-9)
+    assert r[0, 3] == pytest.approx(float(np.corrcoef(series[0], series[3])[0, 1]), abs=1e-12)

@@ -93,13 +93,18 @@ def mean_std(x: np.ndarray) -> tuple[float, float]:
     return m, float(np.sqrt(np.mean((x - m) ** 2)))
 
 
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r of two series; 0.0 when either is constant."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+def correlations(series: np.ndarray) -> np.ndarray:
+    """Pearson r of every pair of a channels × samples series, in float64 (channels ×
+    channels); 0.0 for a pair with a constant channel."""
+    x = np.asarray(series, dtype=np.float64)
+    x = x - x.mean(axis=1, keepdims=True)
+    sums = np.einsum("ij,ij->i", x, x)
+    moving = np.ptp(series, axis=1) != 0
+    scale = np.sqrt(np.where(moving, sums, 1.0))
+    r = np.clip((x @ x.T) / np.outer(scale, scale), -1.0, 1.0)
+    r[~moving, :] = 0.0
+    r[:, ~moving] = 0.0
+    return r
 
 
 CORRELATION_WORDS = ((0.7, "strong"), (0.4, "moderate"), (0.2, "weak"), (0.0, "negligible"))

@@ -7,7 +7,7 @@ from typing import Iterator, Mapping
 from validation.checks import Failure, Row, spans_change
 from validation.checks._channels import axis_groups, channel_of, describe
 from validation.checks._read import Unreadable, compiler, one, value, variant
-from validation.checks._signal import activity_words, correlation, correlation_relation, mean_std
+from validation.checks._signal import activity_words, correlation_relation, correlations, mean_std
 from validation.checks._trends import compare_overview, segments
 
 NAME = "activity"
@@ -63,7 +63,7 @@ def _trends(row: Row, items: list[dict]) -> Iterator[Failure]:
 
 
 def _correlations(row: Row, items: list[dict]) -> Iterator[Failure]:
-    seen = set()
+    seen, rs = set(), correlations(row.series)
     for item in items:
         a, b = channel_of(row, one(item, "p.a")), channel_of(row, one(item, "p.b"))
         if a is None or b is None or a == b:
@@ -71,7 +71,7 @@ def _correlations(row: Row, items: list[dict]) -> Iterator[Failure]:
                                                  f"{one(item, 'p.b')!r} names no channel pair")
             continue
         seen.add(frozenset((a, b)))
-        r, said = correlation(row.series[a], row.series[b]), value(one(item, "p.r"), 2)
+        r, said = float(rs[a, b]), value(one(item, "p.r"), 2)
         if not said.agrees(r):
             yield Failure(f"{NAME}.correlation", f"r({describe(row, a)}, {describe(row, b)}): "
                                                  f"text {said}, series {r:.4f}")
