@@ -43,7 +43,9 @@ def verify_command(
                                help="full (default) or quick (about 2 minutes on a 2-core CPU, "
                                     "read on the calibration curve)."),
     seed: int = typer.Option(0, "--seed", help="Seed of subsampling, shuffling and training."),
-    threads: int = typer.Option(0, "--threads", min=0, help="Torch CPU threads (0: default)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=0,
+                                          help="Torch CPU threads (0: torch's default; default: "
+                                               "the preset's, 1 for quick, torch's for full)."),
     templates: Optional[Path] = typer.Option(None, "--templates",
                                              help="Template overlay the dataset was built with."),
 ) -> None:

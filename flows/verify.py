@@ -13,7 +13,7 @@ from validation.reference_model.report import markdown
 
 
 @task(cache_policy=NONE)
-def train_and_score(dataset_dir: str, device: str, seed: int, threads: int,
+def train_and_score(dataset_dir: str, device: str, seed: int, threads: int | None,
                     templates: str | None, preset: str = "full") -> AlignmentReport:
     """Run the whole verification (one task: the models live in this process)."""
     logger = get_run_logger()
@@ -23,8 +23,9 @@ def train_and_score(dataset_dir: str, device: str, seed: int, threads: int,
 
 
 @flow(name="verify_alignment", log_prints=True)
-def verify_alignment(dataset_dir: str, device: str = "cpu", seed: int = 0, threads: int = 0,
-                     templates: str | None = None, preset: str = "full") -> dict:
+def verify_alignment(dataset_dir: str, device: str = "cpu", seed: int = 0,
+                     threads: int | None = None, templates: str | None = None,
+                     preset: str = "full") -> dict:
     """Measure how well a dataset's text follows its signal.
 
     Trains the reference model (aligned and shuffled-pair control) on stage 1 and the
@@ -35,7 +36,7 @@ def verify_alignment(dataset_dir: str, device: str = "cpu", seed: int = 0, threa
         dataset_dir: A dataset written by ``harqa build``.
         device: ``cpu`` or ``cuda`` (its preset of model size and budget).
         seed: Seed of subsampling, shuffling, initialisation and batching.
-        threads: Torch CPU threads (0: torch's default).
+        threads: Torch CPU threads (0: torch's default; ``None``: the preset's).
         templates: Template overlay the dataset was built with, if any.
         preset: ``full`` or ``quick`` (``settings.settings_for``).
 

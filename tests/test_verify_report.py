@@ -40,6 +40,14 @@ def test_misaligned_percent_reads_the_curve(score, percent):
     assert calibration.misaligned_percent(score, CURVE) == pytest.approx(percent)
 
 
+def test_quick_runs_on_one_thread_unless_told_otherwise():
+    # the calibration was measured on one thread; the full preset keeps torch's default
+    assert settings_for("cpu", "quick").threads == 1
+    assert settings_for("cpu", "quick", threads=None).threads == 1
+    assert settings_for("cpu", "quick", threads=0).threads == 0
+    assert settings_for("cpu", "full", threads=None).threads == 0
+
+
 def test_readings_only_for_the_settings_the_curve_was_measured_with():
     quick = settings_for("cpu", "quick")
     doc = {"settings": quick.to_dict(), "curves": {"swap": CURVE, "flip": CURVE}}

@@ -118,12 +118,13 @@ the CUDA form is a larger model for one GPU (timings: ``docs/reference_model.md`
 
 QUICK = VerifySettings(stage1_steps=200, stage1_test_rows=2000, max_answer_tokens=0,
                        mbr_samples=0, eval_points=2, stage2_steps=60, stage2_seeds=1,
-                       type_train_rows=0, type_test_rows=0)
+                       type_train_rows=0, type_test_rows=0, threads=1)
 """The quick preset (``harqa verify --preset quick``, on either device): the CPU model
 trained on trend answers for a quarter of the steps and read under teacher forcing on every
 held-out trend row (``max_answer_tokens`` 0: no answer is generated, so the free-generation
-and per-QA-type scores are left out), beside one small stage-2 classifier; its budget is 2
-minutes on a 2-core CPU. The calibration curve (``calibration.json``) is measured with it."""
+and per-QA-type scores are left out), beside one small stage-2 classifier, on one torch CPU thread (a model this small
+runs slower on two threads of a 2-core machine than on one); its budget is 2 minutes on a
+2-core CPU. The calibration curve (``calibration.json``) is measured with it."""
 
 PRESET_NAMES = ("full", "quick")
 """The presets ``settings_for`` knows."""
@@ -135,7 +136,7 @@ def settings_for(device: str = "cpu", preset: str = "full", **overrides: object)
     Args:
         device: ``cpu`` or ``cuda``.
         preset: ``full`` (the device's own preset) or ``quick``.
-        **overrides: ``VerifySettings`` fields to change.
+        **overrides: ``VerifySettings`` fields to change; ``None`` keeps the preset's.
 
     Returns:
         The settings.
@@ -148,4 +149,5 @@ def settings_for(device: str = "cpu", preset: str = "full", **overrides: object)
     if preset not in PRESET_NAMES:
         raise UnknownNameError(f"unknown preset {preset!r}; known: {', '.join(PRESET_NAMES)}")
     base = PRESETS[device] if preset == "full" else replace(QUICK, device=device)
-    return replace(base, **overrides)
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return replace(base, **given)
