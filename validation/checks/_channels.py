@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from validation.checks import Row
 
 MODALITY_NOUNS = {"acc": "accelerometer", "gyro": "gyroscope", "mag": "magnetometer",
@@ -12,11 +14,10 @@ AXES = ("x", "y", "z")
 """Components a text calls axes; others (an ECG's ``lead1``) follow the modality noun."""
 
 
-def _words(row: Row, k: int, axis: str) -> str:
-    """Lower-case name of channel ``k``'s sensor with ``axis`` (an x/y/z axis before the
-    modality noun, another component after it, none when empty)."""
-    loc = row.channel_locations[k].replace("_", "-")
-    modality = row.channel_modalities[k]
+def _words(location: str, modality: str, axis: str) -> str:
+    """Lower-case name of a sensor at ``location`` of ``modality`` with ``axis`` (an x/y/z
+    axis before the modality noun, another component after it, none when empty)."""
+    loc = location.replace("_", "-")
     words = [loc] if loc else []
     if axis in AXES:
         words.append(f"{axis}-axis")
@@ -28,7 +29,7 @@ def _words(row: Row, k: int, axis: str) -> str:
 
 def sensor(row: Row, k: int) -> str:
     """Lower-case sensor of channel ``k`` without its axis: ``waist accelerometer``."""
-    return _words(row, k, "")
+    return _words(row.channel_locations[k], row.channel_modalities[k], "")
 
 
 def axis_groups(row: Row) -> dict[str, dict[str, int]]:
@@ -43,11 +44,22 @@ def axis_groups(row: Row) -> dict[str, dict[str, int]]:
 def describe(row: Row, k: int) -> str:
     """Lower-case description of channel ``k``: ``waist x-axis accelerometer``, ``chest ecg
     lead1``."""
-    return _words(row, k, row.channel_axes[k])
+    return _descriptions(row)[k]
 
 
 def channel_of(row: Row, phrase: str) -> int | None:
     """Index of the channel a phrase names (``None`` when it names none or several)."""
     said = " ".join(phrase.lower().split())
-    hits = [k for k in range(len(row.channel_names)) if describe(row, k) == said]
+    hits = [k for k, words in enumerate(_descriptions(row)) if words == said]
     return hits[0] if len(hits) == 1 else None
+
+
+def _descriptions(row: Row) -> tuple[str, ...]:
+    """:func:`describe` of every channel of the row."""
+    return _described(row.channel_locations, row.channel_modalities, row.channel_axes)
+
+
+@functools.lru_cache(maxsize=256)  # rows of a dataset share few channel layouts
+def _described(locations: tuple[str, ...], modalities: tuple[str, ...],
+               axes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(map(_words, locations, modalities, axes))
