@@ -553,7 +553,7 @@ def one(values: Mapping[str, list], name: str, default: object = None) -> object
         if default is not None:
             return default
         raise Unreadable(f"{name} is not stated")
-    if any(not _same(v, found[0]) for v in found[1:]):
+    if len(found) > 1 and any(not _same(v, found[0]) for v in found[1:]):
         raise Unreadable(f"{name} stated inconsistently: {[str(v) for v in found]}")
     return found[0]
 
