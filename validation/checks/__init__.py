@@ -6,7 +6,7 @@ import importlib
 import json
 import pkgutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 
@@ -129,11 +129,6 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_"):
             CHECKS.add(info.name, importlib.import_module(f"{__name__}.{info.name}"))
-
-
-def iter_names() -> Iterator[str]:
-    """Registered check names (= QA types)."""
-    return iter(CHECKS)
 
 
 _discover()
